@@ -1,0 +1,49 @@
+"""`mpp`: the command line. Each command group lives in its own module and only
+calls library functions; this module just assembles them."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="mpp",
+    help="Market Price Predictor: next-day closing price forecasts that run themselves.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Modules that register commands on `app`; each is owned by one pipeline stage.
+_COMMAND_MODULES = (
+    "ingest",
+    "dataset",
+    "train",
+    "models",
+    "backtest",
+    "tune",
+    "predict",
+    "monitor",
+    "daily",
+    "replay",
+    "demo",
+)
+
+
+def _register() -> None:
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"market_predictor.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"market_predictor.cli.{name}":
+                continue  # command not built yet
+            raise
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,91 @@
+"""One typed settings object, read from `MPP_*` environment variables and `.env`.
+
+Nothing here touches the disk or the network at import: paths are resolved lazily
+so that tests and services can point `MPP_HOME` anywhere before the first call.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SYMBOLS = ("AAPL", "MSFT", "IBM", "GOOG")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MPP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    home: Path = Field(Path(".mpp"), description="Root for the embedded store and MLflow.")
+    store_uri: str | None = Field(
+        None, description="Feature store root: a local path or s3://bucket/prefix."
+    )
+    mlflow_tracking_uri: str | None = Field(
+        None, description="MLflow tracking URI (default: SQLite under MPP_HOME)."
+    )
+    mlflow_artifact_uri: str | None = Field(
+        None, description="Artifact root for new experiments (default: MPP_HOME/mlartifacts)."
+    )
+    experiment_name: str = "market-price-predictor"
+    model_name: str = Field("market-price-predictor", description="Registered model name.")
+    symbols: list[str] = Field(default_factory=lambda: list(DEFAULT_SYMBOLS))
+    source: str = Field("yfinance", description="Price source for the daily job.")
+    source_path: Path | None = Field(None, description="File for the csv/parquet sources.")
+    feature_group_version: int = 1
+    calendar: str = Field("XNYS", description="Exchange calendar (exchange_calendars code).")
+    schedule: str = Field("30 22 * * 1-5", description="Cron schedule of the daily job (UTC).")
+    ingest_overlap_days: int = Field(
+        5, description="Trading days re-fetched before the last stored date to catch restatements."
+    )
+    stale_after_days: int = Field(
+        5, description="Skip a symbol whose last row is more than this many trading days old."
+    )
+    training_config: Path | None = Field(
+        None, description="Training hyperparameter file (default: the packaged train.yaml)."
+    )
+    retrain_mase_threshold: float = 1.05
+    retrain_coverage_low: float = 0.65
+    retrain_coverage_high: float = 0.95
+    retrain_psi_threshold: float = 0.25
+    retrain_cooldown_days: int = Field(
+        20, description="Trading days after a retrain before the monitor may trigger another."
+    )
+    api_key: SecretStr | None = Field(None, description="Bearer token for the API; unset = open.")
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _split_symbols(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [s.strip().upper() for s in value.split(",") if s.strip()]
+        return value
+
+    @property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def resolved_store_uri(self) -> str:
+        if self.store_uri:
+            return self.store_uri.rstrip("/")
+        return str(self.resolved_home / "store")
+
+    @property
+    def resolved_tracking_uri(self) -> str:
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{self.resolved_home / 'mlflow.db'}"
+
+    @property
+    def resolved_artifact_uri(self) -> str:
+        if self.mlflow_artifact_uri:
+            return self.mlflow_artifact_uri
+        return (self.resolved_home / "mlartifacts").as_uri()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,66 @@
+"""The feature store: every table the system reads or writes, on Delta Lake.
+
+Entry points reach storage only through `FeatureStore`; the URI (a local folder or
+s3://bucket/prefix) picks the backend, so scaling out is configuration alone.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from market_predictor.config import Settings
+from market_predictor.store import schemas
+from market_predictor.store.backends import StorageBackend, backend_for
+from market_predictor.store.datasets import DatasetRegistry, TrainingDataset
+from market_predictor.store.delta import Table, WriteResult
+from market_predictor.store.feature_group import PriceFeatureGroup
+
+__all__ = [
+    "DatasetRegistry",
+    "FeatureStore",
+    "PriceFeatureGroup",
+    "Table",
+    "TrainingDataset",
+    "WriteResult",
+]
+
+
+class FeatureStore:
+    def __init__(self, uri: str, feature_group_version: int = 1) -> None:
+        self.backend: StorageBackend = backend_for(uri)
+        self.uri = self.backend.root
+        self.feature_group_version = feature_group_version
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, feature_group_version: int | None = None
+    ) -> FeatureStore:
+        return cls(
+            settings.resolved_store_uri, feature_group_version or settings.feature_group_version
+        )
+
+    def ensure_writable(self) -> None:
+        self.backend.ensure_writable()
+
+    def prices(self, version: int | None = None) -> PriceFeatureGroup:
+        return PriceFeatureGroup(self.backend, version or self.feature_group_version)
+
+    @cached_property
+    def datasets(self) -> DatasetRegistry:
+        return DatasetRegistry(self.backend)
+
+    @cached_property
+    def quarantine(self) -> Table:
+        return Table(self.backend, "quarantine/prices", schemas.QUARANTINE)
+
+    @cached_property
+    def predictions(self) -> Table:
+        return Table(self.backend, "predictions", schemas.PREDICTIONS)
+
+    @cached_property
+    def errors(self) -> Table:
+        return Table(self.backend, "monitoring/errors", schemas.ERRORS)
+
+    @cached_property
+    def summary(self) -> Table:
+        return Table(self.backend, "monitoring/summary", schemas.SUMMARY)

@@ -1,0 +1,251 @@
+"""Delta Lake table operations shared by every table in the store.
+
+Every write is one Delta transaction, so a reader sees the previous version or the
+next, never half a write, and a process killed mid-write leaves only unreferenced
+files behind. Writers of one table are serialised by a lock file on local disk and
+by Delta's optimistic concurrency everywhere (a conflicting commit is retried).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
+from filelock import FileLock
+
+from market_predictor.store.backends import StorageBackend
+
+T = TypeVar("T")
+_COMMIT_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    version: int
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+
+class Table:
+    """One Delta table under the store root, addressed by its relative name."""
+
+    def __init__(self, backend: StorageBackend, name: str, schema: pa.Schema) -> None:
+        self.backend = backend
+        self.name = name
+        self.schema = schema
+        self.uri = f"{backend.root}/{name}"
+
+    # -- reading -------------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return DeltaTable.is_deltatable(self.uri, storage_options=self.backend.storage_options())
+
+    def open(self, version: int | None = None) -> DeltaTable:
+        return DeltaTable(self.uri, version=version, storage_options=self.backend.storage_options())
+
+    def version(self) -> int | None:
+        try:
+            return self.open().version()
+        except TableNotFoundError:
+            return None
+
+    def read(
+        self,
+        filter: ds.Expression | None = None,
+        columns: Sequence[str] | None = None,
+        version: int | None = None,
+    ) -> pd.DataFrame:
+        """Rows matching `filter` (a pyarrow expression), as pandas; empty if no table."""
+        return _to_pandas(self.read_arrow(filter, columns, version))
+
+    def read_arrow(
+        self,
+        filter: ds.Expression | None = None,
+        columns: Sequence[str] | None = None,
+        version: int | None = None,
+    ) -> pa.Table:
+        try:
+            table = self.open(version)
+        except TableNotFoundError:
+            return self.schema.empty_table().select(list(columns or self.schema.names))
+        dataset = table.to_pyarrow_dataset()
+        return dataset.to_table(filter=filter, columns=list(columns) if columns else None)
+
+    def history(self, limit: int | None = None) -> list[dict[str, object]]:
+        try:
+            return self.open().history(limit)
+        except TableNotFoundError:
+            return []
+
+    # -- writing -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        path = self.backend.lock_path(self.name)
+        if path is None:
+            yield
+            return
+        with _lock_for(path):
+            yield
+
+    def upsert(
+        self,
+        frame: pd.DataFrame,
+        keys: Sequence[str],
+        compare: Sequence[str] | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> WriteResult:
+        """Insert new keys; update existing keys whose `compare` columns differ.
+
+        Re-running the same upsert therefore writes nothing new: with no changed row
+        Delta still commits an empty merge, which is cheap and keeps the history honest.
+        """
+        data = self.to_arrow(frame)
+        if data.num_rows == 0:
+            return WriteResult(version=self.version() or 0)
+        predicate = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+        changed_cols = list(compare) if compare is not None else [
+            c for c in self.schema.names if c not in keys
+        ]
+        changed = " OR ".join(f"(t.`{c}` IS DISTINCT FROM s.`{c}`)" for c in changed_cols)
+
+        def attempt() -> WriteResult:
+            if not self.exists():
+                created = self._create(data, metadata)
+                if created is not None:
+                    return created
+            merger = self.open().merge(
+                data,
+                predicate=predicate,
+                source_alias="s",
+                target_alias="t",
+                commit_properties=_commit(metadata),
+            )
+            if changed:
+                merger = merger.when_matched_update_all(predicate=changed)
+            stats = merger.when_not_matched_insert_all().execute()
+            return WriteResult(
+                version=self.open().version(),
+                inserted=int(stats.get("num_target_rows_inserted", 0)),
+                updated=int(stats.get("num_target_rows_updated", 0)),
+            )
+
+        return self._with_retry(attempt)
+
+    def replace_where(
+        self, frame: pd.DataFrame, predicate: str, metadata: dict[str, str] | None = None
+    ) -> WriteResult:
+        """Atomically replace the rows matching the SQL `predicate` with `frame`."""
+        data = self.to_arrow(frame)
+
+        def attempt() -> WriteResult:
+            if not self.exists():
+                created = self._create(data, metadata)
+                if created is not None:
+                    return created
+            write_deltalake(
+                self.uri,
+                data,
+                mode="overwrite",
+                predicate=predicate,
+                storage_options=self.backend.storage_options(),
+                commit_properties=_commit(metadata),
+            )
+            return WriteResult(version=self.open().version(), inserted=data.num_rows)
+
+        return self._with_retry(attempt)
+
+    def append(self, frame: pd.DataFrame, metadata: dict[str, str] | None = None) -> WriteResult:
+        data = self.to_arrow(frame)
+
+        def attempt() -> WriteResult:
+            write_deltalake(
+                self.uri,
+                data,
+                mode="append",
+                storage_options=self.backend.storage_options(),
+                commit_properties=_commit(metadata),
+            )
+            return WriteResult(version=self.open().version(), inserted=data.num_rows)
+
+        return self._with_retry(attempt)
+
+    def to_arrow(self, frame: pd.DataFrame) -> pa.Table:
+        """Conform a frame to this table's schema (column order, types, dates)."""
+        missing = [c for c in self.schema.names if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{self.name}: frame lacks columns {missing}")
+        arrays = []
+        for field in self.schema:
+            column = frame[field.name]
+            if pa.types.is_date32(field.type):
+                values = pd.to_datetime(column).dt.date
+                arrays.append(pa.array(values, type=field.type, from_pandas=True))
+            elif pa.types.is_timestamp(field.type):
+                stamps = pd.to_datetime(column, utc=True)
+                arrays.append(pa.array(stamps, type=field.type, from_pandas=True))
+            else:
+                arrays.append(pa.array(column, type=field.type, from_pandas=True))
+        return pa.Table.from_arrays(arrays, schema=self.schema)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _create(self, data: pa.Table, metadata: dict[str, str] | None) -> WriteResult | None:
+        """Create the table with `data` as version 0; None if another writer won the race."""
+        try:
+            write_deltalake(
+                self.uri,
+                data,
+                mode="error",
+                storage_options=self.backend.storage_options(),
+                commit_properties=_commit(metadata),
+            )
+        except (DeltaError, CommitFailedError) as exc:
+            if "exist" in str(exc).lower() or isinstance(exc, CommitFailedError):
+                return None
+            raise
+        return WriteResult(version=0, inserted=data.num_rows)
+
+    def _with_retry(self, attempt: Callable[[], T]) -> T:
+        with self.write_lock():
+            for tries in range(1, _COMMIT_ATTEMPTS + 1):
+                try:
+                    return attempt()
+                except CommitFailedError:
+                    if tries == _COMMIT_ATTEMPTS:
+                        raise
+                    # Another writer committed first: back off and merge against its result.
+                    time.sleep(min(2.0, 0.05 * 2**tries) * (0.5 + random.random()))
+        raise AssertionError("unreachable")
+
+
+@functools.cache
+def _lock_for(path: str) -> FileLock:
+    # One FileLock object per path in a process makes the lock re-entrant, so a
+    # writer holding it (say, a catalog update) can call another locked write.
+    return FileLock(path, timeout=600)
+
+
+def _commit(metadata: dict[str, str] | None) -> CommitProperties | None:
+    return CommitProperties(custom_metadata=metadata) if metadata else None
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    frame = table.to_pandas()
+    for field in table.schema:
+        if pa.types.is_date32(field.type) or pa.types.is_date64(field.type):
+            frame[field.name] = pd.to_datetime(frame[field.name]).astype("datetime64[ns]")
+        elif pa.types.is_timestamp(field.type):
+            frame[field.name] = pd.to_datetime(frame[field.name], utc=True)
+    return frame

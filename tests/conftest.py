@@ -1,0 +1,33 @@
+"""Shared fixtures: every test gets its own MPP_HOME, and nothing leaves 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from market_predictor.config import Settings, get_settings
+
+# Fixtures of each area live in their own module; they are plugins so every test sees them.
+pytest_plugins = ["tests.fixtures.data", "tests.fixtures.ml", "tests.fixtures.ops"]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.startswith("MPP_") or name.startswith("MLFLOW_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("MPP_HOME", str(tmp_path / "mpp-home"))
+    # yfinance must never reach Yahoo from a test; the source tests replay responses.
+    monkeypatch.setenv("YF_DISABLE_CURL_CFFI", "1")
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return get_settings()
