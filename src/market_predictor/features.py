@@ -1,0 +1,111 @@
+"""Feature engineering: one pure function shared by training, backtests and inference.
+
+Every feature at day D is computed from rows dated D or earlier, so adding or
+changing later rows never changes it (tests prove it). The only forward-looking
+column is `target`, tomorrow's log return, which exists only for fitting.
+All features are scale-free (returns, ratios), so one model serves every symbol,
+including symbols it never saw.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+FEATURE_COLUMNS = [
+    "log_return",
+    "volatility_5",
+    "volatility_21",
+    "high_low_range",
+    "overnight_gap",
+    "volume_change",
+    "day_of_week",
+]
+TARGET = "target"
+# Rows a symbol needs before its first complete feature row (the 21-day volatility).
+WARMUP_ROWS = 22
+
+_PRICE_COLUMNS = ("symbol", "date", "open", "high", "low", "close", "volume")
+
+
+def build_features(prices: pd.DataFrame) -> pd.DataFrame:
+    """Per-symbol causal features and the next-day log-return target.
+
+    Returns one row per input row (sorted by symbol, date) with `symbol`, `date`,
+    `close`, the FEATURE_COLUMNS and TARGET. Warm-up rows carry NaN features; each
+    symbol's last row carries a NaN target.
+    """
+    missing = [c for c in _PRICE_COLUMNS if c not in prices.columns]
+    if missing:
+        raise ValueError(f"price frame lacks columns {missing}")
+    frame = prices.loc[:, list(_PRICE_COLUMNS)].sort_values(["symbol", "date"], ignore_index=True)
+    by_symbol = frame.groupby("symbol", sort=False)
+    previous_close = by_symbol["close"].shift(1)
+    log_return = np.log(frame["close"] / previous_close)
+    returns_by_symbol = log_return.groupby(frame["symbol"], sort=False)
+    volume = frame["volume"].astype("float64")
+    features = pd.DataFrame(
+        {
+            "symbol": frame["symbol"],
+            "date": frame["date"],
+            "close": frame["close"],
+            "log_return": log_return,
+            "volatility_5": returns_by_symbol.transform(lambda r: r.rolling(5).std()),
+            "volatility_21": returns_by_symbol.transform(lambda r: r.rolling(21).std()),
+            "high_low_range": np.log(frame["high"] / frame["low"]),
+            "overnight_gap": np.log(frame["open"] / previous_close),
+            # log1p keeps zero-volume days (halts, holidays in some feeds) finite.
+            "volume_change": np.log1p(volume) - np.log1p(by_symbol["volume"].shift(1)),
+            "day_of_week": pd.to_datetime(frame["date"]).dt.dayofweek / 4.0,
+        }
+    )
+    features[TARGET] = returns_by_symbol.shift(-1)
+    return features
+
+
+def complete_rows(features: pd.DataFrame) -> pd.Series:
+    """Rows whose every feature is present (warm-up over)."""
+    return features[FEATURE_COLUMNS].notna().all(axis=1)
+
+
+def feature_profile(features: pd.DataFrame, bins: int = 10) -> dict[str, Any]:
+    """Reference distribution of each feature: quantile bin edges and their fractions.
+
+    Saved with a model so monitoring can compute drift (PSI) against its training data.
+    """
+    profile: dict[str, Any] = {}
+    for column in FEATURE_COLUMNS:
+        values = features[column].dropna().to_numpy(dtype="float64")
+        if values.size < bins:
+            continue
+        inner = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
+        counts = np.bincount(np.searchsorted(inner, values, side="right"), minlength=inner.size + 1)
+        profile[column] = {
+            "edges": inner.tolist(),
+            "fractions": (counts / values.size).tolist(),
+        }
+    return profile
+
+
+def population_stability(
+    profile: dict[str, Any], features: pd.DataFrame, epsilon: float = 1e-4
+) -> dict[str, float]:
+    """Population stability index of each profiled feature (0 = same distribution;
+    > 0.25 is the usual 'shifted' threshold)."""
+    scores: dict[str, float] = {}
+    for column, reference in profile.items():
+        if column not in features.columns:
+            continue
+        values = features[column].dropna().to_numpy(dtype="float64")
+        if values.size == 0:
+            continue
+        edges = np.asarray(reference["edges"], dtype="float64")
+        expected = np.asarray(reference["fractions"], dtype="float64")
+        counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=edges.size + 1)
+        actual = counts / values.size
+        expected = np.clip(expected, epsilon, None)
+        actual = np.clip(actual, epsilon, None)
+        scores[column] = float(np.sum((actual - expected) * np.log(actual / expected)))
+    return scores

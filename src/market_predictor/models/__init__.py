@@ -1,0 +1,1 @@
+"""Forecasters: the Lightning networks and the naive baselines, behind one interface."""

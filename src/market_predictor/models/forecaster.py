@@ -1,0 +1,92 @@
+"""The one predict interface every forecaster implements, networks and baselines alike.
+
+A forecaster turns price rows into next-day quantiles of the log return and then
+into prices with the last close. `predict_range` gives a forecast for every as-of
+date in a range in one pass (backtests); `predict` gives each symbol's forecast
+for the day after its last row (the daily job).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from market_predictor.evaluation import DEFAULT_QUANTILES
+from market_predictor.features import build_features
+
+FORECAST_COLUMNS = [
+    "symbol",
+    "as_of_date",
+    "last_close",
+    "predicted_return",
+    "predicted_close",
+    "lower",
+    "upper",
+]
+
+
+class Forecaster(ABC):
+    quantiles: tuple[float, ...] = DEFAULT_QUANTILES
+    is_baseline: bool = False
+
+    @property
+    @abstractmethod
+    def min_history(self) -> int:
+        """Price rows a symbol needs before it can be forecast."""
+
+    @abstractmethod
+    def quantile_returns(self, features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+        """Log-return quantiles (len(rows) x len(quantiles)) for the feature rows at the
+        positional indices `rows` of `features` (output of build_features)."""
+
+    def predict_range(
+        self,
+        prices: pd.DataFrame,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+    ) -> pd.DataFrame:
+        """A forecast made at the close of every trading day in [start, end] that has
+        enough history. Each uses only rows up to its own as-of date."""
+        features = build_features(prices)
+        position = features.groupby("symbol", sort=False).cumcount().to_numpy()
+        eligible = position >= self.min_history - 1
+        dates = pd.to_datetime(features["date"])
+        if start is not None:
+            eligible &= (dates >= pd.Timestamp(start)).to_numpy()
+        if end is not None:
+            eligible &= (dates <= pd.Timestamp(end)).to_numpy()
+        return self._forecast(features, np.flatnonzero(eligible))
+
+    def predict(self, prices: pd.DataFrame) -> pd.DataFrame:
+        """Each symbol's forecast for the trading day after its last row."""
+        features = build_features(prices)
+        counts = features.groupby("symbol", sort=False)["symbol"].transform("size").to_numpy()
+        last = ~features["symbol"].eq(features["symbol"].shift(-1)).to_numpy()
+        rows = np.flatnonzero(last & (counts >= self.min_history))
+        return self._forecast(features, rows)
+
+    def _forecast(self, features: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+        if rows.size == 0:
+            return pd.DataFrame(columns=FORECAST_COLUMNS)
+        quantiles = np.sort(self.quantile_returns(features, rows), axis=1)
+        median = quantiles[:, _median_index(self.quantiles)]
+        last_close = features["close"].to_numpy(dtype="float64")[rows]
+        return pd.DataFrame(
+            {
+                "symbol": features["symbol"].to_numpy()[rows],
+                "as_of_date": pd.to_datetime(features["date"].to_numpy()[rows]),
+                "last_close": last_close,
+                "predicted_return": median,
+                "predicted_close": last_close * np.exp(median),
+                "lower": last_close * np.exp(quantiles[:, 0]),
+                "upper": last_close * np.exp(quantiles[:, -1]),
+            }
+        )
+
+
+def _median_index(quantiles: Sequence[float]) -> int:
+    return int(np.argmin(np.abs(np.asarray(quantiles) - 0.5)))
