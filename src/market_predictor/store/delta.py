@@ -115,9 +115,11 @@ class Table:
         if data.num_rows == 0:
             return WriteResult(version=self.version() or 0)
         predicate = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
-        changed_cols = list(compare) if compare is not None else [
-            c for c in self.schema.names if c not in keys
-        ]
+        changed_cols = (
+            list(compare)
+            if compare is not None
+            else [c for c in self.schema.names if c not in keys]
+        )
         changed = " OR ".join(f"(t.`{c}` IS DISTINCT FROM s.`{c}`)" for c in changed_cols)
 
         def attempt() -> WriteResult:
