@@ -6,11 +6,13 @@ so that tests and services can point `MPP_HOME` anywhere before the first call.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "IBM", "GOOG")
 
@@ -32,7 +34,8 @@ class Settings(BaseSettings):
     )
     experiment_name: str = "market-price-predictor"
     model_name: str = Field("market-price-predictor", description="Registered model name.")
-    symbols: list[str] = Field(default_factory=lambda: list(DEFAULT_SYMBOLS))
+    # NoDecode: `MPP_SYMBOLS=AAPL,MSFT` is a comma list, not JSON.
+    symbols: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_SYMBOLS))
     source: str = Field("yfinance", description="Price source for the daily job.")
     source_path: Path | None = Field(None, description="File for the csv/parquet sources.")
     feature_group_version: int = 1
@@ -59,8 +62,10 @@ class Settings(BaseSettings):
     @field_validator("symbols", mode="before")
     @classmethod
     def _split_symbols(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip().startswith("["):
-            return [s.strip().upper() for s in value.split(",") if s.strip()]
+        if isinstance(value, str):
+            text = value.strip()
+            items = json.loads(text) if text.startswith("[") else text.split(",")
+            return [str(s).strip().upper() for s in items if str(s).strip()]
         return value
 
     @property
