@@ -37,12 +37,14 @@ def run_command(
     try:
         summary = work()
     except InputError as exc:
-        err_console.print(f"error: {exc}", markup=False, highlight=False)
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except (MPPError, Exception) as exc:
         if os.environ.get("MPP_DEBUG"):
             raise
-        err_console.print(f"failed: {_one_line(exc)}", markup=False, highlight=False)
+        err_console.print(
+            f"failed: {_one_line(exc)}", markup=False, highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1) from None
     if json_output:
         sys.stdout.write(json.dumps(summary, default=_json_default) + "\n")

@@ -80,7 +80,16 @@ class Table:
         except TableNotFoundError:
             return self.schema.empty_table().select(list(columns or self.schema.names))
         dataset = table.to_pyarrow_dataset()
-        return dataset.to_table(filter=filter, columns=list(columns) if columns else None)
+        selected = list(columns) if columns else None
+        try:
+            return dataset.to_table(filter=filter, columns=selected)
+        except (pa.ArrowNotImplementedError, pa.ArrowTypeError, pa.ArrowInvalid):
+            if filter is None:
+                raise
+            # delta-rs merges write strings as string_view; pyarrow cannot compare those
+            # with plain-string literals while pruning, so filter after the scan instead.
+            data = dataset.to_table().filter(filter)
+            return data.select(selected) if selected else data
 
     def history(self, limit: int | None = None) -> list[dict[str, object]]:
         try:

@@ -1,0 +1,174 @@
+"""Ingestion: fetch daily prices, check them against the row contract, upsert the
+good rows into the `prices` feature group and quarantine the rest with their reason.
+
+Incremental by default: without a start date each symbol resumes a few trading days
+before its last stored row (to pick up restated history), and a symbol with nothing
+stored gets its full history. Re-running any ingest changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from market_predictor.config import Settings
+from market_predictor.errors import InputError
+from market_predictor.sources import get_source
+from market_predictor.store import FeatureStore, PriceFeatureGroup, schemas
+from market_predictor.symbols import parse_symbols
+from market_predictor.validation import validate_prices
+
+QUARANTINE_KEY = ("symbol", "date", "source", "reason")
+
+
+@dataclass
+class IngestSummary:
+    source: str
+    symbols: list[str]
+    start: dt.date | None
+    end: dt.date
+    fetched: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    table_version: int | None = None
+    feature_group_version: int = 1
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["start"] = self.start.isoformat() if self.start else None
+        data["end"] = self.end.isoformat()
+        return data
+
+
+def ingest_prices(
+    settings: Settings,
+    *,
+    symbols: Iterable[str] | str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    source: str | None = None,
+    path: Path | None = None,
+    as_of: dt.date | None = None,
+    feature_group_version: int | None = None,
+    interval: str = "1d",
+) -> IngestSummary:
+    """Ingest `symbols` (default: settings.symbols) from `source` (default: settings.source).
+
+    `as_of` (default today) is the run's knowledge cut: rows dated after it are
+    quarantined as "future date", and `end` defaults to it. Every input and the store
+    URI are checked before anything is fetched or written.
+    """
+    wanted = parse_symbols(symbols if symbols is not None else settings.symbols) or []
+    as_of = as_of or dt.date.today()
+    end = end or as_of
+    if start is not None and start > end:
+        raise InputError(f"start {start} is after end {end}")
+    version = (
+        settings.feature_group_version if feature_group_version is None else feature_group_version
+    )
+    if version < 1:
+        raise InputError(f"feature group version must be 1 or more, not {version}")
+    price_source = get_source(
+        source or settings.source, path or settings.source_path, interval=interval
+    )
+    store = FeatureStore.from_settings(settings, version)
+    store.ensure_writable()
+    prices = store.prices()
+
+    plan = _fetch_plan(prices, wanted, start, settings.ingest_overlap_days)
+    fetched = pd.concat(
+        [price_source.fetch(group, group_start, end) for group_start, group in plan.items()],
+        ignore_index=True,
+    )
+    valid, rejected = validate_prices(fetched, as_of)
+
+    run_id = uuid.uuid4().hex
+    now = pd.Timestamp.now(tz="UTC")
+    metadata = {
+        "mpp_command": "ingest",
+        "source": price_source.name,
+        "run_id": run_id,
+        "as_of": as_of.isoformat(),
+    }
+    summary = IngestSummary(
+        source=price_source.name,
+        symbols=wanted,
+        start=start,
+        end=end,
+        fetched=len(fetched),
+        quarantined=len(rejected),
+        feature_group_version=version,
+        quarantine_reasons={k: int(v) for k, v in rejected["reason"].value_counts().items()},
+    )
+    if not rejected.empty:
+        store.quarantine.upsert(
+            _quarantine_rows(rejected, price_source.name, run_id, now),
+            keys=QUARANTINE_KEY,
+            compare=schemas.PRICE_VALUES,
+            metadata=metadata,
+        )
+    if valid.empty:
+        summary.table_version = prices.table_version()
+        return summary
+    result = prices.upsert(_price_rows(valid, price_source.name, now), metadata=metadata)
+    summary.inserted = result.inserted
+    summary.updated = result.updated
+    summary.unchanged = len(valid) - result.inserted - result.updated
+    summary.table_version = result.version
+    return summary
+
+
+def _fetch_plan(
+    prices: PriceFeatureGroup, symbols: list[str], start: dt.date | None, overlap: int
+) -> dict[dt.date | None, list[str]]:
+    """Symbols grouped by the date to fetch from, so each group is one source call."""
+    if start is not None:
+        return {start: symbols}
+    resume = _resume_dates(prices, symbols, overlap)
+    plan: dict[dt.date | None, list[str]] = defaultdict(list)
+    for symbol in symbols:
+        plan[resume.get(symbol)].append(symbol)
+    return dict(plan)
+
+
+def _resume_dates(
+    prices: PriceFeatureGroup, symbols: list[str], overlap: int
+) -> dict[str, dt.date]:
+    """Per stored symbol, the date `overlap` stored trading days before its last row.
+
+    Counting stored rows rather than calendar days means holidays and the exchange
+    calendar need no special case: the last `overlap` sessions are re-fetched."""
+    if prices.table_version() is None:
+        return {}
+    stored = prices.read(symbols=symbols, columns=["symbol", "date"])
+    if stored.empty:
+        return {}
+    rank = stored.groupby("symbol")["date"].rank(method="first", ascending=False)
+    cut = stored[rank <= max(overlap, 0) + 1].groupby("symbol")["date"].min()
+    return {symbol: pd.Timestamp(day).date() for symbol, day in cut.items()}
+
+
+def _price_rows(valid: pd.DataFrame, source: str, now: pd.Timestamp) -> pd.DataFrame:
+    rows = valid[[*schemas.PRICE_KEY, *schemas.PRICE_VALUES]].copy()
+    rows["source"] = source
+    rows["ingested_at"] = now
+    return rows
+
+
+def _quarantine_rows(
+    rejected: pd.DataFrame, source: str, run_id: str, now: pd.Timestamp
+) -> pd.DataFrame:
+    rows = rejected[["symbol", "date", *schemas.PRICE_VALUES, "reason"]].copy()
+    rows["source"] = source
+    rows["run_id"] = run_id
+    rows["quarantined_at"] = now
+    return rows[list(schemas.QUARANTINE.names)]

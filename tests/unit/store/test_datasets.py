@@ -1,0 +1,75 @@
+"""Training datasets stay identical after later ingests restate or extend history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from market_predictor.config import Settings
+from market_predictor.errors import InputError, NotFoundError
+from market_predictor.ingest import ingest_prices
+from market_predictor.store import FeatureStore
+from market_predictor.store.datasets import content_hash
+
+START, END = dt.date(2012, 1, 1), dt.date(2012, 12, 31)
+
+
+@pytest.fixture
+def store(settings: Settings) -> FeatureStore:
+    ingest_prices(
+        settings,
+        symbols=["AAPL", "MSFT"],
+        source="sample",
+        start=dt.date(2011, 6, 1),
+        as_of=dt.date(2013, 1, 15),
+    )
+    return FeatureStore.from_settings(settings)
+
+
+def test_dataset_reads_back_identical_rows_after_new_ingestion_and_restatement(
+    store: FeatureStore, settings: Settings
+) -> None:
+    dataset = store.datasets.create(store.prices(), START, END)
+    _, before = store.datasets.read(dataset.version)
+
+    ingest_prices(settings, symbols=["IBM"], source="sample", as_of=dt.date(2013, 3, 1))
+    restated = store.prices().read(["AAPL"], dt.date(2012, 6, 1), dt.date(2012, 6, 30))
+    store.prices().upsert(restated.assign(close=restated["close"] * 0.5, low=restated["low"] * 0.5))
+
+    again, after = store.datasets.read(dataset.version)
+    pd.testing.assert_frame_equal(before, after)
+    assert content_hash(after) == dataset.content_hash == again.content_hash
+    assert len(after) == dataset.row_count == 2 * 250
+    live = store.prices().read(start=START, end=END)
+    assert content_hash(live) != dataset.content_hash
+
+
+def test_dataset_records_its_lineage(store: FeatureStore) -> None:
+    dataset = store.datasets.create(store.prices(), START, END, symbols=["MSFT"])
+    lineage = dataset.lineage()
+    assert lineage["feature_table_version"] == str(store.prices().table_version())
+    assert lineage["dataset_rows"] == "250"
+    assert lineage["dataset_symbols"] == "MSFT"
+    assert lineage["dataset_start"] == "2012-01-01"
+
+
+def test_dataset_versions_count_up_and_list_in_order(store: FeatureStore) -> None:
+    versions = [store.datasets.create(store.prices(), START, END).version for _ in range(2)]
+    assert versions == [1, 2]
+    assert [d.version for d in store.datasets.list()] == [1, 2]
+    assert store.datasets.get(2).row_count == 500
+
+
+def test_missing_dataset_version_and_unknown_symbol_are_not_found(store: FeatureStore) -> None:
+    with pytest.raises(NotFoundError):
+        store.datasets.get(7)
+    with pytest.raises(NotFoundError, match="IBM"):
+        store.datasets.create(store.prices(), START, END, symbols=["IBM"])
+
+
+def test_dataset_of_an_empty_store_is_an_input_error(settings: Settings) -> None:
+    empty = FeatureStore.from_settings(settings)
+    with pytest.raises(InputError, match="no prices yet"):
+        empty.datasets.create(empty.prices(), START, END)

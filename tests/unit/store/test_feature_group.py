@@ -1,0 +1,88 @@
+"""The lead's Delta feature group, exercised with real sample rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from market_predictor.store import FeatureStore, PriceFeatureGroup
+from tests.fixtures.data import price_rows
+
+
+def _rows(symbol: str = "AAPL", days: int = 5, start: str = "2013-01-02") -> pd.DataFrame:
+    rows = price_rows(symbol, days, start).drop(columns="adjusted")
+    return rows.assign(source="sample", ingested_at=pd.Timestamp("2024-01-01", tz="UTC"))
+
+
+@pytest.fixture
+def prices(tmp_path) -> PriceFeatureGroup:  # type: ignore[no-untyped-def]
+    return FeatureStore(str(tmp_path / "store")).prices()
+
+
+def test_upsert_of_the_same_rows_is_idempotent(prices: PriceFeatureGroup) -> None:
+    first = prices.upsert(_rows())
+    second = prices.upsert(_rows())
+    assert (first.inserted, second.inserted, second.updated) == (5, 0, 0)
+    assert len(prices.read()) == 5
+
+
+def test_upsert_with_only_a_new_ingestion_time_changes_nothing(prices: PriceFeatureGroup) -> None:
+    prices.upsert(_rows())
+    later = _rows().assign(ingested_at=pd.Timestamp("2025-01-01", tz="UTC"))
+    result = prices.upsert(later)
+    assert result.updated == 0
+    assert prices.read()["ingested_at"].max() == pd.Timestamp("2024-01-01", tz="UTC")
+
+
+def test_time_travel_reads_any_earlier_version(prices: PriceFeatureGroup) -> None:
+    v0 = prices.upsert(_rows(days=3)).version
+    v1 = prices.upsert(_rows("MSFT", days=3)).version
+    restated = _rows(days=1).assign(close=lambda f: f["close"] * 1.01, high=lambda f: f["high"] * 2)
+    v2 = prices.upsert(restated).version
+    assert (v0, v1, v2) == (0, 1, 2)
+    assert len(prices.read(table_version=v0)) == 3
+    assert len(prices.read(table_version=v1)) == 6
+    assert prices.read(["AAPL"], table_version=v1)["close"].iloc[0] == pytest.approx(
+        _rows().iloc[0]["close"]
+    )
+    assert prices.read(["AAPL"])["close"].iloc[0] == pytest.approx(_rows().iloc[0]["close"] * 1.01)
+
+
+def test_read_filters_symbols_and_an_inclusive_date_range(prices: PriceFeatureGroup) -> None:
+    prices.upsert(pd.concat([_rows(days=5), _rows("IBM", days=5)]))
+    prices.upsert(_rows("IBM", days=1, start="2013-01-09"))  # a merge: mixed file types
+    frame = prices.read(["IBM"], dt.date(2013, 1, 3), dt.date(2013, 1, 7))
+    assert set(frame["symbol"]) == {"IBM"}
+    assert list(frame["date"].dt.day) == [3, 4, 7]
+    assert prices.last_dates() == {"AAPL": dt.date(2013, 1, 8), "IBM": dt.date(2013, 1, 9)}
+    assert prices.symbols() == ["AAPL", "IBM"]
+
+
+def test_statistics_describe_each_feature_per_symbol(prices: PriceFeatureGroup) -> None:
+    rows = _rows(days=10)
+    prices.upsert(rows)
+    stats = prices.statistics().set_index(["symbol", "feature"])
+    close = stats.loc[("AAPL", "close")]
+    assert close["count"] == 10
+    assert close["min"] == pytest.approx(rows["close"].min())
+    assert close["max"] == pytest.approx(rows["close"].max())
+    assert close["missing_rate"] == 0.0
+    assert "adjusted" in close["description"]
+    assert set(stats.index.get_level_values("feature")) == {
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+    }
+
+
+def test_statistics_count_missing_values(prices: PriceFeatureGroup) -> None:
+    rows = _rows(days=4)
+    rows.loc[0, "volume"] = float("nan")
+    prices.upsert(rows)
+    volume = prices.statistics().set_index(["symbol", "feature"]).loc[("AAPL", "volume")]
+    assert volume["missing_rate"] == pytest.approx(0.25)
+    assert volume["count"] == 3
