@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import pandas as pd
-import pyarrow.dataset as ds
 
 from market_predictor.errors import InputError, NotFoundError
 from market_predictor.store import schemas
 from market_predictor.store.backends import StorageBackend
-from market_predictor.store.delta import Table
+from market_predictor.store.delta import Table, column
 from market_predictor.store.feature_group import FEATURE_GROUP, PriceFeatureGroup
 
 DEFAULT_VIEW = "prices_daily"
@@ -120,7 +119,8 @@ class DatasetRegistry:
         return dataset
 
     def list(self, name: str | None = None) -> list[TrainingDataset]:
-        frame = self.catalog.read(filter=None if name is None else ds.field("name") == name)
+        name_filter = None if name is None else column("name", schemas.DATASETS) == name
+        frame = self.catalog.read(filter=name_filter)
         frame = frame.sort_values(["name", "version"])
         return [_from_record(record) for record in frame.to_dict("records")]
 
