@@ -1,0 +1,94 @@
+"""`mpp train`: fit a network, compare it with persistence and the champion, register it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import typer
+
+from market_predictor.cli._common import JsonOption, check_range, console, parse_date, run_command
+
+_METRIC_ROWS = (
+    ("pinball", "Pinball loss", "{:.5f}"),
+    ("mae", "MAE", "{:.3f}"),
+    ("rmse", "RMSE", "{:.3f}"),
+    ("mape", "MAPE %", "{:.2f}"),
+    ("mase", "MASE", "{:.3f}"),
+    ("directional_accuracy", "Directional acc.", "{:.3f}"),
+    ("coverage", "10-90% coverage", "{:.3f}"),
+    ("n", "Forecasts", "{:d}"),
+)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("train")
+    def train_command(
+        symbols: Annotated[
+            str | None, typer.Option(help="Comma-separated symbols (default: all stored).")
+        ] = None,
+        start: Annotated[str | None, typer.Option(help="First date (YYYY-MM-DD).")] = None,
+        end: Annotated[str | None, typer.Option(help="Last date (YYYY-MM-DD).")] = None,
+        dataset_version: Annotated[
+            int | None, typer.Option(help="Train on an existing training dataset version.")
+        ] = None,
+        model: Annotated[
+            str | None, typer.Option(help="Network: lstm, transformer or mlp.")
+        ] = None,
+        max_epochs: Annotated[int | None, typer.Option(help="Upper bound on epochs.")] = None,
+        model_name: Annotated[
+            str | None, typer.Option(help="Registered model name (default: settings).")
+        ] = None,
+        promote: Annotated[
+            bool, typer.Option("--promote/--no-promote", help="Let the gate move `champion`.")
+        ] = True,
+        json_output: JsonOption = False,
+    ) -> None:
+        """Train on the feature store, register a version and run the champion gate."""
+
+        def work() -> dict[str, Any]:
+            from market_predictor.config import get_settings
+            from market_predictor.symbols import parse_symbols
+            from market_predictor.training import train
+
+            first, last = parse_date(start, "start"), parse_date(end, "end")
+            check_range(first, last)
+            summary = train(
+                get_settings(),
+                symbols=parse_symbols(symbols) if symbols else None,
+                start=first,
+                end=last,
+                dataset_version=dataset_version,
+                model=model,
+                max_epochs=max_epochs,
+                model_name=model_name,
+                promote=promote,
+            )
+            return summary.to_dict()
+
+        run_command(work, json_output, render_summary)
+
+
+def render_summary(summary: Mapping[str, Any]) -> None:
+    from rich.table import Table
+
+    metrics = summary["metrics"]
+    table = Table(title=f"Validation from {summary['validation_start']}")
+    table.add_column("Metric")
+    columns = [("model", summary["network"].upper()), ("persistence", "Persistence")]
+    if metrics.get("champion"):
+        columns.append(("champion", "Champion"))
+    for _, title in columns:
+        table.add_column(title, justify="right")
+    for key, label, fmt in _METRIC_ROWS:
+        cells = []
+        for who, _ in columns:
+            value = metrics[who].get(key)
+            cells.append("-" if value is None else fmt.format(value))
+        table.add_row(label, *cells)
+    console.print(table)
+    console.print(
+        f"run {summary['run_id']}  model {summary['model_name']}  "
+        f"version {summary['version']}  champion {summary['champion_version']}"
+    )
+    console.print(summary["message"], markup=False, highlight=False)

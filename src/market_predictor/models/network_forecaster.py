@@ -1,0 +1,167 @@
+"""A trained network behind the Forecaster interface: scalers + network + window.
+
+It carries everything prediction needs (feature list, window length, scaler
+statistics fit on the training split, calibrated z-scores, weights), so the same
+object serves backtests, the registry's pyfunc and the daily job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from numpy.lib.stride_tricks import sliding_window_view
+from sklearn.preprocessing import StandardScaler
+from torch import nn
+
+from market_predictor.features import FEATURE_COLUMNS, WARMUP_ROWS
+from market_predictor.models.forecaster import Forecaster
+from market_predictor.models.lstm import LSTMNetwork
+from market_predictor.models.mlp import MLPNetwork
+from market_predictor.models.transformer import TransformerNetwork
+
+NETWORKS = ("lstm", "transformer", "mlp")
+_PREDICT_BATCH = 4096
+
+
+def build_network(
+    model: str,
+    *,
+    n_features: int,
+    n_quantiles: int,
+    hidden_size: int,
+    num_layers: int,
+    dropout: float,
+    window: int,
+) -> nn.Module:
+    if model == "lstm":
+        return LSTMNetwork(n_features, n_quantiles, hidden_size, num_layers, dropout)
+    if model == "transformer":
+        return TransformerNetwork(n_features, n_quantiles, hidden_size, num_layers, dropout, window)
+    if model == "mlp":
+        return MLPNetwork(n_features, n_quantiles, hidden_size, num_layers, dropout, window)
+    raise ValueError(f"unknown network {model!r}: choose one of {', '.join(NETWORKS)}")
+
+
+def scaled_feature_values(features: pd.DataFrame, scaler: StandardScaler) -> np.ndarray:
+    """Scaled FEATURE_COLUMNS as float32; missing values become 0 (the training mean)."""
+    raw = features[FEATURE_COLUMNS].to_numpy(dtype="float64")
+    raw = np.where(np.isfinite(raw), raw, np.nan)
+    scaled = (raw - scaler.mean_) / scaler.scale_
+    return np.nan_to_num(scaled, nan=0.0).astype("float32")
+
+
+def feature_windows(values: np.ndarray, rows: np.ndarray, window: int) -> np.ndarray:
+    """(len(rows), window, n_features): the `window` rows ending at each of `rows`.
+
+    A view for slicing, copied once by the fancy index; rows must be >= window - 1.
+    """
+    views = sliding_window_view(values, (window, values.shape[1]))[:, 0]
+    return views[np.asarray(rows) - (window - 1)]
+
+
+def volatility_at(features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    volatility = features["volatility_21"].to_numpy(dtype="float64")[rows]
+    return np.nan_to_num(volatility, nan=0.0, posinf=0.0).astype("float32")
+
+
+class NetworkForecaster(Forecaster):
+    is_baseline = False
+
+    def __init__(
+        self,
+        network: nn.Module,
+        *,
+        model: str,
+        window: int,
+        hidden_size: int,
+        num_layers: int,
+        dropout: float,
+        quantiles: Sequence[float],
+        z_scores: Sequence[float],
+        scaler: StandardScaler,
+    ) -> None:
+        self.network = network.eval()
+        self.model = model
+        self.window = window
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.quantiles = tuple(float(q) for q in quantiles)
+        self.z_scores = np.asarray(z_scores, dtype="float64")
+        self.scaler = scaler
+
+    @property
+    def min_history(self) -> int:
+        # The first complete feature row is at position WARMUP_ROWS - 1; a window of
+        # complete rows ends `window - 1` rows later.
+        return WARMUP_ROWS + self.window - 1
+
+    def quantile_returns(self, features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows)
+        values = scaled_feature_values(features, self.scaler)
+        volatility = volatility_at(features, rows).astype("float64")
+        adjustments = np.empty((rows.size, len(self.quantiles)), dtype="float64")
+        self.network.eval()
+        with torch.no_grad():
+            for start in range(0, rows.size, _PREDICT_BATCH):
+                batch = rows[start : start + _PREDICT_BATCH]
+                windows = torch.from_numpy(
+                    np.ascontiguousarray(feature_windows(values, batch, self.window))
+                )
+                adjustments[start : start + batch.size] = self.network(windows).numpy()
+        return volatility[:, None] * (self.z_scores[None, :] + adjustments)
+
+    def to_params(self) -> dict[str, Any]:
+        """Everything but the weights, JSON-ready (the weights go in a state dict)."""
+        return {
+            "model": self.model,
+            "window": self.window,
+            "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers,
+            "dropout": self.dropout,
+            "quantiles": list(self.quantiles),
+            "z_scores": self.z_scores.tolist(),
+            "feature_columns": list(FEATURE_COLUMNS),
+            "scaler_mean": self.scaler.mean_.tolist(),
+            "scaler_scale": self.scaler.scale_.tolist(),
+        }
+
+    @classmethod
+    def from_params(
+        cls, params: dict[str, Any], state_dict: dict[str, torch.Tensor]
+    ) -> NetworkForecaster:
+        if list(params["feature_columns"]) != list(FEATURE_COLUMNS):
+            raise ValueError(
+                "the model was trained on other features than this code computes: "
+                f"{params['feature_columns']}"
+            )
+        network = build_network(
+            params["model"],
+            n_features=len(FEATURE_COLUMNS),
+            n_quantiles=len(params["quantiles"]),
+            hidden_size=params["hidden_size"],
+            num_layers=params["num_layers"],
+            dropout=params["dropout"],
+            window=params["window"],
+        )
+        network.load_state_dict(state_dict)
+        scaler = StandardScaler()
+        scaler.mean_ = np.asarray(params["scaler_mean"], dtype="float64")
+        scaler.scale_ = np.asarray(params["scaler_scale"], dtype="float64")
+        scaler.var_ = scaler.scale_**2
+        scaler.n_features_in_ = len(FEATURE_COLUMNS)
+        return cls(
+            network,
+            model=params["model"],
+            window=params["window"],
+            hidden_size=params["hidden_size"],
+            num_layers=params["num_layers"],
+            dropout=params["dropout"],
+            quantiles=params["quantiles"],
+            z_scores=params["z_scores"],
+            scaler=scaler,
+        )

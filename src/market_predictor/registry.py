@@ -1,0 +1,311 @@
+"""The MLflow model registry: versions, the `champion`/`challenger` aliases and the gate.
+
+Every training run registers a version and marks it `challenger`. `champion` moves
+only when the gate passes (lower validation pinball loss than both the current
+champion and the persistence baseline on the same window) or on a manual promote,
+and every version records why in its tags. When nothing is champion yet and the
+network loses to persistence, the persistence baseline itself becomes champion, so
+the daily job always has a forecast that is no worse than naive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from market_predictor.config import Settings
+from market_predictor.errors import InputError, NotFoundError
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
+    from mlflow.tracking import MlflowClient
+
+    from market_predictor.models.forecaster import Forecaster
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+
+@dataclass
+class ChampionModel:
+    name: str
+    version: str
+    run_id: str
+    is_baseline: bool
+    min_history: int
+    drift_profile: dict[str, Any]
+    trained_until: dt.date
+    forecaster: Forecaster
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def predict(self, prices: pd.DataFrame) -> pd.DataFrame:
+        """FORECAST_COLUMNS, one row per symbol with at least `min_history` rows."""
+        return self.forecaster.predict(prices)
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    promote: bool
+    decision: str  # promoted | rejected_vs_persistence | rejected_vs_champion
+    reason: str
+
+
+def gate(
+    model_pinball: float, persistence_pinball: float, champion_pinball: float | None
+) -> GateDecision:
+    """The champion gate: strictly lower pinball loss than persistence and the champion."""
+    if not model_pinball < persistence_pinball:
+        return GateDecision(
+            False,
+            "rejected_vs_persistence",
+            f"pinball {model_pinball:.5f} does not beat persistence {persistence_pinball:.5f}",
+        )
+    if champion_pinball is not None and not model_pinball < champion_pinball:
+        return GateDecision(
+            False,
+            "rejected_vs_champion",
+            f"pinball {model_pinball:.5f} does not beat the champion {champion_pinball:.5f}",
+        )
+    return GateDecision(True, "promoted", f"pinball {model_pinball:.5f} beats every rival")
+
+
+def _client(settings: Settings) -> MlflowClient:
+    from market_predictor.tracking import configure_tracking
+
+    return configure_tracking(settings)
+
+
+def champion_version(client: MlflowClient, name: str) -> ModelVersion | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def load_version(client: MlflowClient, name: str, version: str) -> ChampionModel:
+    """Load a registered version through its pyfunc and unwrap the forecaster."""
+    import mlflow
+
+    model_version = client.get_model_version(name, version)
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    python_model = pyfunc.unwrap_python_model()
+    spec = python_model.spec
+    return ChampionModel(
+        name=name,
+        version=str(model_version.version),
+        run_id=model_version.run_id or "",
+        is_baseline=bool(spec["is_baseline"]),
+        min_history=int(spec["min_history"]),
+        drift_profile=spec["drift_profile"],
+        trained_until=dt.date.fromisoformat(spec["trained_until"]),
+        forecaster=python_model.forecaster,
+        tags=dict(model_version.tags),
+    )
+
+
+def load_champion(settings: Settings, model_name: str | None = None) -> ChampionModel:
+    name = model_name or settings.model_name
+    client = _client(settings)
+    current = champion_version(client, name)
+    if current is None:
+        raise NotFoundError(f"no champion registered for {name!r}: run `mpp train` first")
+    return load_version(client, name, str(current.version))
+
+
+def register_forecaster(
+    client: MlflowClient,
+    name: str,
+    forecaster: Forecaster,
+    *,
+    trained_until: dt.date,
+    drift_profile: dict[str, Any],
+    tags: Mapping[str, str],
+) -> str:
+    """Log `forecaster` as a pyfunc in the active run, register it under `name` and
+    tag the version; returns the version."""
+    from market_predictor.models.pyfunc import log_forecaster
+
+    info = log_forecaster(
+        forecaster,
+        trained_until=trained_until,
+        drift_profile=drift_profile,
+        registered_model_name=name,
+    )
+    version = str(info.registered_model_version)
+    base_tags = {
+        "is_baseline": str(forecaster.is_baseline).lower(),
+        "trained_until": trained_until.isoformat(),
+        "model_type": type(forecaster).__name__,
+    }
+    for key, value in {**base_tags, **tags}.items():
+        client.set_model_version_tag(name, version, key, str(value))
+    return version
+
+
+def set_champion(client: MlflowClient, name: str, version: str, promoted_by: str) -> None:
+    client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_model_version_tag(name, version, "promoted_by", promoted_by)
+    client.set_model_version_tag(
+        name, version, "promoted_at", pd.Timestamp.now(tz="UTC").isoformat()
+    )
+
+
+def register_baseline(
+    settings: Settings,
+    model_name: str | None = None,
+    *,
+    promote: bool = True,
+    trained_until: dt.date | None = None,
+    prices: pd.DataFrame | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> str:
+    """Register the persistence forecast as a version (flagged `is_baseline`) and, with
+    `promote`, make it champion. It is calibrated on `prices` (default: every stored
+    row up to `trained_until`); with no rows it keeps the normal-quantile interval."""
+    import mlflow
+
+    from market_predictor.features import build_features, feature_profile
+    from market_predictor.models.baselines import PersistenceForecaster
+    from market_predictor.store import FeatureStore
+    from market_predictor.tracking import ensure_experiment
+
+    name = model_name or settings.model_name
+    client = _client(settings)
+    if prices is None:
+        prices = FeatureStore.from_settings(settings).prices().read(end=trained_until)
+    baseline = PersistenceForecaster()
+    profile: dict[str, Any] = {}
+    if not prices.empty:
+        baseline.fit(prices)
+        profile = feature_profile(build_features(prices))
+        last = pd.Timestamp(prices["date"].max()).date()
+        trained_until = trained_until or last
+    trained_until = trained_until or dt.date.today()
+    experiment_id = ensure_experiment(client, settings)
+    with mlflow.start_run(experiment_id=experiment_id, run_name="persistence-baseline") as run:
+        mlflow.set_tags({"is_baseline": "true", "model_name": name, **(tags or {})})
+        mlflow.log_params({"model": "persistence", **_flat(baseline.to_params())})
+        version = register_forecaster(
+            client,
+            name,
+            baseline,
+            trained_until=trained_until,
+            drift_profile=profile,
+            tags={"source_run_id": run.info.run_id, **(tags or {})},
+        )
+    if promote:
+        set_champion(client, name, version, promoted_by=(tags or {}).get("promoted_by", "gate"))
+    return version
+
+
+def last_retrain(settings: Settings, model_name: str | None = None) -> dt.date | None:
+    """The latest `trained_until` over the registered versions (None if none). It is the
+    as-of date of the data, not the wall clock, so replays of history see it right."""
+    name = model_name or settings.model_name
+    client = _client(settings)
+    dates = [
+        dt.date.fromisoformat(v.tags["trained_until"])
+        for v in client.search_model_versions(f"name = '{_quoted(name)}'")
+        if "trained_until" in v.tags
+    ]
+    return max(dates, default=None)
+
+
+def list_versions(settings: Settings, model_name: str | None = None) -> list[dict[str, Any]]:
+    """Every version, newest first, with its aliases and gate tags."""
+    name = model_name or settings.model_name
+    client = _client(settings)
+    versions = client.search_model_versions(f"name = '{_quoted(name)}'")
+    if not versions:
+        raise NotFoundError(f"no model registered as {name!r}: run `mpp train` first")
+    aliases = _aliases(client, name)
+    ordered = sorted(versions, key=lambda v: -int(v.version))
+    return [_describe(v, aliases.get(str(v.version), [])) for v in ordered]
+
+
+def show_version(
+    settings: Settings, version: str | None = None, model_name: str | None = None
+) -> dict[str, Any]:
+    """One version (default: the champion) with its run's validation metrics."""
+    name = model_name or settings.model_name
+    client = _client(settings)
+    model_version = _get_version(client, name, version)
+    described = _describe(model_version, _aliases(client, name).get(str(model_version.version), []))
+    if model_version.run_id:
+        run = client.get_run(model_version.run_id)
+        described["metrics"] = dict(run.data.metrics)
+        described["params"] = dict(run.data.params)
+    return described
+
+
+def promote(settings: Settings, version: str, model_name: str | None = None) -> dict[str, Any]:
+    """Manual override: make `version` champion regardless of the gate (recorded)."""
+    name = model_name or settings.model_name
+    client = _client(settings)
+    target = _get_version(client, name, version)
+    previous = champion_version(client, name)
+    set_champion(client, name, str(target.version), promoted_by="manual")
+    return {
+        "model_name": name,
+        "champion_version": str(target.version),
+        "previous_champion": None if previous is None else str(previous.version),
+        "promoted_by": "manual",
+    }
+
+
+def _get_version(client: MlflowClient, name: str, version: str | None) -> ModelVersion:
+    from mlflow.exceptions import MlflowException
+
+    if version is None:
+        current = champion_version(client, name)
+        if current is None:
+            raise NotFoundError(f"no champion registered for {name!r}: run `mpp train` first")
+        return current
+    if not str(version).isdigit():
+        raise InputError(f"model version must be a positive integer, not {version!r}")
+    try:
+        return client.get_model_version(name, str(version))
+    except MlflowException:
+        raise NotFoundError(f"{name!r} has no version {version}") from None
+
+
+def _aliases(client: MlflowClient, name: str) -> dict[str, list[str]]:
+    """Version -> its aliases (version searches do not return aliases)."""
+    by_version: dict[str, list[str]] = {}
+    for alias, version in client.get_registered_model(name).aliases.items():
+        by_version.setdefault(str(version), []).append(alias)
+    return {version: sorted(names) for version, names in by_version.items()}
+
+
+def _describe(model_version: ModelVersion, aliases: list[str]) -> dict[str, Any]:
+    tags = dict(model_version.tags)
+    return {
+        "model_name": model_version.name,
+        "version": str(model_version.version),
+        "aliases": aliases,
+        "run_id": model_version.run_id,
+        "created_at": pd.Timestamp(model_version.creation_timestamp, unit="ms", tz="UTC"),
+        "is_baseline": tags.get("is_baseline") == "true",
+        "model_type": tags.get("model_type"),
+        "trained_until": tags.get("trained_until"),
+        "gate_decision": tags.get("gate_decision"),
+        "promoted_by": tags.get("promoted_by"),
+        "tags": tags,
+    }
+
+
+def _flat(params: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        key: ",".join(f"{v:.6g}" for v in value) if isinstance(value, list) else str(value)
+        for key, value in params.items()
+    }
+
+
+def _quoted(name: str) -> str:
+    return name.replace("'", "\\'")

@@ -1,0 +1,62 @@
+"""The registered pyfunc loads by alias in a fresh process and predicts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+
+from market_predictor.config import Settings
+from market_predictor.registry import load_champion
+from market_predictor.store import FeatureStore
+from market_predictor.training import train
+from tests.fixtures.ml import FAST_TRAINING
+
+_LOAD_AND_PREDICT = textwrap.dedent(
+    """
+    import json, sys
+    import mlflow
+    import pandas as pd
+
+    mlflow.set_tracking_uri(sys.argv[1])
+    mlflow.set_registry_uri(sys.argv[1])
+    model = mlflow.pyfunc.load_model("models:/market-price-predictor@champion")
+    rows = pd.read_json(sys.argv[2], orient="records")
+    rows["date"] = pd.to_datetime(rows["date"], unit="ms")
+    rows["volume"] = rows["volume"].astype("float64")  # the store's contract: float64
+    forecasts = model.predict(rows)
+    print(forecasts.to_json(orient="records", date_format="iso"))
+    """
+)
+
+
+def test_champion_pyfunc_loads_by_alias_in_a_fresh_process_and_predicts(
+    synthetic_store: Settings, tmp_path
+) -> None:
+    train(synthetic_store, config_overrides={**FAST_TRAINING, "max_epochs": 1})
+    prices = FeatureStore.from_settings(synthetic_store).prices().read()
+    recent = prices.groupby("symbol").tail(60)
+    recent = recent[["symbol", "date", "open", "high", "low", "close", "volume"]]
+    rows_file = tmp_path / "rows.json"
+    recent.to_json(rows_file, orient="records")
+    script = tmp_path / "load.py"
+    script.write_text(_LOAD_AND_PREDICT)
+    completed = subprocess.run(
+        [sys.executable, str(script), synthetic_store.resolved_tracking_uri, str(rows_file)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    forecasts = pd.DataFrame(json.loads(completed.stdout.strip().splitlines()[-1]))
+    assert forecasts["symbol"].tolist() == ["AAA", "BBB"]
+    expected = load_champion(synthetic_store).predict(recent)
+    assert forecasts["predicted_close"].to_numpy() == pytest.approx(
+        expected["predicted_close"].to_numpy()
+    )
+    assert (forecasts["lower"] < forecasts["upper"]).all()

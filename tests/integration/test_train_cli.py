@@ -1,0 +1,105 @@
+"""`mpp train` and `mpp models` through the CLI: output contract and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from market_predictor.cli import app
+from market_predictor.config import Settings, get_settings
+from market_predictor.store import FeatureStore
+from market_predictor.training import TrainConfig, save_train_config
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def small_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A training config file that keeps a CLI run to seconds (MPP_TRAINING_CONFIG)."""
+    path = tmp_path / "train.yaml"
+    save_train_config(TrainConfig(hidden_size=8, window=10, max_epochs=1), path)
+    monkeypatch.setenv("MPP_TRAINING_CONFIG", str(path))
+    get_settings.cache_clear()
+    return path
+
+
+def _registered(settings: Settings) -> list[str]:
+    uri = settings.resolved_tracking_uri
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return [m.name for m in client.search_registered_models()]
+
+
+def _datasets(settings: Settings) -> int:
+    return len(FeatureStore.from_settings(settings).datasets.list())
+
+
+def test_train_json_prints_the_summary_and_leaves_a_champion(
+    real_store: Settings, small_config: Path
+) -> None:
+    result = runner.invoke(app, ["train", "--symbols", "aapl", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["version"] == "1" and summary["model_name"] == "market-price-predictor"
+    assert summary["champion_version"] in ("1", "2")
+    assert summary["is_baseline"] == (summary["champion_version"] == "2")
+    assert set(summary["metrics"]) == {"model", "persistence", "champion"}
+    assert summary["lineage"]["dataset_symbols"] == "AAPL"
+    assert summary["message"]
+
+
+def test_train_prints_a_metrics_table_and_one_sentence_on_the_outcome(
+    real_store: Settings, small_config: Path
+) -> None:
+    result = runner.invoke(app, ["train", "--model", "mlp", "--max-epochs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "Pinball loss" in result.stdout and "Persistence" in result.stdout
+    assert "champion" in result.stdout.splitlines()[-1]
+    listed = runner.invoke(app, ["models", "list", "--json"])
+    assert listed.exit_code == 0
+    versions = json.loads(listed.stdout)["versions"]
+    assert any("champion" in v["aliases"] for v in versions)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--symbols", "TSLA"], "not in the feature store: TSLA"),
+        (["--model", "gru"], "unknown network 'gru'"),
+        (["--dataset-version", "7"], "v7 does not exist"),
+        (["--start", "2012-11-01"], "too little history for window 10"),
+        (["--start", "2012-13-01"], "malformed start date"),
+        (["--max-epochs", "0"], "max_epochs must be at least 1"),
+        (["--model-name", "bad/name"], "invalid model name"),
+    ],
+)
+def test_bad_train_input_exits_2_and_writes_nothing(
+    real_store: Settings, small_config: Path, args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, ["train", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert _registered(real_store) == []
+    assert _datasets(real_store) == 0
+
+
+def test_unreachable_tracking_uri_is_named_and_nothing_is_written(
+    real_store: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MPP_MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["train", "--json"])
+    assert result.exit_code == 2
+    assert "MLflow tracking URI http://127.0.0.1:9 is unreachable" in result.stderr
+    assert _datasets(real_store) == 0
+
+
+def test_models_commands_on_an_empty_registry_say_to_train_first(mlflow_home: Settings) -> None:
+    for args in (["models", "list"], ["models", "show"], ["models", "promote", "1"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, args
+        assert "run `mpp train` first" in result.stderr or "has no version" in result.stderr

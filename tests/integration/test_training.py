@@ -1,0 +1,102 @@
+"""Training end to end: dataset lineage, MLflow logging and the gate's winning outcome."""
+
+from __future__ import annotations
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from market_predictor.config import Settings
+from market_predictor.registry import load_champion
+from market_predictor.store import FeatureStore
+from market_predictor.training import train
+from tests.fixtures.ml import FAST_TRAINING
+
+LEARNS = {**FAST_TRAINING, "learning_rate": 0.01, "max_epochs": 4}
+DIVERGES = {**FAST_TRAINING, "learning_rate": 5.0, "max_epochs": 1}
+
+
+def _client(settings: Settings) -> MlflowClient:
+    uri = settings.resolved_tracking_uri
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+@pytest.fixture
+def first_run(synthetic_store: Settings):
+    return train(synthetic_store, config_overrides=LEARNS)
+
+
+def test_a_network_that_beats_persistence_becomes_champion(
+    synthetic_store: Settings, first_run
+) -> None:
+    summary = first_run
+    assert summary.decision == "promoted"
+    assert summary.became_champion and summary.champion_version == summary.version == "1"
+    assert summary.metrics["model"]["pinball"] < summary.metrics["persistence"]["pinball"]
+    assert summary.metrics["champion"] is None
+    assert "beat persistence" in summary.message and "now champion" in summary.message
+    assert _aliases(synthetic_store) == {"champion": "1", "challenger": "1"}
+
+
+def test_a_later_worse_run_does_not_take_the_champion_alias(
+    synthetic_store: Settings, first_run
+) -> None:
+    worse = train(synthetic_store, config_overrides=DIVERGES)
+    assert worse.version == "2"
+    assert not worse.became_champion
+    assert worse.decision in ("rejected_vs_persistence", "rejected_vs_champion")
+    assert worse.metrics["champion"] is not None
+    assert worse.champion_version == "1"
+    client = _client(synthetic_store)
+    assert _aliases(synthetic_store) == {
+        "champion": "1",
+        "challenger": "2",
+    }
+    tags = client.get_model_version(synthetic_store.model_name, "2").tags
+    assert tags["gate_decision"] == worse.decision
+    assert float(tags["val_pinball_model"]) > float(tags["val_pinball_champion"])
+    assert load_champion(synthetic_store).version == "1"
+
+
+def test_run_logs_lineage_params_epoch_metrics_and_plots(
+    synthetic_store: Settings, first_run
+) -> None:
+    client = _client(synthetic_store)
+    run = client.get_run(first_run.run_id)
+    dataset = FeatureStore.from_settings(synthetic_store).datasets.get(1)
+    assert run.data.params["dataset_content_hash"] == dataset.content_hash
+    assert run.data.params["feature_table_version"] == str(dataset.table_version)
+    assert run.data.params["model"] == "lstm"
+    assert first_run.lineage == dataset.lineage()
+    history = client.get_metric_history(first_run.run_id, "val_loss")
+    assert len(history) == first_run.epochs_trained
+    assert "val_persistence_pinball" in run.data.metrics
+    plots = {a.path for a in client.list_artifacts(first_run.run_id, "plots")}
+    assert plots == {"plots/validation_forecasts.png", "plots/residuals.png"}
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.artifact_location == synthetic_store.resolved_artifact_uri
+
+
+def test_training_on_an_existing_dataset_version_reuses_its_rows(
+    synthetic_store: Settings, first_run
+) -> None:
+    again = train(synthetic_store, dataset_version=1, config_overrides=DIVERGES, promote=False)
+    assert again.lineage == first_run.lineage
+    assert len(FeatureStore.from_settings(synthetic_store).datasets.list()) == 1
+    assert again.champion_version == "1"
+    assert "--no-promote" in again.message
+
+
+def test_a_single_symbol_model_has_its_own_registry_name(synthetic_store: Settings) -> None:
+    summary = train(
+        synthetic_store, symbols=["aaa"], model_name="aaa-only", config_overrides=LEARNS
+    )
+    assert summary.model_name == "aaa-only"
+    assert summary.lineage["dataset_symbols"] == "AAA"
+    assert load_champion(synthetic_store, "aaa-only").forecaster.predict(
+        FeatureStore.from_settings(synthetic_store).prices().read(["BBB"])
+    )["symbol"].tolist() == ["BBB"]
+
+
+def _aliases(settings: Settings) -> dict[str, str]:
+    model = _client(settings).get_registered_model(settings.model_name)
+    return {alias: str(version) for alias, version in model.aliases.items()}

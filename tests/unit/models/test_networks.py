@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from market_predictor.evaluation import pinball_loss
+from market_predictor.models.base import QuantileRegressor, pinball
+from market_predictor.models.network_forecaster import NETWORKS, build_network
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_each_network_maps_a_window_batch_to_one_value_per_quantile(name: str) -> None:
+    network = build_network(
+        name, n_features=7, n_quantiles=3, hidden_size=8, num_layers=2, dropout=0.0, window=12
+    )
+    assert network(torch.randn(5, 12, 7)).shape == (5, 3)
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_untrained_module_starts_as_the_calibrated_persistence_forecast(name: str) -> None:
+    network = build_network(
+        name, n_features=7, n_quantiles=3, hidden_size=8, num_layers=1, dropout=0.0, window=10
+    )
+    module = QuantileRegressor(network, (0.1, 0.5, 0.9), (-1.2, 0.0, 1.3))
+    volatility = torch.tensor([0.01, 0.02])
+    output = module(torch.randn(2, 10, 7), volatility)
+    expected = volatility[:, None] * torch.tensor([-1.2, 0.0, 1.3])
+    torch.testing.assert_close(output, expected)
+
+
+def test_torch_pinball_matches_the_evaluation_pinball() -> None:
+    rng = np.random.default_rng(0)
+    actual = rng.normal(0, 0.01, 50)
+    predicted = rng.normal(0, 0.01, (50, 3))
+    levels = (0.1, 0.5, 0.9)
+    ours = pinball(
+        torch.tensor(actual), torch.tensor(predicted), torch.tensor(levels, dtype=torch.float64)
+    )
+    assert float(ours) == pytest.approx(pinball_loss(actual, predicted, levels))
+
+
+def test_unknown_network_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown network"):
+        build_network(
+            "gru", n_features=7, n_quantiles=3, hidden_size=8, num_layers=1, dropout=0, window=5
+        )

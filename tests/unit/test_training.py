@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from market_predictor.config import Settings
+from market_predictor.errors import InputError
+from market_predictor.training import (
+    TrainConfig,
+    check_history,
+    load_train_config,
+    save_train_config,
+    validation_start_for,
+)
+from tests.fixtures.ml import synthetic_prices
+
+
+def test_default_config_comes_from_the_packaged_yaml(settings: Settings) -> None:
+    config = load_train_config(settings)
+    assert config.model == "lstm"
+    assert config.quantiles == (0.1, 0.5, 0.9)
+    assert config.validation_months == 6
+
+
+def test_overrides_replace_file_values_and_none_is_ignored(settings: Settings) -> None:
+    config = load_train_config(settings, {"model": "MLP", "max_epochs": 3, "window": None})
+    assert (config.model, config.max_epochs, config.window) == ("mlp", 3, 30)
+
+
+def test_a_config_file_named_in_settings_is_used(tmp_path: Path) -> None:
+    path = tmp_path / "small.yaml"
+    save_train_config(TrainConfig(model="transformer", hidden_size=16), path)
+    config = load_train_config(Settings(training_config=path))
+    assert (config.model, config.hidden_size) == ("transformer", 16)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"model": "gru"}, "unknown network 'gru'"),
+        ({"window": 0}, "window must be at least 1"),
+        ({"max_epochs": "many"}, "max_epochs must be a number"),
+        ({"dropout": 1.5}, "dropout"),
+        ({"quantiles": [0.9, 0.1]}, "quantiles"),
+        ({"learning_rate": 0}, "learning_rate"),
+        ({"epochs": 3}, "unknown training setting"),
+    ],
+)
+def test_bad_settings_are_input_errors(settings: Settings, overrides: dict, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        load_train_config(settings, overrides)
+
+
+def test_missing_config_file_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        load_train_config(Settings(training_config=tmp_path / "nope.yaml"))
+
+
+def test_validation_window_is_the_last_months_of_the_range() -> None:
+    rows = pd.DataFrame({"date": pd.to_datetime(["2012-01-03", "2012-12-31"])})
+    assert validation_start_for(rows, 6) == dt.date(2012, 7, 1)
+
+
+def test_too_little_history_for_the_window_names_the_requirement() -> None:
+    prices = synthetic_prices(days=60)
+    with pytest.raises(InputError, match=r"too little history for window 30: .* more than 51"):
+        check_history(prices, TrainConfig(window=30), dt.date(2015, 3, 1))
+
+
+def test_history_with_no_validation_rows_is_refused() -> None:
+    prices = synthetic_prices(days=100)
+    with pytest.raises(InputError, match="no validation rows"):
+        check_history(prices, TrainConfig(window=5), dt.date(2030, 1, 1))
