@@ -1,0 +1,389 @@
+"""Walk-forward backtest: refit on an expanding window, forecast each next day, score.
+
+For each fold start F (every k months or weeks from the backtest start), every
+forecaster is fitted on rows dated before F only, then forecasts each day D of the
+fold with rows up to D. A forecast is scored against the next stored close of its
+symbol. The network and the naive baselines run on the same folds and rows, so
+their metrics are directly comparable (MASE is always relative to persistence on
+the very same forecasts).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from market_predictor.config import Settings
+from market_predictor.errors import InputError, NotFoundError
+from market_predictor.evaluation import DEFAULT_QUANTILES, metrics_table
+from market_predictor.features import build_features, complete_rows
+from market_predictor.models.baselines import DriftForecaster, PersistenceForecaster
+from market_predictor.models.forecaster import Forecaster
+
+# A year of complete feature rows: less and neither the network nor the baselines'
+# empirical interval has anything to learn from.
+MIN_TRAINING_ROWS = 252
+DEFAULT_SPAN_YEARS = 1
+DEFAULT_RETRAIN_EVERY = "3M"
+BASELINES = ("persistence", "drift")
+
+_PERIOD = re.compile(r"^\s*([1-9]\d{0,2})\s*([MW])\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RetrainEvery:
+    """How often the walk-forward refits: a number of months (M) or weeks (W)."""
+
+    count: int
+    unit: str
+
+    def offset(self) -> pd.DateOffset:
+        if self.unit == "M":
+            return pd.DateOffset(months=self.count)
+        return pd.DateOffset(weeks=self.count)
+
+    def span(self, periods: int) -> pd.DateOffset:
+        """The length of `periods` consecutive periods."""
+        return RetrainEvery(self.count * periods, self.unit).offset()
+
+    def __str__(self) -> str:
+        return f"{self.count}{self.unit}"
+
+
+def parse_retrain_every(text: str) -> RetrainEvery:
+    match = _PERIOD.match(text or "")
+    if match is None:
+        raise InputError(
+            f"--retrain-every {text!r} is not a period: use a count and M (months) "
+            "or W (weeks), e.g. 3M, 1M, 6M, 2W"
+        )
+    return RetrainEvery(int(match.group(1)), match.group(2).upper())
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Fit on rows before `start`; forecast as-of dates in [start, end]."""
+
+    start: dt.date
+    end: dt.date
+
+
+def fold_schedule(start: dt.date, end: dt.date, every: RetrainEvery) -> list[Fold]:
+    if start > end:
+        raise InputError(f"start {start} is after end {end}")
+    offset = every.offset()
+    starts: list[dt.date] = []
+    current = pd.Timestamp(start)
+    # A fold starting on `end` itself could only forecast a day not stored yet.
+    while current.date() < end or not starts:
+        starts.append(current.date())
+        current = current + offset
+    ends = [s - dt.timedelta(days=1) for s in starts[1:]] + [end]
+    return [Fold(s, e) for s, e in zip(starts, ends, strict=True)]
+
+
+# (training rows dated before the fold start, the fold) -> a fitted forecaster
+ForecasterFactory = Callable[[pd.DataFrame, Fold], Forecaster]
+Progress = Callable[[Sequence[Fold]], Iterable[Fold]]
+
+
+@dataclass
+class BacktestResult:
+    start: dt.date
+    end: dt.date
+    retrain_every: str
+    symbols: list[str]
+    folds: list[Fold]
+    forecasters: list[str]
+    # One row per forecaster and forecast, with its outcome: forecaster, fold_start,
+    # symbol, as_of_date, target_date, last_close, predicted_close, lower, upper,
+    # actual_close.
+    forecasts: pd.DataFrame
+    # Long table: forecaster, symbol (including "ALL"), and every evaluation metric.
+    table: pd.DataFrame
+    config: dict[str, Any] | None = field(default=None)
+
+    def metrics(self, forecaster: str, symbol: str = "ALL") -> dict[str, float]:
+        row = self.table[
+            (self.table["forecaster"] == forecaster) & (self.table["symbol"] == symbol)
+        ]
+        if row.empty:
+            raise KeyError(f"no metrics for {forecaster} / {symbol}")
+        return {k: v for k, v in row.iloc[0].items() if k not in ("forecaster", "symbol")}
+
+    def to_dict(self) -> dict[str, Any]:
+        metrics: dict[str, dict[str, dict[str, Any]]] = {}
+        for record in self.table.to_dict(orient="records"):
+            per_symbol = metrics.setdefault(record.pop("forecaster"), {})
+            per_symbol[record.pop("symbol")] = {k: _json_number(v) for k, v in record.items()}
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "retrain_every": self.retrain_every,
+            "symbols": self.symbols,
+            "folds": [{"start": f.start.isoformat(), "end": f.end.isoformat()} for f in self.folds],
+            "forecasters": self.forecasters,
+            "config": self.config,
+            "metrics": metrics,
+        }
+
+
+def walk_forward(
+    prices: pd.DataFrame,
+    *,
+    start: dt.date,
+    end: dt.date,
+    retrain_every: RetrainEvery,
+    factories: Mapping[str, ForecasterFactory],
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
+    progress: Progress | None = None,
+) -> BacktestResult:
+    """Expanding-window refits and day-ahead forecasts over [start, end] for every factory.
+
+    `prices` is every stored row up to `end` (the as-of cut): rows after `end` are
+    ignored, so the last forecast made on `end` has no outcome and is not scored.
+    """
+    prices = prices.loc[pd.to_datetime(prices["date"]) <= pd.Timestamp(end)]
+    folds = fold_schedule(start, end, retrain_every)
+    forecasts = forecast_folds(
+        prices, progress(folds) if progress is not None else folds, factories
+    )
+    table = _score(forecasts, list(factories), quantiles)
+    return BacktestResult(
+        start=start,
+        end=end,
+        retrain_every=str(retrain_every),
+        symbols=sorted(prices["symbol"].unique()),
+        folds=folds,
+        forecasters=list(factories),
+        forecasts=forecasts,
+        table=table,
+    )
+
+
+def forecast_folds(
+    prices: pd.DataFrame, folds: Iterable[Fold], factories: Mapping[str, ForecasterFactory]
+) -> pd.DataFrame:
+    """Refit every factory at each fold start on the rows before it, forecast the fold's
+    days, and join each forecast with its outcome (`forecaster` and `fold_start` added)."""
+    prices = prices.sort_values(["symbol", "date"], ignore_index=True)
+    dates = pd.to_datetime(prices["date"])
+    parts: list[pd.DataFrame] = []
+    for fold in folds:
+        training = prices.loc[dates < pd.Timestamp(fold.start)]
+        known = prices.loc[dates <= pd.Timestamp(fold.end)]
+        for name, factory in factories.items():
+            forecaster = factory(training, fold)
+            forecasts = forecaster.predict_range(known, start=fold.start, end=fold.end)
+            forecasts.insert(0, "forecaster", name)
+            forecasts.insert(1, "fold_start", pd.Timestamp(fold.start))
+            parts.append(forecasts)
+    return attach_outcomes(pd.concat(parts, ignore_index=True), prices)
+
+
+def attach_outcomes(forecasts: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
+    """Join each forecast (made at the close of as_of_date) with its symbol's next stored
+    close; forecasts whose next day is not stored yet are dropped."""
+    ordered = prices.loc[:, ["symbol", "date", "close"]].sort_values(["symbol", "date"])
+    by_symbol = ordered.groupby("symbol", sort=False)
+    outcomes = pd.DataFrame(
+        {
+            "symbol": ordered["symbol"].to_numpy(),
+            "as_of_date": pd.to_datetime(ordered["date"]).to_numpy(),
+            "target_date": pd.to_datetime(by_symbol["date"].shift(-1)).to_numpy(),
+            "actual_close": by_symbol["close"].shift(-1).to_numpy(),
+        }
+    )
+    if forecasts.empty:
+        return forecasts.assign(target_date=pd.NaT, actual_close=np.nan)
+    frame = forecasts.assign(as_of_date=pd.to_datetime(forecasts["as_of_date"]))
+    frame["symbol"] = frame["symbol"].astype(outcomes["symbol"].dtype)
+    joined = frame.merge(outcomes, on=["symbol", "as_of_date"], how="left", validate="many_to_one")
+    return joined.dropna(subset=["actual_close"]).reset_index(drop=True)
+
+
+def baseline_factories(
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
+) -> dict[str, ForecasterFactory]:
+    return {
+        "persistence": lambda rows, fold: PersistenceForecaster(quantiles).fit(rows),
+        "drift": lambda rows, fold: DriftForecaster(quantiles).fit(rows),
+    }
+
+
+def network_factory(config: Any) -> ForecasterFactory:
+    """Fit the configured network on each fold's training rows, early-stopping on its
+    last `validation_months` (held out from fitting, as in `mpp train`)."""
+    from market_predictor.training import fit_forecaster
+
+    def fit(rows: pd.DataFrame, fold: Fold) -> Forecaster:
+        validation_start = validation_start_for(rows, fold.start, config.validation_months)
+        return fit_forecaster(rows, config, validation_start=validation_start)
+
+    return fit
+
+
+def validation_start_for(
+    rows: pd.DataFrame, fold_start: dt.date, validation_months: int
+) -> dt.date | None:
+    """The early-stopping split, or None when holding it out would leave too few rows."""
+    if validation_months <= 0:
+        return None
+    split = (pd.Timestamp(fold_start) - pd.DateOffset(months=validation_months)).date()
+    before = rows.loc[pd.to_datetime(rows["date"]) < pd.Timestamp(split)]
+    if usable_rows(before) < MIN_TRAINING_ROWS:
+        return None
+    return split
+
+
+def usable_rows(prices: pd.DataFrame) -> int:
+    """Rows with a complete feature vector and a known next-day target."""
+    if prices.empty:
+        return 0
+    features = build_features(prices)
+    return int((complete_rows(features) & features["target"].notna()).sum())
+
+
+def backtest(
+    settings: Settings,
+    *,
+    symbols: Sequence[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    retrain_every: str = DEFAULT_RETRAIN_EVERY,
+    model: str | None = None,
+    max_epochs: int | None = None,
+    config_overrides: Mapping[str, Any] | None = None,
+    include_network: bool = True,
+    progress: Progress | None = None,
+) -> BacktestResult:
+    """Walk-forward backtest of the configured network and the baselines on stored prices.
+
+    Defaults: every stored symbol of the settings, `end` = the last stored date, `start`
+    = one year before `end`, refit every 3 months. Raises InputError (nothing is
+    written anywhere) for a bad period, a reversed range, unknown symbols or networks,
+    or too little history before `start`.
+    """
+    every = parse_retrain_every(retrain_every)
+    if start is not None and end is not None and start > end:
+        raise InputError(f"start {start} is after end {end}")
+    config = None
+    if include_network:
+        config = network_config(settings, model, max_epochs, config_overrides)
+
+    prices, start, end = load_history(
+        settings,
+        symbols,
+        start,
+        end,
+        default_span=pd.DateOffset(years=DEFAULT_SPAN_YEARS),
+        window=config.window if config is not None else 0,
+    )
+
+    quantiles = tuple(config.quantiles) if config is not None else DEFAULT_QUANTILES
+    factories: dict[str, ForecasterFactory] = {}
+    if config is not None:
+        factories[config.model] = network_factory(config)
+    factories |= baseline_factories(quantiles)
+    result = walk_forward(
+        prices,
+        start=start,
+        end=end,
+        retrain_every=every,
+        factories=factories,
+        quantiles=quantiles,
+        progress=progress,
+    )
+    result.config = config.to_dict() if config is not None else None
+    return result
+
+
+def load_history(
+    settings: Settings,
+    symbols: Sequence[str] | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    *,
+    default_span: pd.DateOffset,
+    window: int = 0,
+) -> tuple[pd.DataFrame, dt.date, dt.date]:
+    """Every stored row of `symbols` up to `end`, and the resolved [start, end].
+
+    Defaults: the configured symbols that are stored (else every stored one), `end` =
+    the last stored date, `start` = `default_span` before `end`. InputError for unknown
+    symbols, a symbol with no row in the range, or too little history before `start`.
+    """
+    from market_predictor.store import FeatureStore
+
+    group = FeatureStore.from_settings(settings).prices()
+    stored = set(group.symbols()) if group.table.exists() else set()
+    wanted = list(symbols) if symbols else sorted(set(settings.symbols) & stored) or sorted(stored)
+    missing = [s for s in wanted if s not in stored]
+    if missing or not wanted:
+        names = ", ".join(missing) if missing else "any symbol"
+        raise NotFoundError(f"no stored prices for {names}: run `mpp ingest` first")
+    last_dates = group.last_dates(wanted)
+    end = end or max(pd.Timestamp(d).date() for d in last_dates.values())
+    # The span ends on `end`: starting a day after `end - span` keeps month arithmetic
+    # from adding a one-day fold at the end (2012-12-31 - 1M + 1M = 2012-12-30).
+    start = start or (pd.Timestamp(end) - default_span + pd.Timedelta(days=1)).date()
+    if start > end:
+        raise InputError(f"start {start} is after end {end}")
+
+    prices = group.read(symbols=wanted, end=end)
+    dates = pd.to_datetime(prices["date"])
+    in_range = set(prices.loc[dates >= pd.Timestamp(start), "symbol"])
+    absent = [s for s in wanted if s not in in_range]
+    if absent:
+        raise InputError(f"no stored prices for {', '.join(absent)} between {start} and {end}")
+    history = usable_rows(prices.loc[dates < pd.Timestamp(start)])
+    needed = MIN_TRAINING_ROWS + window
+    if history < needed:
+        raise InputError(
+            f"too little history before {start}: {history} usable rows, need at least "
+            f"{needed}; ingest earlier prices or move --start later"
+        )
+    return prices, start, end
+
+
+def network_config(
+    settings: Settings,
+    model: str | None,
+    max_epochs: int | None,
+    config_overrides: Mapping[str, Any] | None,
+) -> Any:
+    from market_predictor.training import load_train_config
+
+    overrides = dict(config_overrides or {})
+    if model is not None:
+        overrides["model"] = model
+    if max_epochs is not None:
+        if max_epochs < 1:
+            raise InputError(f"--max-epochs must be at least 1, got {max_epochs}")
+        overrides["max_epochs"] = max_epochs
+    return load_train_config(settings, overrides or None)
+
+
+def _score(forecasts: pd.DataFrame, names: list[str], quantiles: Sequence[float]) -> pd.DataFrame:
+    tables = []
+    for name in names:
+        rows = forecasts[forecasts["forecaster"] == name]
+        table = metrics_table(rows, by="symbol", quantiles=quantiles)
+        table.insert(0, "forecaster", name)
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,128 @@
+"""`mpp backtest`: walk-forward metrics of the network beside every baseline."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+
+from market_predictor.cli._common import (
+    JsonOption,
+    check_range,
+    console,
+    parse_date,
+    run_command,
+    track,
+)
+from market_predictor.config import get_settings
+from market_predictor.symbols import parse_symbols
+
+# Column heading and format of each metric, in display order.
+_COLUMNS = (
+    ("n", "N", "{:.0f}"),
+    ("mae", "MAE", "{:.3f}"),
+    ("rmse", "RMSE", "{:.3f}"),
+    ("mape", "MAPE%", "{:.2f}"),
+    ("mase", "MASE", "{:.3f}"),
+    ("directional_accuracy", "Dir.", "{:.3f}"),
+    ("coverage", "Cover", "{:.3f}"),
+    ("pinball", "Pinball", "{:.5f}"),
+)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("backtest")
+    def backtest_command(
+        symbols: Annotated[
+            str | None,
+            typer.Option(help="Comma-separated symbols (default: the configured, stored ones)."),
+        ] = None,
+        start: Annotated[
+            str | None, typer.Option(help="First as-of date (default: a year before --end).")
+        ] = None,
+        end: Annotated[
+            str | None, typer.Option(help="Last as-of date (default: the last stored date).")
+        ] = None,
+        retrain_every: Annotated[
+            str, typer.Option(help="Refit period: months or weeks, e.g. 3M, 1M, 6M, 2W.")
+        ] = "3M",
+        model: Annotated[
+            str | None,
+            typer.Option(help="Network: lstm, transformer or mlp (default: the training config)."),
+        ] = None,
+        max_epochs: Annotated[
+            int | None, typer.Option(help="Override the training config's max_epochs.")
+        ] = None,
+        baselines_only: Annotated[
+            bool, typer.Option("--baselines-only", help="Skip the network (fast).")
+        ] = False,
+        json_output: JsonOption = False,
+    ) -> None:
+        """Walk-forward backtest: refit on an expanding window every period, forecast each
+        next day, and compare the network with persistence and drift on the same rows."""
+
+        def work() -> dict[str, Any]:
+            from market_predictor.backtest import backtest, parse_retrain_every
+
+            chosen = parse_symbols(symbols) if symbols else None
+            first = parse_date(start, "--start")
+            last = parse_date(end, "--end")
+            check_range(first, last)
+            parse_retrain_every(retrain_every)
+            result = backtest(
+                get_settings(),
+                symbols=chosen,
+                start=first,
+                end=last,
+                retrain_every=retrain_every,
+                model=model,
+                max_epochs=max_epochs,
+                include_network=not baselines_only,
+                progress=lambda folds: track(folds, "Walk-forward folds", total=len(folds)),
+            )
+            return result.to_dict()
+
+        run_command(work, json_output, render=_render)
+
+
+def _render(summary: Mapping[str, Any]) -> None:
+    folds = summary["folds"]
+    table = Table(
+        title=(
+            f"Walk-forward {summary['start']} .. {summary['end']}, "
+            f"refit every {summary['retrain_every']} ({len(folds)} folds)"
+        ),
+        caption=(
+            "MASE < 1 beats persistence; Dir. = directional accuracy; "
+            "Cover = share of closes inside the 10%-90% interval."
+        ),
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("Symbol", no_wrap=True)
+    table.add_column("Forecaster", no_wrap=True)
+    for _, heading, _ in _COLUMNS:
+        table.add_column(heading, justify="right", no_wrap=True)
+    metrics: Mapping[str, Mapping[str, Mapping[str, Any]]] = summary["metrics"]
+    symbols = [*summary["symbols"], "ALL"]
+    for index, symbol in enumerate(symbols):
+        for name in summary["forecasters"]:
+            values = metrics.get(name, {}).get(symbol)
+            if values is None:
+                continue
+            cells = [_format(values.get(key), fmt) for key, _, fmt in _COLUMNS]
+            table.add_row(symbol, name, *cells)
+        if index < len(symbols) - 1:
+            table.add_section()
+    console.print(table)
+
+
+def _format(value: Any, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return fmt.format(value)
