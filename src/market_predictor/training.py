@@ -55,6 +55,9 @@ class TrainConfig:
     seed: int = 42
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
     validation_months: int = 6
+    # One thread: on a shared 2-core machine two torch threads contend with everything
+    # else and fitted 5-8x slower in our measurements (docs/benchmarks.md).
+    num_threads: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -77,6 +80,7 @@ _INTEGER_FIELDS = (
     "patience",
     "seed",
     "validation_months",
+    "num_threads",
 )
 _FLOAT_FIELDS = ("dropout", "learning_rate", "weight_decay")
 
@@ -84,13 +88,18 @@ _FLOAT_FIELDS = ("dropout", "learning_rate", "weight_decay")
 def load_train_config(
     settings: Settings, overrides: Mapping[str, Any] | None = None
 ) -> TrainConfig:
-    """The training config file (settings.training_config or the packaged train.yaml)
-    with `overrides` applied (None values ignored); InputError on any bad value."""
+    """The training config file with `overrides` applied (None values ignored);
+    InputError on any bad value. The file is settings.training_config if set, else
+    `{MPP_HOME}/train.yaml` if present (where `mpp tune` saves the best config), else
+    the packaged train.yaml."""
+    tuned = settings.resolved_home / "train.yaml"
     if settings.training_config is not None:
         path = Path(settings.training_config)
         if not path.is_file():
             raise InputError(f"training config {path} does not exist")
         text = path.read_text()
+    elif tuned.is_file():
+        text = tuned.read_text()
     else:
         text = resources.files("market_predictor").joinpath("configs/train.yaml").read_text()
     try:
@@ -225,13 +234,14 @@ def fit_forecaster(
     from market_predictor.models.network_forecaster import (
         NetworkForecaster,
         build_network,
+        choose_median_source,
         feature_windows,
         scaled_feature_values,
         volatility_at,
     )
 
     check_history(prices, config, validation_start)
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    torch.set_num_threads(max(1, min(config.num_threads, os.cpu_count() or 1)))
     _quiet_lightning()
     lightning.seed_everything(config.seed, workers=True, verbose=False)
 
@@ -308,6 +318,13 @@ def fit_forecaster(
         z_scores=z_scores,
         scaler=scaler,
     )
+    if validation_mask.any():
+        rows = np.flatnonzero(validation_mask)
+        forecaster.median_source = choose_median_source(
+            target[rows].astype("float64"),
+            forecaster.quantile_returns(features, rows)[:, forecaster.median_index],
+            features["close"].to_numpy(dtype="float64")[rows],
+        )
     forecaster.epochs_trained = trainer.current_epoch  # type: ignore[attr-defined]
     return forecaster
 

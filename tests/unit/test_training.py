@@ -74,3 +74,10 @@ def test_history_with_no_validation_rows_is_refused() -> None:
     prices = synthetic_prices(days=100)
     with pytest.raises(InputError, match="no validation rows"):
         check_history(prices, TrainConfig(window=5), dt.date(2030, 1, 1))
+
+
+def test_a_tuned_config_in_mpp_home_is_used_when_none_is_named(settings: Settings) -> None:
+    settings.resolved_home.mkdir(parents=True, exist_ok=True)
+    save_train_config(TrainConfig(model="mlp", window=12), settings.resolved_home / "train.yaml")
+    config = load_train_config(settings)
+    assert (config.model, config.window) == ("mlp", 12)

@@ -68,6 +68,24 @@ def volatility_at(features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     return np.nan_to_num(volatility, nan=0.0, posinf=0.0).astype("float32")
 
 
+MEDIAN_SOURCES = ("network", "persistence")
+
+
+def choose_median_source(
+    target_returns: np.ndarray, network_median: np.ndarray, last_close: np.ndarray
+) -> str:
+    """Keep the network's median only if its price error beats "no change" on held-out rows.
+
+    Day-ahead medians rarely carry signal; a learned median that adds noise would make
+    the model's MAE worse than persistence's even while its calibrated interval helps, so
+    the validation window decides, per fit, which median is served.
+    """
+    actual = last_close * np.exp(target_returns)
+    network_error = np.abs(last_close * np.exp(network_median) - actual).mean()
+    persistence_error = np.abs(last_close - actual).mean()
+    return "network" if network_error < persistence_error else "persistence"
+
+
 class NetworkForecaster(Forecaster):
     is_baseline = False
 
@@ -83,8 +101,12 @@ class NetworkForecaster(Forecaster):
         quantiles: Sequence[float],
         z_scores: Sequence[float],
         scaler: StandardScaler,
+        median_source: str = "network",
     ) -> None:
+        if median_source not in MEDIAN_SOURCES:
+            raise ValueError(f"median_source must be one of {MEDIAN_SOURCES}")
         self.network = network.eval()
+        self.median_source = median_source
         self.model = model
         self.window = window
         self.hidden_size = hidden_size
@@ -113,7 +135,14 @@ class NetworkForecaster(Forecaster):
                     np.ascontiguousarray(feature_windows(values, batch, self.window))
                 )
                 adjustments[start : start + batch.size] = self.network(windows).numpy()
-        return volatility[:, None] * (self.z_scores[None, :] + adjustments)
+        quantiles = volatility[:, None] * (self.z_scores[None, :] + adjustments)
+        if self.median_source == "persistence":
+            quantiles[:, self.median_index] = 0.0
+        return quantiles
+
+    @property
+    def median_index(self) -> int:
+        return int(np.argmin(np.abs(np.asarray(self.quantiles) - 0.5)))
 
     def to_params(self) -> dict[str, Any]:
         """Everything but the weights, JSON-ready (the weights go in a state dict)."""
@@ -128,6 +157,7 @@ class NetworkForecaster(Forecaster):
             "feature_columns": list(FEATURE_COLUMNS),
             "scaler_mean": self.scaler.mean_.tolist(),
             "scaler_scale": self.scaler.scale_.tolist(),
+            "median_source": self.median_source,
         }
 
     @classmethod
@@ -164,4 +194,5 @@ class NetworkForecaster(Forecaster):
             quantiles=params["quantiles"],
             z_scores=params["z_scores"],
             scaler=scaler,
+            median_source=params.get("median_source", "network"),
         )

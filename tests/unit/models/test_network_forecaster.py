@@ -8,7 +8,7 @@ import pytest
 
 from market_predictor.features import FEATURE_COLUMNS, build_features, complete_rows
 from market_predictor.models.forecaster import FORECAST_COLUMNS
-from market_predictor.models.network_forecaster import NetworkForecaster
+from market_predictor.models.network_forecaster import NetworkForecaster, choose_median_source
 from market_predictor.models.pyfunc import load_forecaster, save_forecaster
 from market_predictor.training import TrainConfig, fit_forecaster
 from tests.fixtures.ml import synthetic_prices
@@ -87,3 +87,27 @@ def test_every_network_trains_and_gives_ordered_finite_forecasts(
     values = forecasts[["lower", "predicted_close", "upper"]].to_numpy()
     assert np.isfinite(values).all()
     assert (values[:, 0] <= values[:, 1]).all() and (values[:, 1] <= values[:, 2]).all()
+
+
+def test_median_falls_back_to_no_change_when_the_network_median_is_worse() -> None:
+    target = np.array([0.01, -0.02, 0.015, -0.005])
+    close = np.full(4, 100.0)
+    noisy = np.array([-0.02, 0.02, -0.02, 0.02])
+    assert choose_median_source(target, noisy, close) == "persistence"
+    assert choose_median_source(target, target * 0.9, close) == "network"
+
+
+def test_a_persistence_median_forecasts_no_change_but_keeps_the_interval(
+    fitted: NetworkForecaster, prices: pd.DataFrame
+) -> None:
+    with_network = fitted.predict(prices)
+    fitted_median = fitted.median_source
+    try:
+        fitted.median_source = "persistence"
+        with_persistence = fitted.predict(prices)
+    finally:
+        fitted.median_source = fitted_median
+    assert (with_persistence["predicted_return"] == 0).all()
+    assert (with_persistence["predicted_close"] == with_persistence["last_close"]).all()
+    pd.testing.assert_series_equal(with_persistence["lower"], with_network["lower"])
+    pd.testing.assert_series_equal(with_persistence["upper"], with_network["upper"])
