@@ -33,13 +33,7 @@ _COMMAND_MODULES = (
 
 def _register() -> None:
     for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"market_predictor.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"market_predictor.cli.{name}":
-                continue  # command not built yet
-            raise
-        module.register(app)
+        importlib.import_module(f"market_predictor.cli.{name}").register(app)
 
 
 _register()
