@@ -97,6 +97,15 @@ def test_median_falls_back_to_no_change_when_the_network_median_is_worse() -> No
     assert choose_median_source(target, target * 0.9, close) == "network"
 
 
+def test_median_falls_back_when_the_network_is_better_only_by_chance() -> None:
+    rng = np.random.default_rng(0)
+    target = rng.normal(0, 0.02, 500)
+    close = np.full(500, 100.0)
+    # Slightly better on average, but noise of the same size: not significant.
+    lucky = target * 0.05 + rng.normal(0, 0.01, 500)
+    assert choose_median_source(target, lucky, close) == "persistence"
+
+
 def test_a_persistence_median_forecasts_no_change_but_keeps_the_interval(
     fitted: NetworkForecaster, prices: pd.DataFrame
 ) -> None:
