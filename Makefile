@@ -25,10 +25,10 @@ lint: setup ## Ruff lint and format check
 typecheck: setup ## mypy over the package
 	$(BIN)/mypy src
 
-test: lint ## Lint, then the test suite (slow tests excluded)
+test: lint typecheck ## Lint, type-check, then the test suite (slow tests excluded)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-all: lint ## Lint, then every test including the slow ones
+test-all: lint typecheck ## Lint, then every test including the slow ones
 	$(BIN)/pytest $(PYTEST_ARGS) -m ''
 
 demo: setup ## Offline end-to-end run on the sample data (ingest, train, replay 60 days)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import lightning
+import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
 from torch import nn
@@ -33,7 +34,7 @@ class QuantileRegressor(lightning.LightningModule):
         self,
         network: nn.Module,
         quantiles: Sequence[float],
-        z_scores: Sequence[float],
+        z_scores: Sequence[float] | np.ndarray,
         learning_rate: float = 1e-3,
         weight_decay: float = 1e-4,
         max_epochs: int = 10,
@@ -58,7 +59,8 @@ class QuantileRegressor(lightning.LightningModule):
 
     def _loss(self, batch: Sequence[torch.Tensor]) -> torch.Tensor:
         window, volatility, target = batch
-        return pinball(target, self(window, volatility), self.levels)
+        levels = self.get_buffer("levels")
+        return pinball(target, self(window, volatility), levels)
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self._loss(batch)

@@ -109,7 +109,7 @@ class NetworkForecaster(Forecaster):
         num_layers: int,
         dropout: float,
         quantiles: Sequence[float],
-        z_scores: Sequence[float],
+        z_scores: Sequence[float] | np.ndarray,
         scaler: StandardScaler,
         median_source: str = "network",
     ) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import mlflow.pyfunc
 import pandas as pd
 import torch
 from mlflow.models import ModelSignature
@@ -130,7 +131,7 @@ def price_rows(model_input: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-class ForecasterModel(mlflow.pyfunc.PythonModel):
+class ForecasterModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
     """pyfunc: recent price rows of any symbols -> one next-day forecast per symbol
     that has at least `min_history` rows."""
 

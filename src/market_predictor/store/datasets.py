@@ -148,8 +148,8 @@ def _from_record(record: dict[str, object]) -> TrainingDataset:
         feature_group=str(record["feature_group"]),
         feature_group_version=int(record["feature_group_version"]),  # type: ignore[call-overload]
         table_version=int(record["table_version"]),  # type: ignore[call-overload]
-        start=pd.Timestamp(record["start"]).date(),  # type: ignore[arg-type]
-        end=pd.Timestamp(record["end"]).date(),  # type: ignore[arg-type]
+        start=pd.Timestamp(record["start"]).date(),
+        end=pd.Timestamp(record["end"]).date(),
         symbols=tuple(str(record["symbols"]).split(",")),
         row_count=int(record["row_count"]),  # type: ignore[call-overload]
         content_hash=str(record["content_hash"]),
