@@ -1,0 +1,82 @@
+"""`mpp daily`: ingest -> predict -> monitor -> retrain if flagged, for one trading day."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from market_predictor.cli._common import JsonOption, console, parse_date, run_command
+
+SOURCES_HELP = "yfinance | sample | csv | parquet (default: MPP_SOURCE, else yfinance)"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("daily")(daily)
+
+
+def daily(
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Trading day to run, YYYY-MM-DD (default: latest)."),
+    ] = None,
+    source: Annotated[str | None, typer.Option(help=SOURCES_HELP)] = None,
+    path: Annotated[Path | None, typer.Option(help="File for the csv/parquet sources.")] = None,
+    symbols: Annotated[
+        str | None, typer.Option(help="Comma-separated tickers (default: MPP_SYMBOLS).")
+    ] = None,
+    retrain: Annotated[
+        bool, typer.Option(help="Train a challenger when monitoring recommends it.")
+    ] = True,
+    max_epochs: Annotated[
+        int | None, typer.Option(help="Epoch budget of a retrain (default: training config).")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Run one day of production; re-running a finished day changes nothing."""
+
+    def work() -> dict[str, Any]:
+        from market_predictor.config import get_settings
+        from market_predictor.pipeline import run_daily
+
+        cut = parse_date(as_of, "as-of")
+        return run_daily(
+            get_settings(),
+            as_of=cut,
+            source=source,
+            path=path,
+            symbols=symbols,
+            retrain=retrain,
+            max_epochs=max_epochs,
+        ).to_dict()
+
+    run_command(work, json_output, render=render_daily)
+
+
+def render_daily(summary: Mapping[str, Any]) -> None:
+    from market_predictor.cli.monitor import render_monitoring
+    from market_predictor.cli.predict import render_predictions
+
+    steps = summary["steps"]
+    if "ingest" in steps:
+        ingest = steps["ingest"]
+        console.print(
+            f"ingest: {ingest['fetched']} fetched, {ingest['inserted']} inserted, "
+            f"{ingest['updated']} updated, {ingest['quarantined']} quarantined",
+            markup=False,
+        )
+    if "predict" in steps:
+        render_predictions(steps["predict"])
+    if "monitor" in steps:
+        render_monitoring(steps["monitor"])
+    if "retrain" in steps:
+        retrain = steps["retrain"]
+        console.print(f"retrain: {retrain['status']}", markup=False)
+        if "train" in retrain:
+            console.print(retrain["train"].get("message", ""), markup=False)
+    if summary["failed_step"]:
+        console.print(f"[red]failed at {summary['failed_step']}:[/] {summary['error']}")
+    else:
+        console.print(summary["message"], markup=False)

@@ -1,0 +1,78 @@
+"""`mpp monitor`: realised errors, rolling skill against persistence, drift, retrain flag."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import typer
+
+from market_predictor.cli._common import JsonOption, console, parse_date, run_command
+
+
+def register(app: typer.Typer) -> None:
+    app.command("monitor")(monitor)
+
+
+def monitor(
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Day to monitor, YYYY-MM-DD (default: latest stored)."),
+    ] = None,
+    symbols: Annotated[
+        str | None, typer.Option(help="Comma-separated tickers (default: all predicted).")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Score predictions whose day has come and flag symbols whose skill decayed."""
+
+    def work() -> dict[str, Any]:
+        from market_predictor.config import get_settings
+        from market_predictor.monitoring import monitor as run_monitor
+        from market_predictor.symbols import parse_symbols
+
+        cut = parse_date(as_of, "as-of")
+        return run_monitor(get_settings(), as_of=cut, symbols=parse_symbols(symbols)).to_dict()
+
+    run_command(work, json_output, render=render_monitoring)
+
+
+def render_monitoring(summary: Mapping[str, Any]) -> None:
+    from rich.table import Table
+
+    if not summary["symbols"]:
+        console.print(summary["message"], markup=False)
+        return
+    table = Table(
+        title=(
+            f"Monitoring as of {summary['as_of']} ({summary['model_name']}): MAE of the model "
+            "and of persistence over the last 20 realised days"
+        ),
+        show_edge=False,
+    )
+    columns = ("symbol", "n", "MAE", "persistence", "MASE", "coverage", "direction", "PSI")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "symbol" else "right")
+    for symbol, row in summary["symbols"].items():
+        table.add_row(
+            symbol,
+            str(row["n"]),
+            _number(row["mae"]),
+            _number(row["persistence_mae"]),
+            _number(row["mase"], 3),
+            _number(row["coverage"], 2),
+            _number(row["directional_accuracy"], 2),
+            _number(row["psi_max"], 3),
+        )
+    console.print(table)
+    for symbol, reason in summary["reasons"].items():
+        console.print(f"retrain recommended for {symbol}: {reason}", markup=False)
+    console.print(
+        f"{summary['new_errors']} new realised errors, {summary['pending']} awaiting actuals. "
+        f"{summary['message']}",
+        markup=False,
+    )
+
+
+def _number(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"

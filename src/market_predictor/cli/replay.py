@@ -1,0 +1,82 @@
+"""`mpp replay`: the daily job for every trading day of a past period."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from market_predictor.cli._common import JsonOption, console, parse_date, run_command, track
+
+SOURCES_HELP = "yfinance | sample | csv | parquet (default: MPP_SOURCE, else yfinance)"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("replay")(replay)
+
+
+def replay(
+    start: Annotated[str, typer.Option(help="First as-of day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option(help="Last as-of day, inclusive.")],
+    source: Annotated[str | None, typer.Option(help=SOURCES_HELP)] = None,
+    path: Annotated[Path | None, typer.Option(help="File for the csv/parquet sources.")] = None,
+    symbols: Annotated[
+        str | None, typer.Option(help="Comma-separated tickers (default: MPP_SYMBOLS).")
+    ] = None,
+    retrain: Annotated[
+        bool, typer.Option(help="Train a challenger when monitoring recommends it.")
+    ] = True,
+    max_epochs: Annotated[
+        int | None, typer.Option(help="Epoch budget of a retrain (default: training config).")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Replay production from START to END, each day seeing only data up to itself."""
+
+    def work() -> dict[str, Any]:
+        from market_predictor.cli._common import check_range
+        from market_predictor.config import get_settings
+        from market_predictor.pipeline import replay as run_replay
+
+        first, last = parse_date(start, "start"), parse_date(end, "end")
+        check_range(first, last)
+        assert first is not None and last is not None  # both options are required
+
+        def progress(days: Iterable[Any]) -> Iterable[Any]:
+            days = list(days)
+            return track(days, "replaying trading days", total=len(days))
+
+        return run_replay(
+            get_settings(),
+            start=first,
+            end=last,
+            source=source,
+            path=path,
+            symbols=symbols,
+            retrain=retrain,
+            max_epochs=max_epochs,
+            progress=progress,
+        ).to_dict()
+
+    run_command(work, json_output, render=render_replay)
+
+
+def render_replay(summary: Mapping[str, Any]) -> None:
+    console.print(
+        f"replayed {summary['completed_days']} of {summary['trading_days']} trading days "
+        f"{summary['start']} .. {summary['end']}: {summary['predictions_inserted']} predictions "
+        f"and {summary['errors_inserted']} realised errors inserted",
+        markup=False,
+    )
+    for retrain in summary["retrains"]:
+        console.print(
+            f"retrained on {retrain['as_of']} (champion now v{retrain['champion_version']})",
+            markup=False,
+        )
+    if summary["failed_step"]:
+        console.print(
+            f"[red]stopped on {summary['failed_day']} at {summary['failed_step']}:[/] "
+            f"{summary['error']}"
+        )

@@ -1,0 +1,442 @@
+"""Realised error of every served prediction, rolling skill against persistence,
+input drift, and the retrain trigger.
+
+Everything is computed "as of" a day: only predictions whose target date is on or
+before it and only prices dated on or before it are read, so replaying history
+produces exactly the monitoring rows production would have written on each day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from market_predictor import calendar
+from market_predictor.config import Settings
+from market_predictor.errors import InputError, NotFoundError
+from market_predictor.store import FeatureStore, schemas
+
+if TYPE_CHECKING:
+    from market_predictor.registry import ChampionModel
+
+ROLLING_WINDOW = 20  # trading days of realised errors behind MAE, MASE, coverage
+DRIFT_WINDOW = 60  # recent trading days compared with the champion's training data
+# Below this many realised errors MASE and coverage are too noisy to act on.
+MIN_REALISED_ERRORS = 10
+# Rolling volatility (and the high-low range, its intraday proxy) is a regime state:
+# any 60-day window covers a narrow slice of years of training data, so its PSI sits
+# far above 0.25 on every day of the sample history (0.6-2.6 pooled, 2-6 per symbol).
+# It is measured and reported, but only the other features can trigger a retrain;
+# coverage is what catches a volatility regime the intervals no longer fit.
+REGIME_FEATURES = frozenset({"volatility_5", "volatility_21", "high_low_range"})
+
+SKILL_COLUMNS = (
+    "n",
+    "mae",
+    "persistence_mae",
+    "mase",
+    "coverage",
+    "directional_accuracy",
+)
+
+
+@dataclass(frozen=True)
+class RetrainPolicy:
+    mase_threshold: float = 1.05
+    coverage_low: float = 0.65
+    coverage_high: float = 0.95
+    psi_threshold: float = 0.25
+    min_errors: int = MIN_REALISED_ERRORS
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetrainPolicy:
+        return cls(
+            mase_threshold=settings.retrain_mase_threshold,
+            coverage_low=settings.retrain_coverage_low,
+            coverage_high=settings.retrain_coverage_high,
+            psi_threshold=settings.retrain_psi_threshold,
+        )
+
+    def reason(self, skill: dict[str, Any], psi_max: float, psi_feature: str | None) -> str:
+        """Why this symbol's forecasts call for retraining; "" when they do not."""
+        reasons = []
+        if skill["n"] >= self.min_errors:
+            if _finite(skill["mase"]) and skill["mase"] > self.mase_threshold:
+                reasons.append(
+                    f"rolling MASE {skill['mase']:.3f} > {self.mase_threshold:g} "
+                    f"(worse than persistence over {skill['n']} days)"
+                )
+            if _finite(skill["coverage"]) and not (
+                self.coverage_low <= skill["coverage"] <= self.coverage_high
+            ):
+                reasons.append(
+                    f"interval coverage {skill['coverage']:.2f} outside "
+                    f"{self.coverage_low:g}-{self.coverage_high:g}"
+                )
+        if _finite(psi_max) and psi_max > self.psi_threshold:
+            reasons.append(
+                f"input drift: PSI of {psi_feature} {psi_max:.3f} > {self.psi_threshold:g}"
+            )
+        return "; ".join(reasons)
+
+
+@dataclass
+class MonitorSummary:
+    as_of: dt.date | None
+    model_name: str
+    new_errors: int = 0
+    pending: int = 0
+    symbols: dict[str, dict[str, Any]] = field(default_factory=dict)
+    drift: dict[str, float] = field(default_factory=dict)
+    errors_table_version: int | None = None
+    summary_table_version: int | None = None
+    message: str = ""
+
+    @property
+    def retrain_recommended(self) -> bool:
+        return any(row["retrain_recommended"] for row in self.symbols.values())
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        return {s: row["reason"] for s, row in self.symbols.items() if row["retrain_recommended"]}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of,
+            "model_name": self.model_name,
+            "new_errors": self.new_errors,
+            "pending": self.pending,
+            "retrain_recommended": self.retrain_recommended,
+            "reasons": self.reasons,
+            "symbols": self.symbols,
+            "drift": self.drift,
+            "errors_table_version": self.errors_table_version,
+            "summary_table_version": self.summary_table_version,
+            "message": self.message,
+        }
+
+
+# -- the pure parts ----------------------------------------------------------------------
+
+
+def realised_errors(predictions: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
+    """Error rows (the ERRORS schema) for the predictions whose target date has a close
+    in `prices`. `pct_error` is the absolute percentage error; `direction_correct` is
+    null when the forecast called no move (persistence)."""
+    actuals = prices.loc[:, ["symbol", "date", "close"]].rename(
+        columns={"date": "target_date", "close": "actual_close"}
+    )
+    rows = predictions.merge(actuals, on=["symbol", "target_date"], how="inner")
+    actual = rows["actual_close"].to_numpy(dtype="float64")
+    predicted = rows["predicted_close"].to_numpy(dtype="float64")
+    last = rows["last_close"].to_numpy(dtype="float64")
+    abs_error = np.abs(predicted - actual)
+    predicted_move = np.sign(predicted - last)
+    actual_move = np.sign(actual - last)
+    direction = pd.Series(predicted_move == actual_move, dtype="boolean")
+    direction[predicted_move == 0] = pd.NA
+    return pd.DataFrame(
+        {
+            "symbol": rows["symbol"],
+            "target_date": rows["target_date"],
+            "as_of_date": rows["as_of_date"],
+            "model_name": rows["model_name"],
+            "model_version": rows["model_version"],
+            "actual_close": actual,
+            "predicted_close": predicted,
+            "lower": rows["lower"].to_numpy(dtype="float64"),
+            "upper": rows["upper"].to_numpy(dtype="float64"),
+            "last_close": last,
+            "abs_error": abs_error,
+            "pct_error": abs_error / actual * 100.0,
+            "persistence_abs_error": np.abs(last - actual),
+            "inside_interval": (actual >= rows["lower"]) & (actual <= rows["upper"]),
+            "direction_correct": direction.array,
+            "created_at": pd.Timestamp.now(tz="UTC"),
+        }
+    )
+
+
+def served_errors(errors: pd.DataFrame) -> pd.DataFrame:
+    """One error row per (symbol, target_date): the newest model version's forecast
+    when a retrain put two versions on the same day."""
+    if errors.empty:
+        return errors
+    ranked = errors.assign(_version=pd.to_numeric(errors["model_version"], errors="coerce"))
+    ranked = ranked.sort_values(["symbol", "target_date", "_version"])
+    latest = ranked.drop_duplicates(["symbol", "target_date"], keep="last")
+    return latest.drop(columns="_version").reset_index(drop=True)
+
+
+def rolling_skill(errors: pd.DataFrame, window: int = ROLLING_WINDOW) -> dict[str, Any]:
+    """MAE, persistence MAE, MASE, coverage and directional accuracy over the last
+    `window` realised errors of one symbol (NaN where there is nothing to measure)."""
+    recent = errors.sort_values("target_date").tail(window)
+    n = len(recent)
+    if n == 0:
+        return {"n": 0} | {name: float("nan") for name in SKILL_COLUMNS[1:]}
+    mae = float(recent["abs_error"].mean())
+    persistence_mae = float(recent["persistence_abs_error"].mean())
+    called = recent["direction_correct"].dropna()
+    return {
+        "n": n,
+        "mae": mae,
+        "persistence_mae": persistence_mae,
+        "mase": mae / persistence_mae if persistence_mae > 0 else float("nan"),
+        "coverage": float(recent["inside_interval"].astype(bool).mean()),
+        "directional_accuracy": float(called.astype(bool).mean()) if len(called) else float("nan"),
+    }
+
+
+def feature_drift(
+    profile: dict[str, Any], prices: pd.DataFrame, since: dt.date
+) -> dict[str, float]:
+    """PSI of every profiled feature: the complete feature rows dated after `since`,
+    pooled over the symbols in `prices`, against the training `profile` (which is
+    pooled over the training symbols too, so the comparison is like for like)."""
+    from market_predictor.features import build_features, complete_rows, population_stability
+
+    if not profile or prices.empty:
+        return {}
+    features = build_features(prices)
+    recent = features[complete_rows(features) & (features["date"] > pd.Timestamp(since))]
+    return {name: round(value, 6) for name, value in population_stability(profile, recent).items()}
+
+
+def drift_trigger(psi: dict[str, float]) -> tuple[float, str | None]:
+    """The largest PSI among the features allowed to trigger a retrain, and its name."""
+    eligible = {name: value for name, value in psi.items() if name not in REGIME_FEATURES}
+    if not eligible:
+        return float("nan"), None
+    feature = max(eligible, key=lambda name: eligible[name])
+    return eligible[feature], feature
+
+
+# -- the monitoring step -----------------------------------------------------------------
+
+
+def monitor(
+    settings: Settings,
+    *,
+    as_of: dt.date | None = None,
+    symbols: list[str] | None = None,
+    model_name: str | None = None,
+    champion: ChampionModel | None = None,
+    store: FeatureStore | None = None,
+) -> MonitorSummary:
+    """Write the realised errors that became known by `as_of` and the per-symbol
+    summary for `as_of` (rolling skill, drift, retrain flag)."""
+    store = store or FeatureStore.from_settings(settings)
+    name = model_name or (champion.name if champion else settings.model_name)
+    prices = store.prices()
+    if as_of is not None and as_of > dt.date.today():
+        raise InputError(f"as-of date {as_of} is in the future")
+    if not store.predictions.exists():
+        return MonitorSummary(
+            as_of=as_of,
+            model_name=name,
+            message="nothing to monitor yet: no predictions have been made (run `mpp predict`)",
+        )
+    if as_of is None:
+        last = prices.last_dates(symbols)
+        if not last:
+            raise InputError("no prices in the store: run `mpp ingest` first")
+        as_of = max(last.values())
+    store.ensure_writable()
+    if champion is None:
+        champion = _champion_or_none(settings, name)
+
+    made = _predictions_due(store, name, as_of, symbols)
+    known = store.errors.read(
+        filter=(ds.field("model_name") == name) & (ds.field("target_date") <= _d(as_of)),
+        columns=list(schemas.ERROR_KEY),
+    )
+    pending = _without(made, known, list(schemas.ERROR_KEY))
+    summary = MonitorSummary(as_of=as_of, model_name=name)
+    if not pending.empty:
+        actuals = prices.read(
+            symbols=sorted(set(pending["symbol"])),
+            start=pending["target_date"].min().date(),
+            end=as_of,
+            columns=["symbol", "date", "close"],
+        )
+        new = realised_errors(pending, actuals)
+        summary.pending = len(pending) - len(new)
+        if not new.empty:
+            result = store.errors.upsert(
+                new,
+                keys=schemas.ERROR_KEY,
+                compare=[
+                    c for c in schemas.ERRORS.names if c not in (*schemas.ERROR_KEY, "created_at")
+                ],
+                metadata={"mpp_command": "monitor", "as_of": as_of.isoformat()},
+            )
+            summary.new_errors = result.inserted
+
+    summary.pending += _awaiting_their_day(store, name, as_of, symbols)
+    rows, summary.drift = _summary_rows(settings, store, name, as_of, symbols, champion)
+    if rows.empty:
+        summary.message = f"no predictions of {name} on or before {as_of}"
+        return summary
+    result = store.summary.upsert(
+        rows,
+        keys=schemas.SUMMARY_KEY,
+        compare=[c for c in schemas.SUMMARY.names if c not in (*schemas.SUMMARY_KEY, "created_at")],
+        metadata={"mpp_command": "monitor", "as_of": as_of.isoformat()},
+    )
+    summary.summary_table_version = result.version
+    summary.errors_table_version = store.errors.version()
+    summary.symbols = {
+        row["symbol"]: {
+            key: _plain(row[key])
+            for key in (*SKILL_COLUMNS, "psi_max", "psi_feature", "retrain_recommended", "reason")
+        }
+        for row in rows.to_dict("records")
+    }
+    flagged = summary.reasons
+    summary.message = (
+        f"retraining recommended for {', '.join(flagged)}" if flagged else "skill within limits"
+    )
+    return summary
+
+
+def _summary_rows(
+    settings: Settings,
+    store: FeatureStore,
+    name: str,
+    as_of: dt.date,
+    symbols: list[str] | None,
+    champion: ChampionModel | None,
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """One summary row per symbol that has a prediction made on or before `as_of`, and
+    the PSI of every feature (pooled over those symbols)."""
+    predicted = store.predictions.read(
+        filter=_name_and_symbols(name, symbols) & (ds.field("as_of_date") <= _d(as_of)),
+        columns=["symbol"],
+    )
+    monitored = sorted(set(predicted["symbol"]))
+    if not monitored:
+        return pd.DataFrame(columns=schemas.SUMMARY.names), {}
+    errors = served_errors(
+        store.errors.read(
+            filter=_name_and_symbols(name, monitored) & (ds.field("target_date") <= _d(as_of))
+        )
+    )
+    drift = _drift(settings, store, as_of, monitored, champion)
+    psi_max, psi_feature = drift_trigger(drift)
+    policy = RetrainPolicy.from_settings(settings)
+    version = champion.version if champion is not None else _latest_version(errors)
+    now = pd.Timestamp.now(tz="UTC")
+    records = []
+    for symbol in monitored:
+        skill = rolling_skill(errors[errors["symbol"] == symbol])
+        reason = policy.reason(skill, psi_max, psi_feature)
+        records.append(
+            {
+                "date": as_of,
+                "symbol": symbol,
+                "model_name": name,
+                "model_version": version,
+                "window": ROLLING_WINDOW,
+                **skill,
+                "psi_max": psi_max,
+                "psi_feature": psi_feature,
+                "retrain_recommended": bool(reason),
+                "reason": reason,
+                "created_at": now,
+            }
+        )
+    return pd.DataFrame.from_records(records), drift
+
+
+def _drift(
+    settings: Settings,
+    store: FeatureStore,
+    as_of: dt.date,
+    symbols: list[str],
+    champion: ChampionModel | None,
+) -> dict[str, float]:
+    from market_predictor.features import WARMUP_ROWS
+
+    profile = getattr(champion, "drift_profile", None) or {}
+    if not profile:
+        return {}
+    since = calendar.shift_trading_days(as_of, -DRIFT_WINDOW, settings.calendar)
+    start = calendar.shift_trading_days(since, -WARMUP_ROWS - 5, settings.calendar)
+    prices = store.prices().read(symbols=symbols, start=start, end=as_of)
+    return feature_drift(profile, prices, since)
+
+
+def _predictions_due(
+    store: FeatureStore, name: str, as_of: dt.date, symbols: list[str] | None
+) -> pd.DataFrame:
+    """Predictions whose target day has come by `as_of`; when two as-of dates aimed at
+    the same target (a weekend run), the later one is the forecast that was served."""
+    made = store.predictions.read(
+        filter=_name_and_symbols(name, symbols) & (ds.field("target_date") <= _d(as_of))
+    )
+    made = made.sort_values(["symbol", "target_date", "model_version", "as_of_date"])
+    return made.drop_duplicates(list(schemas.ERROR_KEY), keep="last").reset_index(drop=True)
+
+
+def _awaiting_their_day(
+    store: FeatureStore, name: str, as_of: dt.date, symbols: list[str] | None
+) -> int:
+    """Forecasts made by `as_of` whose target day is still ahead of it."""
+    return store.predictions.read_arrow(
+        filter=_name_and_symbols(name, symbols)
+        & (ds.field("as_of_date") <= _d(as_of))
+        & (ds.field("target_date") > _d(as_of)),
+        columns=["symbol"],
+    ).num_rows
+
+
+def _without(frame: pd.DataFrame, other: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    if other.empty or frame.empty:
+        return frame
+    marked = frame.merge(other[keys].drop_duplicates(), on=keys, how="left", indicator=True)
+    return marked[marked["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
+
+
+def _name_and_symbols(name: str, symbols: list[str] | None) -> ds.Expression:
+    expression = ds.field("model_name") == name
+    if symbols is not None:
+        expression = expression & ds.field("symbol").isin(list(symbols))
+    return expression
+
+
+def _champion_or_none(settings: Settings, name: str) -> ChampionModel | None:
+    from market_predictor.registry import load_champion
+
+    try:
+        return load_champion(settings, name)
+    except NotFoundError:
+        return None  # predictions without a champion: skill is still measurable, drift is not
+
+
+def _latest_version(errors: pd.DataFrame) -> str | None:
+    if errors.empty:
+        return None
+    return str(served_errors(errors).sort_values("target_date")["model_version"].iloc[-1])
+
+
+def _d(day: dt.date) -> pa.Scalar:
+    return pa.scalar(day, pa.date32())
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and bool(np.isfinite(value))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float | np.floating):
+        return None if not np.isfinite(value) else round(float(value), 6)
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
+    return value
