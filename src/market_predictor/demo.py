@@ -21,7 +21,7 @@ from market_predictor import calendar
 from market_predictor.config import Settings
 from market_predictor.errors import NotFoundError
 from market_predictor.pipeline import Progress, ingest_step, replay
-from market_predictor.store import FeatureStore
+from market_predictor.store import FeatureStore, text_field
 
 DEMO_SYMBOLS = ("AAPL", "MSFT", "IBM", "GOOG")
 REPLAY_DAYS = 60
@@ -133,13 +133,13 @@ def symbol_table(
 
     errors = served_errors(
         store.errors.read(
-            filter=(ds.field("model_name") == model_name)
+            filter=(text_field("model_name") == model_name)
             & (ds.field("target_date") >= _d(start))
             & (ds.field("target_date") <= _d(calendar.next_trading_day(end)))
         )
     )
     predictions = store.predictions.read(
-        filter=(ds.field("model_name") == model_name) & (ds.field("as_of_date") <= _d(end))
+        filter=(text_field("model_name") == model_name) & (ds.field("as_of_date") <= _d(end))
     )
     table: dict[str, dict[str, Any]] = {}
     for symbol in sorted(set(predictions["symbol"])):

@@ -20,7 +20,7 @@ import pyarrow.dataset as ds
 from market_predictor import calendar
 from market_predictor.config import Settings
 from market_predictor.errors import InputError, NotFoundError
-from market_predictor.store import FeatureStore, schemas
+from market_predictor.store import FeatureStore, schemas, text_field
 
 if TYPE_CHECKING:
     from market_predictor.registry import ChampionModel
@@ -254,7 +254,7 @@ def monitor(
 
     made = _predictions_due(store, name, as_of, symbols)
     known = store.errors.read(
-        filter=(ds.field("model_name") == name) & (ds.field("target_date") <= _d(as_of)),
+        filter=(text_field("model_name") == name) & (ds.field("target_date") <= _d(as_of)),
         columns=list(schemas.ERROR_KEY),
     )
     pending = _without(made, known, list(schemas.ERROR_KEY))
@@ -405,9 +405,9 @@ def _without(frame: pd.DataFrame, other: pd.DataFrame, keys: list[str]) -> pd.Da
 
 
 def _name_and_symbols(name: str, symbols: list[str] | None) -> ds.Expression:
-    expression = ds.field("model_name") == name
+    expression = text_field("model_name") == name
     if symbols is not None:
-        expression = expression & ds.field("symbol").isin(list(symbols))
+        expression = expression & text_field("symbol").isin(list(symbols))
     return expression
 
 

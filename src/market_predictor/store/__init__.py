@@ -12,7 +12,7 @@ from market_predictor.config import Settings
 from market_predictor.store import schemas
 from market_predictor.store.backends import StorageBackend, backend_for
 from market_predictor.store.datasets import DatasetRegistry, TrainingDataset
-from market_predictor.store.delta import Table, WriteResult
+from market_predictor.store.delta import Table, WriteResult, text_field
 from market_predictor.store.feature_group import PriceFeatureGroup
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Table",
     "TrainingDataset",
     "WriteResult",
+    "text_field",
 ]
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 from market_predictor.errors import InputError, NotFoundError
 from market_predictor.store import schemas
 from market_predictor.store.backends import StorageBackend
-from market_predictor.store.delta import Table, column
+from market_predictor.store.delta import Table, text_field
 from market_predictor.store.feature_group import FEATURE_GROUP, PriceFeatureGroup
 
 DEFAULT_VIEW = "prices_daily"
@@ -119,7 +119,7 @@ class DatasetRegistry:
         return dataset
 
     def list(self, name: str | None = None) -> list[TrainingDataset]:
-        name_filter = None if name is None else column("name", schemas.DATASETS) == name
+        name_filter = None if name is None else text_field("name") == name
         frame = self.catalog.read(filter=name_filter)
         frame = frame.sort_values(["name", "version"])
         return [_from_record(record) for record in frame.to_dict("records")]

@@ -88,7 +88,7 @@ class Table:
                 raise
             # delta-rs merges write strings as string_view; pyarrow cannot compare those
             # with plain-string literals while pruning, so filter after the scan instead.
-            # Filters built with `column()` never get here.
+            # Filters built with `text_field()` never get here.
             data = dataset.to_table().filter(filter)
             return data.select(selected) if selected else data
 
@@ -249,17 +249,15 @@ def _lock_for(path: str) -> FileLock:
     return FileLock(path, timeout=600)
 
 
-def column(name: str, schema: pa.Schema) -> ds.Expression:
-    """A filter operand for `name` that is safe on files written by delta-rs merges.
+def text_field(name: str) -> ds.Expression:
+    """A filter operand for the text column `name` that is safe on files written by
+    delta-rs merges.
 
     Merged files store text as string_view, and pyarrow's statistics pruning has no
-    kernel comparing that with a string literal; casting the operand skips pruning on
-    text columns only (date and number predicates still prune files).
+    kernel comparing that with a string literal; the cast skips pruning on this column
+    only (date and number predicates still prune files).
     """
-    field = ds.field(name)
-    if pa.types.is_string(schema.field(name).type):
-        return field.cast(pa.string())
-    return field
+    return ds.field(name).cast(pa.string())
 
 
 def _commit(metadata: dict[str, str] | None) -> CommitProperties | None:

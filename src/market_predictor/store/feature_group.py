@@ -12,7 +12,7 @@ import pyarrow.dataset as ds
 
 from market_predictor.store import schemas
 from market_predictor.store.backends import StorageBackend
-from market_predictor.store.delta import Table, WriteResult, column
+from market_predictor.store.delta import Table, WriteResult, text_field
 
 FEATURE_GROUP = "prices"
 
@@ -113,7 +113,7 @@ def _price_filter(
 ) -> ds.Expression | None:
     conditions = []
     if symbols is not None:
-        conditions.append(column("symbol", schemas.PRICES).isin(list(symbols)))
+        conditions.append(text_field("symbol").isin(list(symbols)))
     if start is not None:
         conditions.append(ds.field("date") >= pa.scalar(_as_date(start), pa.date32()))
     if end is not None:
