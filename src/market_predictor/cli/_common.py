@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -22,6 +23,23 @@ T = TypeVar("T")
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")
+]
+
+SourceOption = Annotated[
+    str | None,
+    typer.Option(help="yfinance | sample | csv | parquet (default: MPP_SOURCE, else yfinance)"),
+]
+SourcePathOption = Annotated[
+    Path | None, typer.Option("--path", help="File for the csv/parquet sources.")
+]
+SymbolsOption = Annotated[
+    str | None, typer.Option(help="Comma-separated tickers (default: MPP_SYMBOLS).")
+]
+RetrainOption = Annotated[
+    bool, typer.Option(help="Train a challenger when monitoring recommends it.")
+]
+RetrainEpochsOption = Annotated[
+    int | None, typer.Option(help="Epoch budget of a retrain (default: training config).")
 ]
 
 console = Console()

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from market_predictor.cli._common import JsonOption, console, parse_date, run_command
-
-SOURCES_HELP = "yfinance | sample | csv | parquet (default: MPP_SOURCE, else yfinance)"
+from market_predictor.cli._common import (
+    JsonOption,
+    RetrainEpochsOption,
+    RetrainOption,
+    SourceOption,
+    SourcePathOption,
+    SymbolsOption,
+    console,
+    parse_date,
+    run_command,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -22,17 +29,11 @@ def daily(
         str | None,
         typer.Option("--as-of", help="Trading day to run, YYYY-MM-DD (default: latest)."),
     ] = None,
-    source: Annotated[str | None, typer.Option(help=SOURCES_HELP)] = None,
-    path: Annotated[Path | None, typer.Option(help="File for the csv/parquet sources.")] = None,
-    symbols: Annotated[
-        str | None, typer.Option(help="Comma-separated tickers (default: MPP_SYMBOLS).")
-    ] = None,
-    retrain: Annotated[
-        bool, typer.Option(help="Train a challenger when monitoring recommends it.")
-    ] = True,
-    max_epochs: Annotated[
-        int | None, typer.Option(help="Epoch budget of a retrain (default: training config).")
-    ] = None,
+    source: SourceOption = None,
+    path: SourcePathOption = None,
+    symbols: SymbolsOption = None,
+    retrain: RetrainOption = True,
+    max_epochs: RetrainEpochsOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Run one day of production; re-running a finished day changes nothing."""

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from market_predictor.cli._common import JsonOption, console, parse_date, run_command
-
-SOURCES_HELP = "yfinance | sample | csv | parquet (default: MPP_SOURCE, else yfinance)"
+from market_predictor.cli._common import (
+    JsonOption,
+    SourceOption,
+    SourcePathOption,
+    SymbolsOption,
+    console,
+    parse_date,
+    run_command,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -18,16 +23,14 @@ def register(app: typer.Typer) -> None:
 
 
 def ingest(
-    symbols: Annotated[
-        str | None, typer.Option(help="Comma-separated tickers (default: MPP_SYMBOLS).")
-    ] = None,
+    symbols: SymbolsOption = None,
     start: Annotated[
         str | None,
         typer.Option(help="First date, YYYY-MM-DD (default: resume each symbol's history)."),
     ] = None,
     end: Annotated[str | None, typer.Option(help="Last date, inclusive (default: as-of).")] = None,
-    source: Annotated[str | None, typer.Option(help=SOURCES_HELP)] = None,
-    path: Annotated[Path | None, typer.Option(help="File for the csv/parquet sources.")] = None,
+    source: SourceOption = None,
+    path: SourcePathOption = None,
     as_of: Annotated[
         str | None,
         typer.Option("--as-of", help="Knowledge cut: later rows are quarantined (default: today)."),

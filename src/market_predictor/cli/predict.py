@@ -7,14 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
-from market_predictor.cli._common import JsonOption, console, parse_date, run_command
+from market_predictor.cli._common import JsonOption, SymbolsOption, console, parse_date, run_command
 
 AsOfOption = Annotated[
     str | None,
     typer.Option("--as-of", help="Close to predict from, YYYY-MM-DD (default: latest stored)."),
-]
-SymbolsOption = Annotated[
-    str | None, typer.Option(help="Comma-separated tickers (default: MPP_SYMBOLS).")
 ]
 
 

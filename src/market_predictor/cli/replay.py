@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from market_predictor.cli._common import JsonOption, console, parse_date, run_command, track
-
-SOURCES_HELP = "yfinance | sample | csv | parquet (default: MPP_SOURCE, else yfinance)"
+from market_predictor.cli._common import (
+    JsonOption,
+    RetrainEpochsOption,
+    RetrainOption,
+    SourceOption,
+    SourcePathOption,
+    SymbolsOption,
+    console,
+    parse_date,
+    run_command,
+    track,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -20,17 +28,11 @@ def register(app: typer.Typer) -> None:
 def replay(
     start: Annotated[str, typer.Option(help="First as-of day, YYYY-MM-DD.")],
     end: Annotated[str, typer.Option(help="Last as-of day, inclusive.")],
-    source: Annotated[str | None, typer.Option(help=SOURCES_HELP)] = None,
-    path: Annotated[Path | None, typer.Option(help="File for the csv/parquet sources.")] = None,
-    symbols: Annotated[
-        str | None, typer.Option(help="Comma-separated tickers (default: MPP_SYMBOLS).")
-    ] = None,
-    retrain: Annotated[
-        bool, typer.Option(help="Train a challenger when monitoring recommends it.")
-    ] = True,
-    max_epochs: Annotated[
-        int | None, typer.Option(help="Epoch budget of a retrain (default: training config).")
-    ] = None,
+    source: SourceOption = None,
+    path: SourcePathOption = None,
+    symbols: SymbolsOption = None,
+    retrain: RetrainOption = True,
+    max_epochs: RetrainEpochsOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Replay production from START to END, each day seeing only data up to itself."""
