@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -339,6 +340,8 @@ def _quiet_lightning() -> None:
     # Lightning announces hardware and seeds at INFO; on stdout that would corrupt --json.
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Lightning 2.6 calls a pytree API that torch 2.13 deprecated; users cannot act on it.
+    warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
 
 
 # -- evaluation ----------------------------------------------------------------------------
