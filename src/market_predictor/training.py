@@ -408,6 +408,7 @@ class TrainSummary:
     baseline_version: str | None = None
     validation_start: str | None = None
     epochs_trained: int | None = None
+    median_source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: undefined metrics (NaN) become None."""
@@ -551,6 +552,7 @@ def train(
             "validation_start": validation_start.isoformat(),
             "compared_with_champion": "" if champion is None else champion.version,
             "dataset_version": lineage["dataset_version"],
+            "median_source": getattr(network, "median_source", "network"),
             **(tags or {}),
         }
         mlflow.set_tags(gate_tags)
@@ -604,13 +606,26 @@ def train(
         baseline_version=baseline_version,
         validation_start=validation_start.isoformat(),
         epochs_trained=getattr(network, "epochs_trained", None),
+        median_source=getattr(network, "median_source", None),
     )
     summary.message = outcome_message(summary, champion.version if champion else None, promote)
     return summary
 
 
 def outcome_message(summary: TrainSummary, previous: str | None, promote: bool) -> str:
-    """One plain sentence on what happened and what serves forecasts now."""
+    """Plain sentences on what happened, what serves forecasts now and, when the
+    network's median fell back to the last close, that its gain is the interval."""
+    message = _gate_sentence(summary, previous, promote)
+    if summary.median_source == "persistence":
+        message += (
+            " Its median forecast is the last close: the network's median did not beat"
+            " no-change significantly on the validation window, so what it adds is a"
+            " better-calibrated interval."
+        )
+    return message
+
+
+def _gate_sentence(summary: TrainSummary, previous: str | None, promote: bool) -> str:
     network = _DISPLAY_NAMES.get(summary.network, summary.network)
     model = summary.metrics["model"]["pinball"]  # type: ignore[index]
     naive = summary.metrics["persistence"]["pinball"]  # type: ignore[index]

@@ -10,8 +10,10 @@ from market_predictor.config import Settings
 from market_predictor.errors import InputError
 from market_predictor.training import (
     TrainConfig,
+    TrainSummary,
     check_history,
     load_train_config,
+    outcome_message,
     save_train_config,
     validation_start_for,
 )
@@ -81,3 +83,30 @@ def test_a_tuned_config_in_mpp_home_is_used_when_none_is_named(settings: Setting
     save_train_config(TrainConfig(model="mlp", window=12), settings.resolved_home / "train.yaml")
     config = load_train_config(settings)
     assert (config.model, config.window) == ("mlp", 12)
+
+
+def _summary(median_source: str) -> TrainSummary:
+    return TrainSummary(
+        run_id="r",
+        model_name="m",
+        version="2",
+        is_baseline=False,
+        became_champion=True,
+        champion_version="2",
+        decision="promoted",
+        metrics={
+            "model": {"pinball": 0.0035},
+            "persistence": {"pinball": 0.0036},
+            "champion": None,
+        },
+        lineage={},
+        message="",
+        median_source=median_source,
+    )
+
+
+def test_outcome_says_plainly_when_the_median_is_the_last_close() -> None:
+    message = outcome_message(_summary("persistence"), None, promote=True)
+    assert "now champion" in message
+    assert "median forecast is the last close" in message
+    assert "median" not in outcome_message(_summary("network"), None, promote=True)
