@@ -29,7 +29,7 @@ from market_predictor.symbols import parse_symbols
 if TYPE_CHECKING:
     from market_predictor.registry import ChampionModel
 
-STEPS = ("ingest", "predict", "monitor", "retrain")
+STEPS = ("ingest", "predict", "monitor", "retrain", "compact")
 
 Progress = Callable[[Iterable[dt.date]], Iterable[dt.date]]
 
@@ -218,7 +218,9 @@ def _run_step(
         return monitor(
             settings, as_of=report.as_of, symbols=symbols, champion=report.champion
         ).to_dict()
-    return retrain_step(settings, report, symbols, retrain, max_epochs)
+    if step == "retrain":
+        return retrain_step(settings, report, symbols, retrain, max_epochs)
+    return {"compacted": FeatureStore.from_settings(settings).compact()}
 
 
 def ingest_step(

@@ -41,7 +41,7 @@ def test_daily_job_reports_every_step_and_stores_the_forecasts(ops_home: Setting
     result = runner.invoke(app, ["daily", "--as-of", "2012-12-03", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert list(report["steps"]) == ["ingest", "predict", "monitor", "retrain"]
+    assert list(report["steps"]) == ["ingest", "predict", "monitor", "retrain", "compact"]
     assert report["failed_step"] is None
     assert report["steps"]["ingest"]["inserted"] == 2  # Monday's close of both symbols
     assert report["steps"]["predict"]["target_date"] == "2012-12-04"

@@ -15,6 +15,10 @@ from market_predictor.store.datasets import DatasetRegistry, TrainingDataset
 from market_predictor.store.delta import Table, WriteResult, text_field
 from market_predictor.store.feature_group import PriceFeatureGroup
 
+# Files a table may hold before the daily job compacts it: few enough that a day's
+# reads stay fast, many enough that compaction runs about monthly, not daily.
+COMPACT_MIN_FILES = 32
+
 __all__ = [
     "DatasetRegistry",
     "FeatureStore",
@@ -65,3 +69,16 @@ class FeatureStore:
     @cached_property
     def summary(self) -> Table:
         return Table(self.backend, "monitoring/summary", schemas.SUMMARY)
+
+    def compact(self, min_files: int = COMPACT_MIN_FILES) -> list[str]:
+        """Compact every fragmented table the daily job appends to; names the ones done."""
+        prices = self.prices()
+        tables = [
+            prices.table,
+            prices.statistics_table,
+            self.quarantine,
+            self.predictions,
+            self.errors,
+            self.summary,
+        ]
+        return [table.name for table in tables if table.compact(min_files)]

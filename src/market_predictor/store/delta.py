@@ -211,6 +211,28 @@ class Table:
                 arrays.append(pa.array(column, type=field.type, from_pandas=True))
         return pa.Table.from_arrays(arrays, schema=self.schema)
 
+    def file_count(self) -> int:
+        try:
+            return len(self.open().file_uris())
+        except TableNotFoundError:
+            return 0
+
+    def compact(self, min_files: int) -> bool:
+        """Rewrite small files into large ones once there are `min_files` of them.
+
+        Every daily write adds a file, and reads slow down with their number. Compaction
+        commits a new version with the same rows; older versions stay readable (no vacuum),
+        so time travel and lineage are untouched. Returns whether it compacted.
+        """
+        if self.file_count() < min_files:
+            return False
+
+        def attempt() -> bool:
+            self.open().optimize.compact(commit_properties=_commit({"mpp_command": "compact"}))
+            return True
+
+        return self._with_retry(attempt)
+
     # -- internals -----------------------------------------------------------------------
 
     def _create(self, data: pa.Table, metadata: dict[str, str] | None) -> WriteResult | None:
