@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,23 @@ from market_predictor.config import Settings, get_settings
 
 # Fixtures of each area live in their own module; they are plugins so every test sees them.
 pytest_plugins = ["tests.fixtures.data", "tests.fixtures.ml", "tests.fixtures.ops"]
+
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only_connect(sock: socket.socket, address: object) -> None:
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
+        host = str(address[0])
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        if not loopback:
+            raise OSError(f"a test tried to reach {host}: tests talk to 127.0.0.1 only")
+    _real_connect(sock, address)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only_connect)
 
 
 @pytest.fixture(autouse=True)

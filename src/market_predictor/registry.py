@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -111,11 +112,19 @@ def load_version(client: MlflowClient, name: str, version: str) -> ChampionModel
 
 def load_champion(settings: Settings, model_name: str | None = None) -> ChampionModel:
     name = model_name or settings.model_name
+    if _embedded_database_missing(settings):
+        # Nothing was ever trained here; opening the registry would create an empty one.
+        raise NotFoundError(f"no champion registered for {name!r}: run `mpp train` first")
     client = _client(settings)
     current = champion_version(client, name)
     if current is None:
         raise NotFoundError(f"no champion registered for {name!r}: run `mpp train` first")
     return load_version(client, name, str(current.version))
+
+
+def _embedded_database_missing(settings: Settings) -> bool:
+    uri = settings.resolved_tracking_uri
+    return uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists()
 
 
 def register_forecaster(

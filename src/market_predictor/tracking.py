@@ -61,7 +61,8 @@ def configure_tracking(settings: Settings) -> MlflowClient:
     uri = settings.resolved_tracking_uri
     check_tracking_uri(uri)
     # Alembic's migration chatter on a fresh SQLite database is noise to a CLI user.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for name in ("alembic", "mlflow.store.db.utils"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     # Artifact download bars would interleave with our own output on every model load.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mlflow.set_tracking_uri(uri)

@@ -458,6 +458,7 @@ def train(
     from market_predictor.plots import forecast_figure, residuals_figure
     from market_predictor.store import FeatureStore
     from market_predictor.tracking import (
+        check_tracking_uri,
         configure_tracking,
         ensure_experiment,
         epoch_metrics_callback,
@@ -474,7 +475,9 @@ def train(
         raise InputError("--dataset-version fixes symbols and dates: drop --symbols/--start/--end")
     if start is not None and end is not None and start > end:
         raise InputError(f"start {start} is after end {end}")
-    client = configure_tracking(settings)
+    # Reachability first (a clear error naming the URI); the database itself is only
+    # created once every input has passed, so bad input leaves no trace.
+    check_tracking_uri(settings.resolved_tracking_uri)
 
     store = FeatureStore.from_settings(settings)
     dataset: TrainingDataset
@@ -506,6 +509,7 @@ def train(
         validation_start = validation_start_for(rows, config.validation_months)
         check_history(rows, config, validation_start)
 
+    client = configure_tracking(settings)
     trained_until = pd.Timestamp(rows["date"].max()).date()
     before_validation = rows[pd.to_datetime(rows["date"]) < pd.Timestamp(validation_start)]
     persistence = PersistenceForecaster(config.quantiles).fit(before_validation)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from market_predictor.cli import app
@@ -29,6 +30,20 @@ def test_predict_without_a_champion_exits_2_and_says_to_train(ops_prices: Settin
     assert "no champion registered" in result.stderr
     assert "mpp train" in result.stderr
     assert not FeatureStore.from_settings(ops_prices).predictions.exists()
+
+
+def test_without_any_training_no_command_creates_an_mlflow_database(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MPP_SOURCE", "sample")
+    ingest_prices(
+        settings, symbols=["AAPL"], source="sample", start=D(2012, 10, 1), as_of=D(2012, 11, 30)
+    )
+    for command in (["predict"], ["daily", "--as-of", "2012-11-30"], ["train", "--symbols", "X"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, command
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (settings.resolved_home / "mlflow.db").exists()
 
 
 def test_future_as_of_date_exits_2(ops_home: Settings) -> None:
@@ -79,8 +94,9 @@ def test_killed_predict_keeps_the_previous_predictions_and_the_rerun_completes(
         if any(p.suffix == ".parquet" for p in set(table_dir.rglob("*")) - files_before):
             break
         time.sleep(0.005)
+    assert process.poll() is None, "predict finished before it could be killed"
     os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    assert process.wait() == -signal.SIGKILL
 
     survived = store.predictions.read()
     kept = survived[survived["as_of_date"] == pd.Timestamp("2012-12-03")]
