@@ -45,7 +45,7 @@ bench: setup ## Run the benchmarks and rewrite docs/benchmarks.md sections
 	$(BIN)/python -m bench.daily
 
 mlflow-ui: setup ## Open the MLflow UI on this home's tracking database
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(abspath .mpp)/mlflow.db --host 127.0.0.1 --port 5000
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(abspath $(or $(MPP_HOME),.mpp))/mlflow.db --host 127.0.0.1 --port 5000
 
 clean: ## Remove the local store, MLflow data and caches (keeps .venv)
 	rm -rf .mpp .pytest_cache .ruff_cache .mypy_cache

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "IBM", "GOOG")
@@ -57,7 +57,6 @@ class Settings(BaseSettings):
     retrain_cooldown_days: int = Field(
         20, description="Trading days after a retrain before the monitor may trigger another."
     )
-    api_key: SecretStr | None = Field(None, description="Bearer token for the API; unset = open.")
 
     @field_validator("symbols", mode="before")
     @classmethod

@@ -143,3 +143,24 @@ def test_dataset_bad_input_exits_2(settings: Settings, args: list[str], message:
     result = _mpp("dataset", *args)
     assert result.exit_code == 2, result.output
     assert message in result.stderr
+
+
+def test_feature_group_versions_are_separate_tables(settings: Settings) -> None:
+    from market_predictor.store import FeatureStore
+
+    window = ["--start", "2013-01-02", "--json"]
+    assert _mpp(*SAMPLE, "--symbols", "AAPL", *window).exit_code == 0
+    v2 = _mpp(*SAMPLE, "--symbols", "MSFT", "--feature-group-version", "2", *window)
+    assert v2.exit_code == 0, v2.output
+    assert json.loads(v2.stdout)["feature_group_version"] == 2
+
+    store = FeatureStore.from_settings(settings)
+    assert store.prices(1).symbols() == ["AAPL"]
+    assert store.prices(2).symbols() == ["MSFT"]
+    created = _mpp(
+        "dataset", "create", "--start", "2013-01-02", "--end", "2013-01-15",
+        "--feature-group-version", "2", "--json",
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    assert json.loads(created.stdout)["symbols"] == ["MSFT"]
+    assert json.loads(created.stdout)["feature_group_version"] == 2

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -60,3 +61,27 @@ def test_champion_pyfunc_loads_by_alias_in_a_fresh_process_and_predicts(
         expected["predicted_close"].to_numpy()
     )
     assert (forecasts["lower"] < forecasts["upper"]).all()
+
+
+def test_logged_model_has_an_explicit_signature_and_pinned_requirements(
+    synthetic_store: Settings,
+) -> None:
+    import mlflow
+
+    train(synthetic_store, config_overrides={**FAST_TRAINING, "max_epochs": 1})
+    uri = "models:/market-price-predictor@champion"
+    info = mlflow.models.get_model_info(uri)
+    assert info.signature is not None
+    assert info.signature.inputs.input_names() == [
+        "symbol",
+        "date",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+    ]
+    assert "predicted_close" in info.signature.outputs.input_names()
+    requirements = Path(mlflow.pyfunc.get_model_dependencies(uri)).read_text().split()
+    assert any(line.startswith("torch==2.13.0") for line in requirements)
+    assert all("==" in line for line in requirements)

@@ -104,3 +104,20 @@ def test_models_commands_on_an_empty_registry_say_to_train_first(mlflow_home: Se
         result = runner.invoke(app, args)
         assert result.exit_code == 2, args
         assert "run `mpp train` first" in result.stderr or "has no version" in result.stderr
+
+
+def test_models_promote_moves_the_champion_and_show_records_the_override(
+    mlflow_home: Settings,
+) -> None:
+    from market_predictor.registry import register_baseline
+
+    first = register_baseline(mlflow_home)
+    second = register_baseline(mlflow_home)
+    promoted = runner.invoke(app, ["models", "promote", first, "--json"])
+    assert promoted.exit_code == 0, promoted.output
+    shown = runner.invoke(app, ["models", "show", first, "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert "champion" in json.dumps(json.loads(shown.stdout))
+    assert "manual" in shown.stdout
+    other = runner.invoke(app, ["models", "show", second, "--json"])
+    assert "champion" not in json.loads(other.stdout).get("aliases", [])

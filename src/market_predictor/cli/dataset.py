@@ -32,7 +32,7 @@ def create(
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Materialise the rows in [start, end]; prints the new dataset version."""
+    """Materialise the rows from START to END (inclusive); prints the new dataset version."""
 
     def work() -> dict[str, Any]:
         from market_predictor.cli._common import check_range
