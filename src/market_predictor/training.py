@@ -454,7 +454,7 @@ def train(
 
     from market_predictor import registry
     from market_predictor.features import feature_profile
-    from market_predictor.models.baselines import PersistenceForecaster
+    from market_predictor.models.baselines import DriftForecaster, PersistenceForecaster
     from market_predictor.plots import forecast_figure, residuals_figure
     from market_predictor.store import FeatureStore
     from market_predictor.tracking import (
@@ -513,6 +513,7 @@ def train(
     trained_until = pd.Timestamp(rows["date"].max()).date()
     before_validation = rows[pd.to_datetime(rows["date"]) < pd.Timestamp(validation_start)]
     persistence = PersistenceForecaster(config.quantiles).fit(before_validation)
+    drift = DriftForecaster(config.quantiles).fit(before_validation)
     current = registry.champion_version(client, name)
     champion = registry.load_version(client, name, str(current.version)) if current else None
 
@@ -533,6 +534,7 @@ def train(
         results = {
             "model": forecasts_with_outcomes(network, rows, validation_start),
             "persistence": forecasts_with_outcomes(persistence, rows, validation_start),
+            "drift": forecasts_with_outcomes(drift, rows, validation_start),
         }
         if champion is not None:
             results["champion"] = forecasts_with_outcomes(
@@ -602,6 +604,7 @@ def train(
         metrics={
             "model": metrics["model"],
             "persistence": metrics["persistence"],
+            "drift": metrics["drift"],
             "champion": metrics.get("champion"),
         },
         lineage=lineage,

@@ -46,9 +46,10 @@ def test_train_json_prints_the_summary_and_leaves_a_champion(
     assert summary["version"] == "1" and summary["model_name"] == "market-price-predictor"
     assert summary["champion_version"] in ("1", "2")
     assert summary["is_baseline"] == (summary["champion_version"] == "2")
-    assert set(summary["metrics"]) == {"model", "persistence", "champion"}
+    assert set(summary["metrics"]) == {"model", "persistence", "drift", "champion"}
     assert summary["lineage"]["dataset_symbols"] == "AAPL"
     assert summary["message"]
+    assert summary["metrics"]["drift"]["n"] == summary["metrics"]["persistence"]["n"]
 
 
 def test_train_prints_a_metrics_table_and_a_plain_outcome_after_it(
@@ -57,6 +58,7 @@ def test_train_prints_a_metrics_table_and_a_plain_outcome_after_it(
     result = runner.invoke(app, ["train", "--model", "mlp", "--max-epochs", "1"])
     assert result.exit_code == 0, result.output
     assert "Pinball loss" in result.stdout and "Persistence" in result.stdout
+    assert "Drift" in result.stdout
     after_table = result.stdout.rsplit("Persistence", 1)[-1]
     assert "champion" in " ".join(after_table.split())
     listed = runner.invoke(app, ["models", "list", "--json"])

@@ -76,6 +76,8 @@ def render_summary(summary: Mapping[str, Any]) -> None:
     table = Table(title=f"Validation from {summary['validation_start']}")
     table.add_column("Metric")
     columns = [("model", summary["network"].upper()), ("persistence", "Persistence")]
+    if metrics.get("drift"):
+        columns.append(("drift", "Drift"))
     if metrics.get("champion"):
         columns.append(("champion", "Champion"))
     for _, title in columns:
