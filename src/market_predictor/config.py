@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     retrain_coverage_low: float = 0.65
     retrain_coverage_high: float = 0.95
     retrain_psi_threshold: float = 0.25
+    drift_ignored_features: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["volatility_5", "volatility_21", "high_low_range"],
+        description="Features whose drift is reported but never triggers a retrain "
+        "(volatility regimes always differ from years of training data; coverage catches them).",
+    )
     retrain_cooldown_days: int = Field(
         20, description="Trading days after a retrain before the monitor may trigger another."
     )
@@ -61,11 +66,13 @@ class Settings(BaseSettings):
     @field_validator("symbols", mode="before")
     @classmethod
     def _split_symbols(cls, value: object) -> object:
-        if isinstance(value, str):
-            text = value.strip()
-            items = json.loads(text) if text.startswith("[") else text.split(",")
-            return [str(s).strip().upper() for s in items if str(s).strip()]
-        return value
+        items = _comma_list(value)
+        return [s.upper() for s in items] if isinstance(items, list) else items
+
+    @field_validator("drift_ignored_features", mode="before")
+    @classmethod
+    def _split_features(cls, value: object) -> object:
+        return _comma_list(value)
 
     @property
     def resolved_home(self) -> Path:
@@ -88,6 +95,15 @@ class Settings(BaseSettings):
         if self.mlflow_artifact_uri:
             return self.mlflow_artifact_uri
         return (self.resolved_home / "mlartifacts").as_uri()
+
+
+def _comma_list(value: object) -> object:
+    """`A,B` or a JSON list from the environment -> a list of stripped strings."""
+    if isinstance(value, str):
+        text = value.strip()
+        items = json.loads(text) if text.startswith("[") else text.split(",")
+        return [str(s).strip() for s in items if str(s).strip()]
+    return value
 
 
 @lru_cache

@@ -9,6 +9,7 @@ produces exactly the monitoring rows production would have written on each day.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,7 @@ MIN_REALISED_ERRORS = 10
 # far above 0.25 on every day of the sample history (0.6-2.6 pooled, 2-6 per symbol).
 # It is measured and reported, but only the other features can trigger a retrain;
 # coverage is what catches a volatility regime the intervals no longer fit.
+# The default of Settings.drift_ignored_features (MPP_DRIFT_IGNORED_FEATURES).
 REGIME_FEATURES = frozenset({"volatility_5", "volatility_21", "high_low_range"})
 
 SKILL_COLUMNS = (
@@ -209,9 +211,12 @@ def feature_drift(
     return {name: round(value, 6) for name, value in population_stability(profile, recent).items()}
 
 
-def drift_trigger(psi: dict[str, float]) -> tuple[float, str | None]:
+def drift_trigger(
+    psi: dict[str, float], ignored: Iterable[str] = REGIME_FEATURES
+) -> tuple[float, str | None]:
     """The largest PSI among the features allowed to trigger a retrain, and its name."""
-    eligible = {name: value for name, value in psi.items() if name not in REGIME_FEATURES}
+    skip = set(ignored)
+    eligible = {name: value for name, value in psi.items() if name not in skip}
     if not eligible:
         return float("nan"), None
     feature = max(eligible, key=lambda name: eligible[name])
@@ -329,7 +334,7 @@ def _summary_rows(
         )
     )
     drift = _drift(settings, store, as_of, monitored, champion)
-    psi_max, psi_feature = drift_trigger(drift)
+    psi_max, psi_feature = drift_trigger(drift, settings.drift_ignored_features)
     policy = RetrainPolicy.from_settings(settings)
     version = champion.version if champion is not None else _latest_version(errors)
     now = pd.Timestamp.now(tz="UTC")

@@ -210,3 +210,17 @@ def test_rolling_mase_triggers_only_once_ten_errors_are_realised(ops_home: Setti
     rows = FeatureStore.from_settings(settings).errors.read()
     assert len(rows) == 20
     assert (rows["abs_error"] == rows["persistence_abs_error"]).all()
+
+
+def test_which_features_may_trigger_on_drift_is_configurable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from market_predictor.config import Settings
+
+    monkeypatch.setenv("MPP_DRIFT_IGNORED_FEATURES", "log_return")
+    ignored = Settings().drift_ignored_features
+    assert ignored == ["log_return"]
+    assert drift_trigger({"log_return": 0.9, "volatility_21": 0.4}, ignored) == (
+        0.4,
+        "volatility_21",
+    )
