@@ -90,13 +90,11 @@ def champion_version(client: MlflowClient, name: str) -> ModelVersion | None:
 
 
 def load_version(client: MlflowClient, name: str, version: str) -> ChampionModel:
-    """Load a registered version through its pyfunc and unwrap the forecaster."""
-    import mlflow
+    """Load a registered version's forecaster from its pyfunc artifact."""
+    from market_predictor.models.pyfunc import load_registered
 
     model_version = client.get_model_version(name, version)
-    pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
-    python_model = pyfunc.unwrap_python_model()
-    spec = python_model.spec
+    forecaster, spec = load_registered(f"models:/{name}/{version}")
     return ChampionModel(
         name=name,
         version=str(model_version.version),
@@ -105,7 +103,7 @@ def load_version(client: MlflowClient, name: str, version: str) -> ChampionModel
         min_history=int(spec["min_history"]),
         drift_profile=spec["drift_profile"],
         trained_until=dt.date.fromisoformat(spec["trained_until"]),
-        forecaster=python_model.forecaster,
+        forecaster=forecaster,
         tags=dict(model_version.tags),
     )
 

@@ -20,6 +20,14 @@ from tests.fixtures.ml import FAST_TRAINING
 _LOAD_AND_PREDICT = textwrap.dedent(
     """
     import json, sys
+    # Hide the installed package: the model must bring its own code.
+    sys.path = [p for p in sys.path if not p.rstrip("/").endswith("/src")]
+    try:
+        import market_predictor
+    except ImportError:
+        pass
+    else:
+        raise SystemExit("market_predictor is still importable")
     import mlflow
     import pandas as pd
 
@@ -35,7 +43,7 @@ _LOAD_AND_PREDICT = textwrap.dedent(
 )
 
 
-def test_champion_pyfunc_loads_by_alias_in_a_fresh_process_and_predicts(
+def test_champion_pyfunc_loads_by_alias_in_a_fresh_process_without_the_package(
     synthetic_store: Settings, tmp_path
 ) -> None:
     train(synthetic_store, config_overrides={**FAST_TRAINING, "max_epochs": 1})
@@ -85,3 +93,4 @@ def test_logged_model_has_an_explicit_signature_and_pinned_requirements(
     requirements = Path(mlflow.pyfunc.get_model_dependencies(uri)).read_text().split()
     assert any(line.startswith("torch==2.13.0") for line in requirements)
     assert all("==" in line for line in requirements)
+    assert not any(line.startswith("market-price-predictor") for line in requirements)

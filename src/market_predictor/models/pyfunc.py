@@ -1,9 +1,10 @@
 """The registered model: any Forecaster packaged as an MLflow pyfunc.
 
 The artifact is plain data (JSON parameters, a torch state dict for networks), not a
-pickle, so it loads on any machine with this package installed. The pyfunc takes a
-frame of recent price rows for any number of symbols and returns each symbol's
-next-day forecast (median, 10%/90% prices and the median log return).
+pickle, and it carries this package's source (MLflow `code_paths`) with pinned
+third-party requirements, so it loads on any machine, with or without the package.
+The pyfunc takes a frame of recent price rows for any number of symbols and returns
+each symbol's next-day forecast (median, 10%/90% prices and the median log return).
 """
 
 from __future__ import annotations
@@ -63,10 +64,25 @@ SIGNATURE = ModelSignature(
 _REQUIREMENTS = ("torch", "lightning", "pandas", "numpy", "scikit-learn", "scipy", "mlflow")
 
 
+# The package itself travels inside the artifact, so features and forecasters are the
+# exact code the model was trained with.
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
 def pip_requirements() -> list[str]:
     """Exact pins of what the artifact needs to load (no slow environment inference)."""
-    pins = [f"{name}=={metadata.version(name)}" for name in _REQUIREMENTS]
-    return [*pins, f"market-price-predictor=={metadata.version('market-price-predictor')}"]
+    return [f"{name}=={metadata.version(name)}" for name in _REQUIREMENTS]
+
+
+def load_registered(model_uri: str) -> tuple[Forecaster, dict[str, Any]]:
+    """The forecaster and spec of a logged model, read from its files.
+
+    In-process callers (the daily job) use this rather than `mlflow.pyfunc.load_model`,
+    which would put the artifact's copy of this package ahead of the installed one and
+    re-import it mid-run.
+    """
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))
+    return load_forecaster(local / "artifacts" / ARTIFACT_KEY)
 
 
 def forecaster_kind(forecaster: Forecaster) -> str:
@@ -166,6 +182,7 @@ def log_forecaster(
                 python_model=ForecasterModel(),
                 artifacts={ARTIFACT_KEY: str(directory)},
                 pip_requirements=pip_requirements(),
+                code_paths=[str(PACKAGE_DIR)],
                 signature=SIGNATURE,
                 registered_model_name=registered_model_name,
             )
