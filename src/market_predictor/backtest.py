@@ -221,7 +221,7 @@ def baseline_factories(
 def network_factory(config: Any) -> ForecasterFactory:
     """Fit the configured network on each fold's training rows, early-stopping on its
     last `validation_months` (held out from fitting, as in `mpp train`)."""
-    from market_predictor.training import fit_forecaster
+    from market_predictor.fitting import fit_forecaster
 
     def fit(rows: pd.DataFrame, fold: Fold) -> Forecaster:
         validation_start = validation_start_for(rows, fold.start, config.validation_months)
@@ -359,7 +359,7 @@ def network_config(
     max_epochs: int | None,
     config_overrides: Mapping[str, Any] | None,
 ) -> Any:
-    from market_predictor.training import load_train_config
+    from market_predictor.train_config import load_train_config
 
     overrides = dict(config_overrides or {})
     if model is not None:

@@ -143,7 +143,7 @@ def tune(
     import optuna
 
     from market_predictor.tracking import configure_tracking, ensure_experiment
-    from market_predictor.training import save_train_config
+    from market_predictor.train_config import save_train_config
 
     client = configure_tracking(settings)
     experiment_id = ensure_experiment(client, settings)

@@ -8,15 +8,9 @@ import pytest
 
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
-from market_predictor.training import (
-    TrainConfig,
-    TrainSummary,
-    check_history,
-    load_train_config,
-    outcome_message,
-    save_train_config,
-    validation_start_for,
-)
+from market_predictor.fitting import check_history, validation_start_for
+from market_predictor.train_config import TrainConfig, load_train_config, save_train_config
+from market_predictor.training import TrainSummary, outcome_message
 from tests.fixtures.ml import synthetic_prices
 
 

@@ -1,0 +1,247 @@
+"""Fitting and validation: the pure steps (no IO) shared by `mpp train`, backtests and
+tuning. `fit_forecaster` turns price rows and a `TrainConfig` into a fitted network
+forecaster; the helpers score any forecasters on the same held-out rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from market_predictor.errors import InputError
+from market_predictor.evaluation import forecast_metrics
+from market_predictor.features import FEATURE_COLUMNS, TARGET, build_features
+
+if TYPE_CHECKING:
+    from market_predictor.models.forecaster import Forecaster
+    from market_predictor.models.network_forecaster import NetworkForecaster
+
+from market_predictor.train_config import TrainConfig
+
+
+def sample_masks(
+    features: pd.DataFrame, min_history: int, validation_start: dt.date | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows usable as training samples and as validation samples.
+
+    A sample needs a full window of complete features and a known target; training
+    samples are dated before `validation_start`, validation samples on or after it.
+    """
+    position = features.groupby("symbol", sort=False).cumcount().to_numpy()
+    target = features[TARGET].to_numpy(dtype="float64")
+    volatility = features["volatility_21"].to_numpy(dtype="float64")
+    usable = (position >= min_history - 1) & np.isfinite(target) & (volatility > 0)
+    if validation_start is None:
+        return usable, np.zeros_like(usable)
+    before = (pd.to_datetime(features["date"]) < pd.Timestamp(validation_start)).to_numpy()
+    return usable & before, usable & ~before
+
+
+def check_history(
+    prices: pd.DataFrame, config: TrainConfig, validation_start: dt.date | None
+) -> None:
+    """InputError unless there are training (and validation) samples for the window."""
+    features = build_features(prices)
+    train_mask, validation_mask = sample_masks(features, config.min_history, validation_start)
+    before = f" before {validation_start}" if validation_start else ""
+    if not train_mask.any():
+        counts = features.groupby("symbol")["date"].size()
+        if validation_start is not None:
+            early = pd.to_datetime(features["date"]) < pd.Timestamp(validation_start)
+            counts = features[early.to_numpy()].groupby("symbol")["date"].size()
+        longest = int(counts.max()) if len(counts) else 0
+        raise InputError(
+            f"too little history for window {config.window}: a symbol needs more than "
+            f"{config.min_history} price rows{before} (the longest has {longest}); "
+            "train on a longer range or use a smaller window"
+        )
+    if validation_start is not None and not validation_mask.any():
+        raise InputError(
+            f"no validation rows on or after {validation_start}: the training range is too short"
+        )
+
+
+def fit_forecaster(
+    prices: pd.DataFrame,
+    config: TrainConfig,
+    *,
+    validation_start: dt.date | None = None,
+    callbacks: Sequence[Any] | None = None,
+    logger: Any = None,
+) -> NetworkForecaster:
+    """Fit the configured network on `prices` (any symbols, one global model).
+
+    Scalers and the interval calibration see only rows dated before
+    `validation_start`; when it is given, early stopping watches the pinball loss on
+    the rows from it on and the best epoch's weights are kept. Deterministic for a seed.
+    """
+    import lightning
+    import torch
+    from sklearn.preprocessing import StandardScaler
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from market_predictor.models.base import QuantileRegressor
+    from market_predictor.models.baselines import PersistenceForecaster
+    from market_predictor.models.network_forecaster import (
+        NetworkForecaster,
+        build_network,
+        choose_median_source,
+        feature_windows,
+        scaled_feature_values,
+        volatility_at,
+    )
+
+    check_history(prices, config, validation_start)
+    torch.set_num_threads(max(1, min(config.num_threads, os.cpu_count() or 1)))
+    _quiet_lightning()
+    lightning.seed_everything(config.seed, workers=True, verbose=False)
+
+    features = build_features(prices)
+    train_mask, validation_mask = sample_masks(features, config.min_history, validation_start)
+    fitting = prices
+    if validation_start is not None:
+        fitting = prices[pd.to_datetime(prices["date"]) < pd.Timestamp(validation_start)]
+    # Start exactly at the persistence forecast calibrated on the same training rows.
+    z_scores = PersistenceForecaster(config.quantiles).fit(fitting).z_scores
+    first_complete = features[FEATURE_COLUMNS].notna().all(axis=1).to_numpy()
+    scaler = StandardScaler().fit(
+        features.loc[
+            train_mask | (first_complete & _before(features, validation_start)), FEATURE_COLUMNS
+        ]
+        .replace([np.inf, -np.inf], np.nan)
+        .dropna()
+    )
+    values = scaled_feature_values(features, scaler)
+    target = features[TARGET].to_numpy(dtype="float32")
+
+    def loader(mask: np.ndarray, shuffle: bool) -> DataLoader:
+        rows = np.flatnonzero(mask)
+        tensors = TensorDataset(
+            torch.from_numpy(np.ascontiguousarray(feature_windows(values, rows, config.window))),
+            torch.from_numpy(volatility_at(features, rows)),
+            torch.from_numpy(target[rows]),
+        )
+        generator = torch.Generator().manual_seed(config.seed)
+        return DataLoader(
+            tensors, batch_size=config.batch_size, shuffle=shuffle, generator=generator
+        )
+
+    network = build_network(
+        config.model,
+        n_features=len(FEATURE_COLUMNS),
+        n_quantiles=len(config.quantiles),
+        hidden_size=config.hidden_size,
+        num_layers=config.num_layers,
+        dropout=config.dropout,
+        window=config.window,
+    )
+    module = QuantileRegressor(
+        network,
+        config.quantiles,
+        z_scores,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        max_epochs=config.max_epochs,
+        patience=config.patience,
+    )
+    trainer = lightning.Trainer(
+        max_epochs=config.max_epochs,
+        accelerator="cpu",
+        devices=1,
+        deterministic=True,
+        logger=logger if logger is not None else False,
+        enable_checkpointing=False,
+        enable_progress_bar=sys.stderr.isatty(),
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        callbacks=list(callbacks or []),
+    )
+    validation = loader(validation_mask, shuffle=False) if validation_mask.any() else None
+    trainer.fit(module, loader(train_mask, shuffle=True), validation)
+    forecaster = NetworkForecaster(
+        module.network,
+        model=config.model,
+        window=config.window,
+        hidden_size=config.hidden_size,
+        num_layers=config.num_layers,
+        dropout=config.dropout,
+        quantiles=config.quantiles,
+        z_scores=z_scores,
+        scaler=scaler,
+    )
+    if validation_mask.any():
+        rows = np.flatnonzero(validation_mask)
+        forecaster.median_source = choose_median_source(
+            target[rows].astype("float64"),
+            forecaster.quantile_returns(features, rows)[:, forecaster.median_index],
+            features["close"].to_numpy(dtype="float64")[rows],
+        )
+    forecaster.epochs_trained = trainer.current_epoch  # type: ignore[attr-defined]
+    return forecaster
+
+
+def _before(features: pd.DataFrame, validation_start: dt.date | None) -> np.ndarray:
+    if validation_start is None:
+        return np.ones(len(features), dtype=bool)
+    return (pd.to_datetime(features["date"]) < pd.Timestamp(validation_start)).to_numpy()
+
+
+def _quiet_lightning() -> None:
+    # Lightning announces hardware and seeds at INFO; on stdout that would corrupt --json.
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # Lightning 2.6 calls a pytree API that torch 2.13 deprecated; users cannot act on it.
+    warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
+
+
+# -- evaluation ----------------------------------------------------------------------------
+
+
+def forecasts_with_outcomes(
+    forecaster: Forecaster, prices: pd.DataFrame, start: dt.date | None = None
+) -> pd.DataFrame:
+    """Forecasts made on each day from `start` on, joined with the next row's close
+    (`actual_close`, `target_date`); days without a next row are dropped."""
+    forecasts = forecaster.predict_range(prices, start=start)
+    ordered = prices.loc[:, ["symbol", "date", "close"]].sort_values(["symbol", "date"])
+    following = ordered.groupby("symbol", sort=False)
+    outcomes = pd.DataFrame(
+        {
+            "symbol": ordered["symbol"].to_numpy(),
+            "as_of_date": pd.to_datetime(ordered["date"]).to_numpy(),
+            "target_date": pd.to_datetime(following["date"].shift(-1)).to_numpy(),
+            "actual_close": following["close"].shift(-1).to_numpy(),
+        }
+    ).dropna(subset=["actual_close"])
+    forecasts["as_of_date"] = pd.to_datetime(forecasts["as_of_date"]).astype("datetime64[ns]")
+    outcomes["as_of_date"] = outcomes["as_of_date"].astype("datetime64[ns]")
+    return forecasts.merge(outcomes, on=["symbol", "as_of_date"], how="inner")
+
+
+def compare_on_common_rows(
+    results: Mapping[str, pd.DataFrame], quantiles: Sequence[float]
+) -> dict[str, dict[str, float]]:
+    """forecast_metrics of each forecaster over the (symbol, day) rows all of them cover."""
+    keys: pd.DataFrame | None = None
+    for rows in results.values():
+        current = rows[["symbol", "as_of_date"]]
+        keys = current if keys is None else keys.merge(current, on=["symbol", "as_of_date"])
+    assert keys is not None
+    return {
+        name: forecast_metrics(rows.merge(keys, on=["symbol", "as_of_date"]), quantiles)
+        for name, rows in results.items()
+    }
+
+
+def validation_start_for(rows: pd.DataFrame, months: int) -> dt.date:
+    """First day of the most recent `months` of the range (held out from fitting)."""
+    last = pd.Timestamp(pd.to_datetime(rows["date"]).max())
+    return (last - pd.DateOffset(months=months) + pd.Timedelta(days=1)).date()
