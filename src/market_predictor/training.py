@@ -30,7 +30,7 @@ from market_predictor.fitting import (
     forecasts_with_outcomes,
     validation_start_for,
 )
-from market_predictor.train_config import load_train_config
+from market_predictor.train_config import TrainConfig, load_train_config
 
 _DISPLAY_NAMES = {"lstm": "LSTM", "transformer": "Transformer", "mlp": "MLP"}
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -65,6 +65,17 @@ def _without_nan(value: Any) -> Any:
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
+
+
+def held_out_windows(rows: pd.DataFrame, config: TrainConfig) -> tuple[dt.date, dt.date]:
+    """The gate's window (the last `validation_months`) and, before it, the early-stopping
+    window (half as long), each checked to hold samples; InputError otherwise."""
+    validation_start = validation_start_for(rows, config.validation_months)
+    check_history(rows, config, validation_start)
+    before_validation = rows[pd.to_datetime(rows["date"]) < pd.Timestamp(validation_start)]
+    stopping_start = validation_start_for(before_validation, max(1, config.validation_months // 2))
+    check_history(before_validation, config, stopping_start)
+    return validation_start, stopping_start
 
 
 def check_model_name(name: str) -> str:
@@ -127,8 +138,7 @@ def train(
     dataset: TrainingDataset
     if dataset_version is not None:
         dataset, rows = store.datasets.read(dataset_version)
-        validation_start = validation_start_for(rows, config.validation_months)
-        check_history(rows, config, validation_start)
+        validation_start, stopping_start = held_out_windows(rows, config)
     else:
         prices = store.prices()
         stored = prices.symbols() if prices.table_version() is not None else []
@@ -144,14 +154,12 @@ def train(
         rows = prices.read(wanted, start, end)
         if rows.empty:
             raise InputError(f"no price rows between {start or 'the start'} and {end or 'the end'}")
-        validation_start = validation_start_for(rows, config.validation_months)
-        check_history(rows, config, validation_start)
+        held_out_windows(rows, config)
         first = pd.Timestamp(rows["date"].min()).date()
         last = pd.Timestamp(rows["date"].max()).date()
         dataset = store.datasets.create(prices, start or first, end or last, wanted)
         dataset, rows = store.datasets.read(dataset.version)
-        validation_start = validation_start_for(rows, config.validation_months)
-        check_history(rows, config, validation_start)
+        validation_start, stopping_start = held_out_windows(rows, config)
 
     client = configure_tracking(settings)
     trained_until = pd.Timestamp(rows["date"].max()).date()
@@ -169,10 +177,13 @@ def train(
         mlflow.set_tags({**run_tags, **{f"lineage.{k}": v for k, v in lineage.items()}})
         mlflow.log_params({**_flat(config.to_dict()), **lineage})
         mlflow.log_param("validation_start", validation_start.isoformat())
+        mlflow.log_param("early_stopping_start", stopping_start.isoformat())
+        # The network never sees the gate's window: it fits before `stopping_start` and
+        # early-stops (and picks its median) on [stopping_start, validation_start).
         network = fit_forecaster(
-            rows,
+            before_validation,
             config,
-            validation_start=validation_start,
+            validation_start=stopping_start,
             callbacks=[epoch_metrics_callback(client, run_id)],
         )
         results = {

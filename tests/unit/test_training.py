@@ -10,7 +10,7 @@ from market_predictor.config import Settings
 from market_predictor.errors import InputError
 from market_predictor.fitting import check_history, validation_start_for
 from market_predictor.train_config import TrainConfig, load_train_config, save_train_config
-from market_predictor.training import TrainSummary, outcome_message
+from market_predictor.training import TrainSummary, held_out_windows, outcome_message
 from tests.fixtures.ml import synthetic_prices
 
 
@@ -104,3 +104,18 @@ def test_outcome_says_plainly_when_the_median_is_the_last_close() -> None:
     assert "now champion" in message
     assert "median forecast is the last close" in message
     assert "median" not in outcome_message(_summary("network"), None, promote=True)
+
+
+def test_early_stopping_window_sits_before_the_gate_window_and_never_overlaps() -> None:
+    prices = synthetic_prices(days=400)
+    validation_start, stopping_start = held_out_windows(prices, TrainConfig(window=10))
+    last = pd.Timestamp(prices["date"].max()).date()
+    assert stopping_start < validation_start <= last
+    assert validation_start == validation_start_for(prices, 6)
+    assert (validation_start - stopping_start).days in range(85, 95)  # about 3 months
+
+
+def test_a_range_too_short_for_both_held_out_windows_is_refused() -> None:
+    prices = synthetic_prices(days=180)
+    with pytest.raises(InputError, match="too little history"):
+        held_out_windows(prices, TrainConfig(window=10))
