@@ -281,8 +281,8 @@ def outcome_message(summary: TrainSummary, previous: str | None, promote: bool) 
     if summary.median_source == "persistence":
         message += (
             " Its median forecast is the last close: the network's median did not beat"
-            " no-change significantly on the validation window, so what it adds is a"
-            " better-calibrated interval."
+            " no-change significantly on the months before the validation window, so what"
+            " it adds is a better-calibrated interval."
         )
     return message
 
