@@ -77,6 +77,16 @@ def resolve_as_of(
     return as_of or max(last.values()), last
 
 
+def check_no_look_ahead(champion: ChampionModel, as_of: dt.date) -> None:
+    """A model trained on rows after `as_of` cannot honestly forecast from `as_of`."""
+    if champion.trained_until is not None and champion.trained_until > as_of:
+        raise InputError(
+            f"the champion (v{champion.version}) was trained on data up to "
+            f"{champion.trained_until}, after the as-of date {as_of}: forecasting that day "
+            "would use the future; train a model with an earlier --end first"
+        )
+
+
 def predict(
     settings: Settings,
     *,
@@ -101,6 +111,7 @@ def predict(
     skipped = unusable_symbols(store, settings, symbols, as_of, window, champion.min_history)
     if len(skipped) == len(symbols) and all(r.startswith("no prices") for r in skipped.values()):
         raise InputError(f"as-of date {as_of} is before any stored prices of {', '.join(symbols)}")
+    check_no_look_ahead(champion, as_of)
     usable = window[~window["symbol"].isin(list(skipped))]
 
     summary = PredictSummary(

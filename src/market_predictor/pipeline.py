@@ -23,6 +23,7 @@ from filelock import FileLock
 from market_predictor import calendar
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
+from market_predictor.inference import check_no_look_ahead
 from market_predictor.store import FeatureStore
 from market_predictor.symbols import parse_symbols
 
@@ -106,13 +107,7 @@ def run_daily(
         report.message = f"{as_of} is not a {settings.calendar} trading day: nothing to do"
         return report
     report.champion = champion or _load_champion(settings)
-    trained_until = report.champion.trained_until
-    if trained_until is not None and trained_until > as_of:
-        raise InputError(
-            f"the champion (v{report.champion.version}) was trained on data up to "
-            f"{trained_until}, after the as-of date {as_of}: running that day would use "
-            "the future; train a model with an earlier --end first"
-        )
+    check_no_look_ahead(report.champion, as_of)
 
     with daily_lock(settings):
         for step in STEPS:

@@ -130,3 +130,12 @@ def test_two_daily_runs_of_the_same_day_at_once_leave_one_set_of_rows(
     assert not prices.duplicated(list(schemas.PRICE_KEY)).any()
     summary = store.summary.read()
     assert len(summary) == 2
+
+
+def test_predict_refuses_an_as_of_date_before_the_champion_was_trained(
+    ops_home: Settings,
+) -> None:
+    result = runner.invoke(app, ["predict", "--as-of", "2012-06-01"])
+    assert result.exit_code == 2
+    assert "would use the future" in result.stderr
+    assert not FeatureStore.from_settings(ops_home).predictions.exists()

@@ -4,6 +4,8 @@ calls library functions; this module just assembles them."""
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 
 import typer
 
@@ -40,4 +42,18 @@ _register()
 
 
 def main() -> None:
-    app()
+    """The `mpp` console script."""
+    try:
+        app()
+    except SystemExit as exit_:
+        code = exit_.code
+    else:
+        code = 0
+    # Leave without interpreter teardown: native thread pools (Arrow's, torch's) can
+    # abort the process while their static destructors race at shutdown ("terminate
+    # called without an active exception"), turning a finished command into exit -6.
+    # Everything the command wrote is a committed transaction by now; only the
+    # standard streams still need flushing.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))

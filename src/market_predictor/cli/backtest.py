@@ -62,8 +62,11 @@ def register(app: typer.Typer) -> None:
         ] = False,
         json_output: JsonOption = False,
     ) -> None:
-        """Walk-forward backtest: refit on an expanding window every period, forecast each
-        next day, and compare the network with persistence and drift on the same rows."""
+        """Walk-forward backtest of the network beside persistence and drift.
+
+        Refits on an expanding window every period, forecasts each next day and compares
+        every forecaster on the same rows.
+        """
 
         def work() -> dict[str, Any]:
             from market_predictor.backtest import backtest, parse_retrain_every

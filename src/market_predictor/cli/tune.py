@@ -38,10 +38,13 @@ def register(app: typer.Typer) -> None:
         ] = None,
         json_output: JsonOption = False,
     ) -> None:
-        """Search window length, hidden size, layers, dropout, learning rate and network
-        type; each trial is a nested MLflow run, the objective the walk-forward pinball
-        loss on the most recent folds. The best config becomes the training config
-        (MPP_TRAINING_CONFIG if set, else MPP_HOME/train.yaml)."""
+        """Search hyperparameters with Optuna; the best becomes the training config.
+
+        Searches window length, hidden size, layers, dropout, learning rate and network
+        type; each trial is a nested MLflow run scored by its walk-forward pinball loss
+        on the most recent folds. The best config is written to MPP_TRAINING_CONFIG if
+        set, else MPP_HOME/train.yaml.
+        """
 
         def work() -> dict[str, Any]:
             from market_predictor.tuning import tune
