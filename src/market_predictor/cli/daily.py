@@ -77,6 +77,8 @@ def render_daily(summary: Mapping[str, Any]) -> None:
         console.print(f"retrain: {retrain['status']}", markup=False)
         if "train" in retrain:
             console.print(retrain["train"].get("message", ""), markup=False)
+    if steps.get("compact", {}).get("compacted"):
+        console.print(f"compacted: {', '.join(steps['compact']['compacted'])}", markup=False)
     if summary["failed_step"]:
         console.print(f"[red]failed at {summary['failed_step']}:[/] {summary['error']}")
     else:
