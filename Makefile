@@ -15,7 +15,7 @@ setup: $(VENV)/.installed ## Create .venv and install the project with its dev t
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
 	touch $@
 
 lint: setup ## Ruff lint and format check
