@@ -11,7 +11,6 @@ the very same forecasts).
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from market_predictor.evaluation import DEFAULT_QUANTILES, metrics_table
 from market_predictor.features import build_features, complete_rows
 from market_predictor.models.baselines import DriftForecaster, PersistenceForecaster
 from market_predictor.models.forecaster import Forecaster
+from market_predictor.results import BacktestReport, FoldWindow, Metrics
 
 # A year of complete feature rows: less and neither the network nor the baselines'
 # empirical interval has anything to learn from.
@@ -118,21 +118,21 @@ class BacktestResult:
             raise KeyError(f"no metrics for {forecaster} / {symbol}")
         return {k: v for k, v in row.iloc[0].items() if k not in ("forecaster", "symbol")}
 
-    def to_dict(self) -> dict[str, Any]:
-        metrics: dict[str, dict[str, dict[str, Any]]] = {}
+    def report(self) -> BacktestReport:
+        metrics: dict[str, dict[str, Metrics]] = {}
         for record in self.table.to_dict(orient="records"):
             per_symbol = metrics.setdefault(record.pop("forecaster"), {})
-            per_symbol[record.pop("symbol")] = {k: _json_number(v) for k, v in record.items()}
-        return {
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "retrain_every": self.retrain_every,
-            "symbols": self.symbols,
-            "folds": [{"start": f.start.isoformat(), "end": f.end.isoformat()} for f in self.folds],
-            "forecasters": self.forecasters,
-            "config": self.config,
-            "metrics": metrics,
-        }
+            per_symbol[record.pop("symbol")] = Metrics.model_validate(record)
+        return BacktestReport(
+            start=self.start,
+            end=self.end,
+            retrain_every=self.retrain_every,
+            symbols=self.symbols,
+            folds=[FoldWindow(start=f.start, end=f.end) for f in self.folds],
+            forecasters=self.forecasters,
+            config=self.config,
+            metrics=metrics,
+        )
 
 
 def walk_forward(
@@ -379,11 +379,3 @@ def _score(forecasts: pd.DataFrame, names: list[str], quantiles: Sequence[float]
         table.insert(0, "forecaster", name)
         tables.append(table)
     return pd.concat(tables, ignore_index=True)
-
-
-def _json_number(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

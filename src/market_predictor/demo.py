@@ -14,14 +14,12 @@ import time
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.dataset as ds
 
 from market_predictor import calendar
 from market_predictor.config import Settings
 from market_predictor.errors import NotFoundError
 from market_predictor.pipeline import Progress, ingest_step, replay
-from market_predictor.store import FeatureStore, text_field
+from market_predictor.store import FeatureStore, read_errors, read_predictions, read_summary
 
 DEMO_SYMBOLS = ("AAPL", "MSFT", "IBM", "GOOG")
 REPLAY_DAYS = 60
@@ -50,7 +48,7 @@ def run_demo(
     cut = calendar.shift_trading_days(end, -replay_days, settings.calendar)
     first_day = calendar.next_trading_day(cut, settings.calendar)
 
-    ingested = ingest_step(settings, cut, symbols, "sample", None)
+    ingested = ingest_step(settings, cut, symbols=symbols, source="sample")
     champion = _ensure_champion(settings, symbols, cut, max_epochs)
     replayed = replay(
         settings,
@@ -62,26 +60,26 @@ def run_demo(
         # records the recommendations instead (`mpp daily` acts on them).
         retrain=False,
         progress=progress,
-    ).to_dict()
+    )
     store = FeatureStore.from_settings(settings)
     return {
         "home": str(settings.resolved_home),
         "train_until": cut,
         "replay_start": first_day,
         "replay_end": end,
-        "ingested_rows": ingested["inserted"],
+        "ingested_rows": ingested.inserted,
         "champion": champion,
-        "replay": {k: v for k, v in replayed.items() if k != "days"},
-        "retrain_recommended_days": sum(d["retrain_recommended"] for d in replayed["days"]),
+        "replay": replayed.model_dump(mode="json", exclude={"days"}),
+        "retrain_recommended_days": sum(d.retrain_recommended for d in replayed.days),
         "symbols": symbol_table(store, settings.model_name, first_day, end),
         "table_rows": {
-            "predictions": _rows(store, "predictions", first_day, end, "as_of_date"),
-            "errors": _rows(store, "errors", first_day, end, "target_date"),
-            "summary": _rows(store, "summary", first_day, end, "date"),
+            "predictions": _rows(store, "predictions", first_day, end),
+            "errors": _rows(store, "errors", first_day, end),
+            "summary": _rows(store, "summary", first_day, end),
         },
         "mlflow_ui": f"mlflow ui --backend-store-uri {settings.resolved_tracking_uri}",
         "seconds": round(time.perf_counter() - started, 1),
-        "failed_step": replayed["failed_step"],
+        "failed_step": replayed.failed_step,
     }
 
 
@@ -108,9 +106,9 @@ def _ensure_champion(
         model_name=settings.model_name,
         promote=True,
         tags={"trained_by": "mpp demo"},
-    ).to_dict()
-    described = _describe(load_champion(settings, settings.model_name), trained["message"])
-    described["validation"] = trained["metrics"]
+    )
+    described = _describe(load_champion(settings, settings.model_name), trained.message)
+    described["validation"] = trained.model_dump(mode="json")["metrics"]
     return described
 
 
@@ -132,15 +130,9 @@ def symbol_table(
     from market_predictor.monitoring import served_errors
 
     errors = served_errors(
-        store.errors.read(
-            filter=(text_field("model_name") == model_name)
-            & (ds.field("target_date") >= _d(start))
-            & (ds.field("target_date") <= _d(calendar.next_trading_day(end)))
-        )
+        read_errors(store, model_name=model_name, start=start, end=calendar.next_trading_day(end))
     )
-    predictions = store.predictions.read(
-        filter=(text_field("model_name") == model_name) & (ds.field("as_of_date") <= _d(end))
-    )
+    predictions = read_predictions(store, model_name=model_name, as_of_end=end)
     table: dict[str, dict[str, Any]] = {}
     for symbol in sorted(set(predictions["symbol"])):
         rows = errors[errors["symbol"] == symbol]
@@ -168,12 +160,12 @@ def symbol_table(
     return table
 
 
-def _rows(store: FeatureStore, table: str, start: dt.date, end: dt.date, column: str) -> int:
-    data = getattr(store, table).read_arrow(
-        filter=(ds.field(column) >= _d(start)) & (ds.field(column) <= _d(end)), columns=[column]
-    )
-    return int(data.num_rows)
-
-
-def _d(day: dt.date) -> pa.Scalar:
-    return pa.scalar(day, pa.date32())
+def _rows(store: FeatureStore, table: str, start: dt.date, end: dt.date) -> int:
+    reads = {
+        "predictions": lambda: read_predictions(
+            store, as_of_start=start, as_of_end=end, columns=["symbol"]
+        ),
+        "errors": lambda: read_errors(store, start=start, end=end, columns=["symbol"]),
+        "summary": lambda: read_summary(store, start=start, end=end, columns=["symbol"]),
+    }
+    return len(reads[table]())

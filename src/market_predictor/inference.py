@@ -9,8 +9,7 @@ as-of date and model version.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +17,7 @@ import pandas as pd
 from market_predictor import calendar
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
+from market_predictor.results import Forecast, PredictionBatch
 from market_predictor.store import FeatureStore, schemas
 
 if TYPE_CHECKING:
@@ -31,37 +31,6 @@ VALUE_COLUMNS = ("last_close", "predicted_close", "lower", "upper", "predicted_r
 # Extra trading days read beyond the model's window, so a symbol missing a few days
 # still has its full window.
 WINDOW_MARGIN = 10
-
-
-@dataclass
-class PredictSummary:
-    as_of: dt.date
-    target_date: dt.date
-    model_name: str
-    model_version: str
-    run_id: str
-    is_baseline: bool
-    predictions: list[dict[str, Any]] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)
-    inserted: int = 0
-    updated: int = 0
-    table_version: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "as_of": self.as_of,
-            "target_date": self.target_date,
-            "model_name": self.model_name,
-            "model_version": self.model_version,
-            "run_id": self.run_id,
-            "is_baseline": self.is_baseline,
-            "predicted": len(self.predictions),
-            "inserted": self.inserted,
-            "updated": self.updated,
-            "table_version": self.table_version,
-            "skipped": self.skipped,
-            "predictions": self.predictions,
-        }
 
 
 def resolve_as_of(
@@ -95,7 +64,7 @@ def predict(
     model_name: str | None = None,
     champion: ChampionModel | None = None,
     store: FeatureStore | None = None,
-) -> PredictSummary:
+) -> PredictionBatch:
     """Forecast the close of the trading day after `as_of` for `symbols` (default:
     settings.symbols) with the champion of `model_name` and store the forecasts."""
     store = store or FeatureStore.from_settings(settings)
@@ -114,7 +83,7 @@ def predict(
     check_no_look_ahead(champion, as_of)
     usable = window[~window["symbol"].isin(list(skipped))]
 
-    summary = PredictSummary(
+    summary = PredictionBatch(
         as_of=as_of,
         target_date=target,
         model_name=champion.name,
@@ -149,7 +118,7 @@ def predict(
         result.version,
     )
     summary.predictions = [
-        {key: _plain(value) for key, value in row.items()}
+        Forecast.model_validate(row)
         for row in rows[["symbol", *VALUE_COLUMNS[:-1]]].to_dict("records")
     ]
     return summary
@@ -214,7 +183,7 @@ def unusable_symbols(
     return reasons
 
 
-def prediction_rows(forecasts: pd.DataFrame, summary: PredictSummary) -> pd.DataFrame:
+def prediction_rows(forecasts: pd.DataFrame, summary: PredictionBatch) -> pd.DataFrame:
     """The champion's forecasts as rows of the predictions table (finite ones only)."""
     values = ["last_close", "predicted_close", "lower", "upper", "predicted_return"]
     finite = np.isfinite(forecasts[values].to_numpy(dtype="float64")).all(axis=1)
@@ -235,7 +204,3 @@ def prediction_rows(forecasts: pd.DataFrame, summary: PredictSummary) -> pd.Data
             "created_at": pd.Timestamp.now(tz="UTC"),
         }
     ).sort_values("symbol", ignore_index=True)
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value

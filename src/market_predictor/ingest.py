@@ -12,41 +12,19 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
+from market_predictor.results import IngestResult
 from market_predictor.sources import get_source
 from market_predictor.store import FeatureStore, PriceFeatureGroup, schemas
 from market_predictor.symbols import parse_symbols
 from market_predictor.validation import validate_prices
 
 QUARANTINE_KEY = ("symbol", "date", "source", "reason")
-
-
-@dataclass
-class IngestSummary:
-    source: str
-    symbols: list[str]
-    start: dt.date | None
-    end: dt.date
-    fetched: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    quarantined: int = 0
-    table_version: int | None = None
-    feature_group_version: int = 1
-    quarantine_reasons: dict[str, int] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["start"] = self.start.isoformat() if self.start else None
-        data["end"] = self.end.isoformat()
-        return data
 
 
 def ingest_prices(
@@ -60,7 +38,7 @@ def ingest_prices(
     as_of: dt.date | None = None,
     feature_group_version: int | None = None,
     interval: str = "1d",
-) -> IngestSummary:
+) -> IngestResult:
     """Ingest `symbols` (default: settings.symbols) from `source` (default: settings.source).
 
     `as_of` (default today) is the run's knowledge cut: rows dated after it are
@@ -99,7 +77,7 @@ def ingest_prices(
         "run_id": run_id,
         "as_of": as_of.isoformat(),
     }
-    summary = IngestSummary(
+    summary = IngestResult(
         source=price_source.name,
         symbols=wanted,
         start=start,

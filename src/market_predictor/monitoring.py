@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.dataset as ds
 
 from market_predictor import calendar
 from market_predictor.config import Settings
 from market_predictor.errors import InputError, NotFoundError
-from market_predictor.store import FeatureStore, schemas, text_field
+from market_predictor.results import MonitorResult, SymbolSkill
+from market_predictor.store import (
+    FeatureStore,
+    read_errors,
+    read_predictions,
+    read_prices,
+    schemas,
+)
 
 if TYPE_CHECKING:
     from market_predictor.registry import ChampionModel
@@ -30,13 +35,6 @@ ROLLING_WINDOW = 20  # trading days of realised errors behind MAE, MASE, coverag
 DRIFT_WINDOW = 60  # recent trading days compared with the champion's training data
 # Below this many realised errors MASE and coverage are too noisy to act on.
 MIN_REALISED_ERRORS = 10
-# Rolling volatility (and the high-low range, its intraday proxy) is a regime state:
-# any 60-day window covers a narrow slice of years of training data, so its PSI sits
-# far above 0.25 on every day of the sample history (0.6-2.6 pooled, 2-6 per symbol).
-# It is measured and reported, but only the other features can trigger a retrain;
-# coverage is what catches a volatility regime the intervals no longer fit.
-# The default of Settings.drift_ignored_features (MPP_DRIFT_IGNORED_FEATURES).
-REGIME_FEATURES = frozenset({"volatility_5", "volatility_21", "high_low_range"})
 
 SKILL_COLUMNS = (
     "n",
@@ -50,10 +48,12 @@ SKILL_COLUMNS = (
 
 @dataclass(frozen=True)
 class RetrainPolicy:
-    mase_threshold: float = 1.05
-    coverage_low: float = 0.65
-    coverage_high: float = 0.95
-    psi_threshold: float = 0.25
+    """The retrain rules; their defaults live in `Settings` (MPP_RETRAIN_*)."""
+
+    mase_threshold: float
+    coverage_low: float
+    coverage_high: float
+    psi_threshold: float
     min_errors: int = MIN_REALISED_ERRORS
 
     @classmethod
@@ -86,42 +86,6 @@ class RetrainPolicy:
                 f"input drift: PSI of {psi_feature} {psi_max:.3f} > {self.psi_threshold:g}"
             )
         return "; ".join(reasons)
-
-
-@dataclass
-class MonitorSummary:
-    as_of: dt.date | None
-    model_name: str
-    new_errors: int = 0
-    pending: int = 0
-    symbols: dict[str, dict[str, Any]] = field(default_factory=dict)
-    drift: dict[str, float] = field(default_factory=dict)
-    errors_table_version: int | None = None
-    summary_table_version: int | None = None
-    message: str = ""
-
-    @property
-    def retrain_recommended(self) -> bool:
-        return any(row["retrain_recommended"] for row in self.symbols.values())
-
-    @property
-    def reasons(self) -> dict[str, str]:
-        return {s: row["reason"] for s, row in self.symbols.items() if row["retrain_recommended"]}
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "as_of": self.as_of,
-            "model_name": self.model_name,
-            "new_errors": self.new_errors,
-            "pending": self.pending,
-            "retrain_recommended": self.retrain_recommended,
-            "reasons": self.reasons,
-            "symbols": self.symbols,
-            "drift": self.drift,
-            "errors_table_version": self.errors_table_version,
-            "summary_table_version": self.summary_table_version,
-            "message": self.message,
-        }
 
 
 # -- the pure parts ----------------------------------------------------------------------
@@ -211,9 +175,7 @@ def feature_drift(
     return {name: round(value, 6) for name, value in population_stability(profile, recent).items()}
 
 
-def drift_trigger(
-    psi: dict[str, float], ignored: Iterable[str] = REGIME_FEATURES
-) -> tuple[float, str | None]:
+def drift_trigger(psi: dict[str, float], ignored: Iterable[str]) -> tuple[float, str | None]:
     """The largest PSI among the features allowed to trigger a retrain, and its name."""
     skip = set(ignored)
     eligible = {name: value for name, value in psi.items() if name not in skip}
@@ -234,7 +196,7 @@ def monitor(
     model_name: str | None = None,
     champion: ChampionModel | None = None,
     store: FeatureStore | None = None,
-) -> MonitorSummary:
+) -> MonitorResult:
     """Write the realised errors that became known by `as_of` and the per-symbol
     summary for `as_of` (rolling skill, drift, retrain flag)."""
     store = store or FeatureStore.from_settings(settings)
@@ -243,7 +205,7 @@ def monitor(
     if as_of is not None and as_of > dt.date.today():
         raise InputError(f"as-of date {as_of} is in the future")
     if not store.predictions.exists():
-        return MonitorSummary(
+        return MonitorResult(
             as_of=as_of,
             model_name=name,
             message="nothing to monitor yet: no predictions have been made (run `mpp predict`)",
@@ -258,14 +220,12 @@ def monitor(
         champion = _champion_or_none(settings, name)
 
     made = _predictions_due(store, name, as_of, symbols)
-    known = store.errors.read(
-        filter=(text_field("model_name") == name) & (ds.field("target_date") <= _d(as_of)),
-        columns=list(schemas.ERROR_KEY),
-    )
+    known = read_errors(store, model_name=name, end=as_of, columns=list(schemas.ERROR_KEY))
     pending = _without(made, known, list(schemas.ERROR_KEY))
-    summary = MonitorSummary(as_of=as_of, model_name=name)
+    summary = MonitorResult(as_of=as_of, model_name=name)
     if not pending.empty:
-        actuals = prices.read(
+        actuals = read_prices(
+            store,
             symbols=sorted(set(pending["symbol"])),
             start=pending["target_date"].min().date(),
             end=as_of,
@@ -298,10 +258,18 @@ def monitor(
     summary.summary_table_version = result.version
     summary.errors_table_version = store.errors.version()
     summary.symbols = {
-        row["symbol"]: {
-            key: _plain(row[key])
-            for key in (*SKILL_COLUMNS, "psi_max", "psi_feature", "retrain_recommended", "reason")
-        }
+        row["symbol"]: SymbolSkill.model_validate(
+            {
+                key: row[key]
+                for key in (
+                    *SKILL_COLUMNS,
+                    "psi_max",
+                    "psi_feature",
+                    "retrain_recommended",
+                    "reason",
+                )
+            }
+        )
         for row in rows.to_dict("records")
     }
     flagged = summary.reasons
@@ -321,18 +289,11 @@ def _summary_rows(
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """One summary row per symbol that has a prediction made on or before `as_of`, and
     the PSI of every feature (pooled over those symbols)."""
-    predicted = store.predictions.read(
-        filter=_name_and_symbols(name, symbols) & (ds.field("as_of_date") <= _d(as_of)),
-        columns=["symbol"],
-    )
+    predicted = read_predictions(store, symbols, name, as_of_end=as_of, columns=["symbol"])
     monitored = sorted(set(predicted["symbol"]))
     if not monitored:
         return pd.DataFrame(columns=schemas.SUMMARY.names), {}
-    errors = served_errors(
-        store.errors.read(
-            filter=_name_and_symbols(name, monitored) & (ds.field("target_date") <= _d(as_of))
-        )
-    )
+    errors = served_errors(read_errors(store, monitored, name, end=as_of))
     drift = _drift(settings, store, as_of, monitored, champion)
     psi_max, psi_feature = drift_trigger(drift, settings.drift_ignored_features)
     policy = RetrainPolicy.from_settings(settings)
@@ -374,7 +335,7 @@ def _drift(
         return {}
     since = calendar.shift_trading_days(as_of, -DRIFT_WINDOW, settings.calendar)
     start = calendar.shift_trading_days(since, -WARMUP_ROWS - 5, settings.calendar)
-    prices = store.prices().read(symbols=symbols, start=start, end=as_of)
+    prices = read_prices(store, symbols, start=start, end=as_of)
     return feature_drift(profile, prices, since)
 
 
@@ -383,9 +344,7 @@ def _predictions_due(
 ) -> pd.DataFrame:
     """Predictions whose target day has come by `as_of`; when two as-of dates aimed at
     the same target (a weekend run), the later one is the forecast that was served."""
-    made = store.predictions.read(
-        filter=_name_and_symbols(name, symbols) & (ds.field("target_date") <= _d(as_of))
-    )
+    made = read_predictions(store, symbols, name, target_end=as_of)
     made = made.sort_values(["symbol", "target_date", "model_version", "as_of_date"])
     return made.drop_duplicates(list(schemas.ERROR_KEY), keep="last").reset_index(drop=True)
 
@@ -394,12 +353,11 @@ def _awaiting_their_day(
     store: FeatureStore, name: str, as_of: dt.date, symbols: list[str] | None
 ) -> int:
     """Forecasts made by `as_of` whose target day is still ahead of it."""
-    return store.predictions.read_arrow(
-        filter=_name_and_symbols(name, symbols)
-        & (ds.field("as_of_date") <= _d(as_of))
-        & (ds.field("target_date") > _d(as_of)),
-        columns=["symbol"],
-    ).num_rows
+    return len(
+        read_predictions(
+            store, symbols, name, as_of_end=as_of, target_after=as_of, columns=["symbol"]
+        )
+    )
 
 
 def _without(frame: pd.DataFrame, other: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -407,13 +365,6 @@ def _without(frame: pd.DataFrame, other: pd.DataFrame, keys: list[str]) -> pd.Da
         return frame
     marked = frame.merge(other[keys].drop_duplicates(), on=keys, how="left", indicator=True)
     return marked[marked["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
-
-
-def _name_and_symbols(name: str, symbols: list[str] | None) -> ds.Expression:
-    expression = text_field("model_name") == name
-    if symbols is not None:
-        expression = expression & text_field("symbol").isin(list(symbols))
-    return expression
 
 
 def _champion_or_none(settings: Settings, name: str) -> ChampionModel | None:
@@ -431,17 +382,5 @@ def _latest_version(errors: pd.DataFrame) -> str | None:
     return str(served_errors(errors).sort_values("target_date")["model_version"].iloc[-1])
 
 
-def _d(day: dt.date) -> pa.Scalar:
-    return pa.scalar(day, pa.date32())
-
-
 def _finite(value: float | None) -> bool:
     return value is not None and bool(np.isfinite(value))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        return None if not np.isfinite(value) else round(float(value), 6)
-    if isinstance(value, np.integer | np.bool_):
-        return value.item()
-    return value

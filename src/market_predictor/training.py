@@ -5,19 +5,17 @@ held-out window, log everything to MLflow and let the registry's gate decide.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
 from market_predictor.features import build_features
+from market_predictor.results import TrainResult
 from market_predictor.symbols import normalise_symbol
 
 if TYPE_CHECKING:
@@ -34,37 +32,6 @@ from market_predictor.train_config import TrainConfig, load_train_config
 
 _DISPLAY_NAMES = {"lstm": "LSTM", "transformer": "Transformer", "mlp": "MLP"}
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-
-
-@dataclass
-class TrainSummary:
-    run_id: str
-    model_name: str
-    version: str
-    is_baseline: bool
-    became_champion: bool
-    champion_version: str | None
-    decision: str
-    metrics: dict[str, dict[str, float] | None]
-    lineage: dict[str, str]
-    message: str
-    network: str = "lstm"
-    baseline_version: str | None = None
-    validation_start: str | None = None
-    epochs_trained: int | None = None
-    median_source: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: undefined metrics (NaN) become None."""
-        return _without_nan(dataclasses.asdict(self))
-
-
-def _without_nan(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _without_nan(item) for key, item in value.items()}
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def held_out_windows(rows: pd.DataFrame, config: TrainConfig) -> tuple[dt.date, dt.date]:
@@ -99,7 +66,7 @@ def train(
     promote: bool = True,
     config_overrides: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
-) -> TrainSummary:
+) -> TrainResult:
     """Train, evaluate against persistence and the champion, register, gate.
 
     Every input is checked before anything is written (dataset, run or version).
@@ -248,7 +215,7 @@ def train(
         )
     final = registry.champion_version(client, name)
     champion_now = None if final is None else str(final.version)
-    summary = TrainSummary(
+    summary = TrainResult(
         run_id=run_id,
         model_name=name,
         version=version,
@@ -274,7 +241,7 @@ def train(
     return summary
 
 
-def outcome_message(summary: TrainSummary, previous: str | None, promote: bool) -> str:
+def outcome_message(summary: TrainResult, previous: str | None, promote: bool) -> str:
     """Plain sentences on what happened, what serves forecasts now and, when the
     network's median fell back to the last close, that its gain is the interval."""
     message = _gate_sentence(summary, previous, promote)
@@ -287,11 +254,11 @@ def outcome_message(summary: TrainSummary, previous: str | None, promote: bool) 
     return message
 
 
-def _gate_sentence(summary: TrainSummary, previous: str | None, promote: bool) -> str:
+def _gate_sentence(summary: TrainResult, previous: str | None, promote: bool) -> str:
     network = _DISPLAY_NAMES.get(summary.network, summary.network)
-    model = summary.metrics["model"]["pinball"]  # type: ignore[index]
-    naive = summary.metrics["persistence"]["pinball"]  # type: ignore[index]
-    champion = summary.metrics["champion"]["pinball"] if summary.metrics["champion"] else None
+    model = _pinball(summary, "model")
+    naive = _pinball(summary, "persistence")
+    champion = _pinball(summary, "champion")
     versus = f"(pinball {model:.5f} vs {naive:.5f})"
     if summary.decision == "promoted":
         rival = f" and champion version {previous} ({champion:.5f})" if previous else ""
@@ -326,6 +293,11 @@ def _gate_sentence(summary: TrainSummary, previous: str | None, promote: bool) -
         f"{lost}; it is version {summary.version} (challenger) and champion stays version "
         f"{summary.champion_version}."
     )
+
+
+def _pinball(summary: TrainResult, who: str) -> float:
+    metrics = summary.metrics.get(who)
+    return float("nan") if metrics is None or metrics.pinball is None else metrics.pinball
 
 
 def _log_figures(rows: pd.DataFrame, network: str, *figures: Any) -> None:

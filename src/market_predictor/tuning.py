@@ -14,7 +14,6 @@ import dataclasses
 import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from market_predictor.backtest import (
 from market_predictor.config import Settings
 from market_predictor.errors import InputError, MPPError
 from market_predictor.evaluation import forecast_metrics
+from market_predictor.results import TuneResult
 
 DEFAULT_FOLDS = 2
 DEFAULT_RETRAIN_EVERY = "3M"
@@ -49,37 +49,6 @@ DROPOUT_RANGE = (0.0, 0.3)
 LEARNING_RATE_RANGE = (1e-4, 1e-2)
 
 Progress = Callable[[Iterable[int]], Iterable[int]]
-
-
-@dataclass
-class TuneSummary:
-    trials: int
-    completed: int
-    pruned: int
-    failed: int
-    best_trial: int
-    best_pinball: float
-    persistence_pinball: float
-    best_params: dict[str, Any]
-    config: dict[str, Any]
-    config_path: str
-    parent_run_id: str
-    start: dt.date
-    end: dt.date
-    folds: int
-    retrain_every: str
-    symbols: list[str]
-
-    @property
-    def beats_persistence(self) -> bool:
-        return self.best_pinball < self.persistence_pinball
-
-    def to_dict(self) -> dict[str, Any]:
-        summary = dataclasses.asdict(self)
-        summary["start"] = self.start.isoformat()
-        summary["end"] = self.end.isoformat()
-        summary["beats_persistence"] = self.beats_persistence
-        return summary
 
 
 def training_config_path(settings: Settings) -> Path:
@@ -114,7 +83,7 @@ def tune(
     max_epochs: int | None = None,
     timeout: float | None = None,
     progress: Progress | None = None,
-) -> TuneSummary:
+) -> TuneResult:
     """Run `trials` Optuna trials and save the best config; see the module docstring.
 
     The objective window is the last `folds` periods before `end` (default: the last
@@ -223,7 +192,7 @@ def tune(
         mlflow.set_tag("config_path", str(path))
         parent_run_id = parent.info.run_id
 
-    return TuneSummary(
+    return TuneResult(
         trials=len(states),
         completed=completed,
         pruned=states.count(optuna.trial.TrialState.PRUNED),

@@ -12,6 +12,7 @@ from market_predictor.cli import app
 from market_predictor.config import Settings, get_settings
 from market_predictor.pipeline import run_daily
 from market_predictor.registry import list_versions
+from market_predictor.results import DailySteps
 from market_predictor.store import FeatureStore
 
 D = dt.date
@@ -41,7 +42,8 @@ def test_daily_job_reports_every_step_and_stores_the_forecasts(ops_home: Setting
     result = runner.invoke(app, ["daily", "--as-of", "2012-12-03", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert list(report["steps"]) == ["ingest", "predict", "monitor", "retrain", "compact"]
+    ran = [name for name, step in report["steps"].items() if step is not None]
+    assert ran == ["ingest", "predict", "monitor", "retrain", "compact"]
     assert report["failed_step"] is None
     assert report["steps"]["ingest"]["inserted"] == 2  # Monday's close of both symbols
     assert report["steps"]["predict"]["target_date"] == "2012-12-04"
@@ -55,8 +57,8 @@ def test_rerunning_a_finished_day_changes_no_row(ops_home: Settings) -> None:
     before = _tables(ops_home)
     assert len(before["errors"]) == 2
     again = run_daily(ops_home, as_of=D(2012, 12, 4))
-    assert again.steps["predict"]["inserted"] == 0
-    assert again.steps["monitor"]["new_errors"] == 0
+    assert again.steps.predict is not None and again.steps.predict.inserted == 0
+    assert again.steps.monitor is not None and again.steps.monitor.new_errors == 0
     after = _tables(ops_home)
     for name, frame in before.items():
         pd.testing.assert_frame_equal(frame, after[name], obj=name)
@@ -64,7 +66,7 @@ def test_rerunning_a_finished_day_changes_no_row(ops_home: Settings) -> None:
 
 def test_non_trading_day_does_nothing(ops_home: Settings) -> None:
     report = run_daily(ops_home, as_of=D(2012, 12, 25))
-    assert report.steps == {}
+    assert report.steps == DailySteps()
     assert "not a XNYS trading day" in report.message
     assert not FeatureStore.from_settings(ops_home).predictions.exists()
 
@@ -78,7 +80,7 @@ def test_failing_step_stops_the_later_steps_and_exits_1(ops_home: Settings) -> N
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     assert report["failed_step"] == "predict"
-    assert list(report["steps"]) == ["ingest"]
+    assert [name for name, step in report["steps"].items() if step is not None] == ["ingest"]
     assert "predict step failed" in report["message"]
     prices = FeatureStore.from_settings(ops_home).prices().read()
     assert prices["date"].max() == pd.Timestamp("2012-12-03")
@@ -97,13 +99,13 @@ def test_drift_triggers_a_retrain_on_data_up_to_the_day_then_the_cooldown_holds(
 
     # The champion was trained until Friday 30 November: two trading days before.
     first = run_daily(settings, as_of=D(2012, 12, 4))
-    assert first.steps["monitor"]["retrain_recommended"]
-    retrain = first.steps["retrain"]
-    assert retrain["status"] == "trained"
+    assert first.steps.monitor is not None and first.steps.monitor.retrain_recommended
+    retrain = first.steps.retrain
+    assert retrain is not None and retrain.status == "trained"
     newest = list_versions(settings)[0]
     assert newest["trained_until"] == "2012-12-04"  # no look-ahead past the as-of date
 
     second = run_daily(settings, as_of=D(2012, 12, 5))
-    assert second.steps["retrain"]["status"] == "cooldown"
-    assert second.steps["retrain"]["last_retrain"] == D(2012, 12, 4)
+    assert second.steps.retrain is not None and second.steps.retrain.status == "cooldown"
+    assert second.steps.retrain.last_retrain == D(2012, 12, 4)
     assert len(list_versions(settings)) == 2

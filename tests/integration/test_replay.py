@@ -49,8 +49,8 @@ def test_replay_writes_every_day_and_a_second_replay_changes_no_row(ops_home: Se
     assert len(first["summary"]) == 10
 
     again = replay(ops_home, start=FIRST, end=LAST)
-    assert again.to_dict()["predictions_inserted"] == 0
-    assert again.to_dict()["errors_inserted"] == 0
+    assert again.predictions_inserted == 0
+    assert again.errors_inserted == 0
     second = _outputs(ops_home)
     for name, frame in first.items():
         pd.testing.assert_frame_equal(frame, second[name], obj=name)

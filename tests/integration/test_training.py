@@ -31,7 +31,9 @@ def test_a_network_that_beats_persistence_becomes_champion(
     summary = first_run
     assert summary.decision == "promoted"
     assert summary.became_champion and summary.champion_version == summary.version == "1"
-    assert summary.metrics["model"]["pinball"] < summary.metrics["persistence"]["pinball"]
+    model, persistence = summary.metrics["model"], summary.metrics["persistence"]
+    assert model is not None and persistence is not None
+    assert model.pinball < persistence.pinball
     assert summary.metrics["champion"] is None
     assert "beat persistence" in summary.message and "now champion" in summary.message
     assert _aliases(synthetic_store) == {"champion": "1", "challenger": "1"}

@@ -176,7 +176,7 @@ def test_summary_is_strict_json_with_nested_metrics(prices: pd.DataFrame) -> Non
         retrain_every=RetrainEvery(3, "M"),
         factories=baseline_factories(),
     )
-    summary = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    summary = json.loads(json.dumps(result.report().model_dump(mode="json"), allow_nan=False))
     assert summary["forecasters"] == ["persistence", "drift"]
     assert summary["retrain_every"] == "3M"
     assert len(summary["folds"]) == 2

@@ -58,21 +58,21 @@ def test_rows_after_the_as_of_date_are_never_read(ops_home: Settings) -> None:
     assert after == before
     closes = store.prices().read(start=TRAINED_UNTIL, end=TRAINED_UNTIL).set_index("symbol")
     for row in after:
-        assert row["last_close"] == pytest.approx(closes.loc[row["symbol"], "close"])
+        assert row.last_close == pytest.approx(closes.loc[row.symbol, "close"])
 
 
 def test_stale_symbol_is_skipped_with_its_reason(ops_home: Settings) -> None:
     # AAPL gets December's prices, MSFT does not: as of 14 December MSFT is 10 days old.
     ingest_prices(ops_home, symbols=["AAPL"], start=D(2012, 12, 3), as_of=D(2012, 12, 14))
     summary = predict(ops_home, as_of=D(2012, 12, 14))
-    assert [row["symbol"] for row in summary.predictions] == ["AAPL"]
+    assert [row.symbol for row in summary.predictions] == ["AAPL"]
     assert summary.skipped["MSFT"].startswith("stale: last price 2012-11-30 is 10 trading days")
 
 
 def test_symbol_with_too_little_history_is_skipped(ops_home: Settings) -> None:
     ingest_prices(ops_home, symbols=["IBM"], start=D(2012, 11, 19), as_of=TRAINED_UNTIL)
     summary = predict(ops_home, as_of=TRAINED_UNTIL, symbols=["AAPL", "IBM"])
-    assert [row["symbol"] for row in summary.predictions] == ["AAPL"]
+    assert [row.symbol for row in summary.predictions] == ["AAPL"]
     assert summary.skipped["IBM"].startswith("too little history: 9 rows")
 
 

@@ -125,7 +125,7 @@ def test_symbols_default_to_settings(settings: Settings) -> None:
 def test_summary_dict_has_the_documented_keys(settings: Settings) -> None:
     summary = ingest_prices(
         settings, symbols="aapl", source="sample", start=dt.date(2013, 1, 2), as_of=JAN_15
-    ).to_dict()
+    ).model_dump(mode="json")
     assert set(summary) == {
         "source",
         "symbols",

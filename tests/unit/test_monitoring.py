@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -119,28 +120,37 @@ def test_rolling_skill_of_nothing_is_nan_not_an_error() -> None:
     assert np.isnan(skill["mase"])
 
 
+def _policy() -> RetrainPolicy:
+    return RetrainPolicy.from_settings(Settings())
+
+
 def _skill(n: int, mase: float, coverage: float) -> dict[str, float]:
     return {"n": n, "mase": mase, "coverage": coverage}
 
 
 def test_mase_above_threshold_recommends_retraining() -> None:
-    reason = RetrainPolicy().reason(_skill(20, 1.2, 0.8), float("nan"), None)
+    reason = _policy().reason(_skill(20, 1.2, 0.8), float("nan"), None)
     assert "MASE 1.200 > 1.05" in reason
 
 
 def test_coverage_outside_band_recommends_retraining() -> None:
-    policy = RetrainPolicy()
+    policy = _policy()
     assert "coverage 0.50" in policy.reason(_skill(20, 1.0, 0.5), float("nan"), None)
     assert "coverage 1.00" in policy.reason(_skill(20, 1.0, 1.0), float("nan"), None)
     assert policy.reason(_skill(20, 1.0, 0.8), float("nan"), None) == ""
 
 
 def test_skill_cannot_trigger_before_the_minimum_number_of_errors() -> None:
-    assert RetrainPolicy(min_errors=10).reason(_skill(9, 3.0, 0.0), float("nan"), None) == ""
+    assert (
+        dataclasses.replace(_policy(), min_errors=10).reason(
+            _skill(9, 3.0, 0.0), float("nan"), None
+        )
+        == ""
+    )
 
 
 def test_drift_above_threshold_recommends_retraining_at_any_count() -> None:
-    reason = RetrainPolicy().reason(_skill(0, float("nan"), float("nan")), 0.4, "volatility_21")
+    reason = _policy().reason(_skill(0, float("nan"), float("nan")), 0.4, "volatility_21")
     assert reason == "input drift: PSI of volatility_21 0.400 > 0.25"
 
 
@@ -175,13 +185,14 @@ def test_drift_is_small_in_the_training_regime_and_large_after_a_volatility_shif
     wild = feature_drift(profile, _random_walk("WILD", 300, 0.05, seed=3), since)
     assert same["log_return"] < 0.1
     assert wild["log_return"] > 0.25
-    assert drift_trigger(wild)[0] > 0.25
+    assert drift_trigger(wild, ())[0] > 0.25
 
 
 def test_regime_features_are_measured_but_cannot_trigger() -> None:
     psi = {"volatility_21": 3.0, "volatility_5": 2.0, "high_low_range": 1.0, "log_return": 0.05}
-    assert drift_trigger(psi) == (0.05, "log_return")
-    assert np.isnan(drift_trigger({"volatility_21": 3.0})[0])
+    ignored = Settings().drift_ignored_features
+    assert drift_trigger(psi, ignored) == (0.05, "log_return")
+    assert np.isnan(drift_trigger({"volatility_21": 3.0}, ignored)[0])
 
 
 def test_no_profile_means_no_drift_measurement() -> None:
@@ -201,11 +212,11 @@ def test_rolling_mase_triggers_only_once_ten_errors_are_realised(ops_home: Setti
         update={"retrain_mase_threshold": 0.5, "retrain_psi_threshold": 100.0}
     )
     days = replay(settings, start=dt.date(2012, 12, 3), end=dt.date(2012, 12, 17), retrain=False)
-    flags = [day["retrain_recommended"] for day in days.days]
+    flags = [day.retrain_recommended for day in days.days]
     assert flags == [False] * 10 + [True]
     latest = monitor(settings, as_of=dt.date(2012, 12, 17))
-    assert latest.symbols["AAPL"]["n"] == 10
-    assert latest.symbols["AAPL"]["mase"] == pytest.approx(1.0)
+    assert latest.symbols["AAPL"].n == 10
+    assert latest.symbols["AAPL"].mase == pytest.approx(1.0)
     assert "rolling MASE 1.000 > 0.5" in latest.reasons["AAPL"]
     rows = FeatureStore.from_settings(settings).errors.read()
     assert len(rows) == 20

@@ -9,8 +9,9 @@ import pytest
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
 from market_predictor.fitting import check_history, validation_start_for
+from market_predictor.results import TrainResult
 from market_predictor.train_config import TrainConfig, load_train_config, save_train_config
-from market_predictor.training import TrainSummary, held_out_windows, outcome_message
+from market_predictor.training import held_out_windows, outcome_message
 from tests.fixtures.ml import synthetic_prices
 
 
@@ -79,8 +80,8 @@ def test_a_tuned_config_in_mpp_home_is_used_when_none_is_named(settings: Setting
     assert (config.model, config.window) == ("mlp", 12)
 
 
-def _summary(median_source: str) -> TrainSummary:
-    return TrainSummary(
+def _summary(median_source: str) -> TrainResult:
+    return TrainResult(
         run_id="r",
         model_name="m",
         version="2",

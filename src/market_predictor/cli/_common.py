@@ -11,15 +11,18 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import Progress
 
-from market_predictor.errors import InputError, MPPError
+from market_predictor.checks import first_line
+from market_predictor.errors import InputError
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")
@@ -47,32 +50,41 @@ err_console = Console(stderr=True)
 
 
 def run_command(
-    work: Callable[[], Mapping[str, Any]],
+    work: Callable[[], R],
     json_output: bool,
-    render: Callable[[Mapping[str, Any]], None] | None = None,
+    render: Callable[[R], None] | None = None,
 ) -> None:
-    """Run `work`, map its failures to exit codes, print its summary."""
+    """Run `work`, map its failures to exit codes, print its result (a pydantic model,
+    printed as `model_dump(mode="json")` with --json, or a plain mapping)."""
     try:
-        summary = work()
+        result = work()
     except InputError as exc:
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    except (MPPError, Exception) as exc:
+    except Exception as exc:
         if os.environ.get("MPP_DEBUG"):
             raise
         err_console.print(
-            f"failed: {_one_line(exc)}", markup=False, highlight=False, soft_wrap=True
+            f"failed: {first_line(exc)}", markup=False, highlight=False, soft_wrap=True
         )
         raise typer.Exit(1) from None
     if json_output:
-        sys.stdout.write(json.dumps(summary, default=_json_default) + "\n")
+        sys.stdout.write(json.dumps(_jsonable(result), default=_json_default) + "\n")
     elif render is not None:
-        render(summary)
+        render(result)
     else:
-        console.print_json(json.dumps(summary, default=_json_default))
-    failed = summary.get("failed_step") if isinstance(summary, Mapping) else None
+        console.print_json(json.dumps(_jsonable(result), default=_json_default))
+    failed = (
+        result.get("failed_step")
+        if isinstance(result, Mapping)
+        else getattr(result, "failed_step", None)
+    )
     if failed:
         raise typer.Exit(1)
+
+
+def _jsonable(result: object) -> object:
+    return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
 
 
 def parse_date(value: str | None, name: str) -> dt.date | None:
@@ -82,11 +94,6 @@ def parse_date(value: str | None, name: str) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise InputError(f"malformed {name} date {value!r}: use YYYY-MM-DD") from None
-
-
-def check_range(start: dt.date | None, end: dt.date | None) -> None:
-    if start is not None and end is not None and start > end:
-        raise InputError(f"start {start} is after end {end}")
 
 
 def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
@@ -99,11 +106,6 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
         for item in items:
             yield item
             progress.advance(task)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def _json_default(value: object) -> object:

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
 from rich import box
 from rich.table import Table
 
+from market_predictor.checks import check_range
 from market_predictor.cli._common import (
     JsonOption,
-    check_range,
     console,
     parse_date,
     run_command,
     track,
 )
 from market_predictor.config import get_settings
+from market_predictor.results import BacktestReport
 from market_predictor.symbols import parse_symbols
 
 # Column heading and format of each metric, in display order.
@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
         every forecaster on the same rows.
         """
 
-        def work() -> dict[str, Any]:
+        def work() -> BacktestReport:
             from market_predictor.backtest import backtest, parse_retrain_every
 
             chosen = parse_symbols(symbols) if symbols else None
@@ -87,17 +87,17 @@ def register(app: typer.Typer) -> None:
                 include_network=not baselines_only,
                 progress=lambda folds: track(folds, "Walk-forward folds", total=len(folds)),
             )
-            return result.to_dict()
+            return result.report()
 
         run_command(work, json_output, render=_render)
 
 
-def _render(summary: Mapping[str, Any]) -> None:
-    folds = summary["folds"]
+def _render(summary: BacktestReport) -> None:
+    folds = summary.folds
     table = Table(
         title=(
-            f"Walk-forward {summary['start']} .. {summary['end']}, "
-            f"refit every {summary['retrain_every']} ({len(folds)} folds)"
+            f"Walk-forward {summary.start} .. {summary.end}, "
+            f"refit every {summary.retrain_every} ({len(folds)} folds)"
         ),
         caption=(
             "MASE < 1 beats persistence; Dir. = directional accuracy; "
@@ -111,14 +111,14 @@ def _render(summary: Mapping[str, Any]) -> None:
     table.add_column("Forecaster", no_wrap=True)
     for _, heading, _ in _COLUMNS:
         table.add_column(heading, justify="right", no_wrap=True)
-    metrics: Mapping[str, Mapping[str, Mapping[str, Any]]] = summary["metrics"]
-    symbols = [*summary["symbols"], "ALL"]
+    metrics = summary.metrics
+    symbols = [*summary.symbols, "ALL"]
     for index, symbol in enumerate(symbols):
-        for name in summary["forecasters"]:
+        for name in summary.forecasters:
             values = metrics.get(name, {}).get(symbol)
             if values is None:
                 continue
-            cells = [_format(values.get(key), fmt) for key, _, fmt in _COLUMNS]
+            cells = [_format(getattr(values, key, None), fmt) for key, _, fmt in _COLUMNS]
             table.add_row(symbol, name, *cells)
         if index < len(symbols) - 1:
             table.add_section()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -18,6 +17,7 @@ from market_predictor.cli._common import (
     parse_date,
     run_command,
 )
+from market_predictor.results import DailyReport
 
 
 def register(app: typer.Typer) -> None:
@@ -38,7 +38,7 @@ def daily(
 ) -> None:
     """Run one day of production; re-running a finished day changes nothing."""
 
-    def work() -> dict[str, Any]:
+    def work() -> DailyReport:
         from market_predictor.config import get_settings
         from market_predictor.pipeline import run_daily
 
@@ -51,35 +51,33 @@ def daily(
             symbols=symbols,
             retrain=retrain,
             max_epochs=max_epochs,
-        ).to_dict()
+        )
 
     run_command(work, json_output, render=render_daily)
 
 
-def render_daily(summary: Mapping[str, Any]) -> None:
+def render_daily(summary: DailyReport) -> None:
     from market_predictor.cli.monitor import render_monitoring
     from market_predictor.cli.predict import render_predictions
 
-    steps = summary["steps"]
-    if "ingest" in steps:
-        ingest = steps["ingest"]
+    steps = summary.steps
+    if steps.ingest:
         console.print(
-            f"ingest: {ingest['fetched']} fetched, {ingest['inserted']} inserted, "
-            f"{ingest['updated']} updated, {ingest['quarantined']} quarantined",
+            f"ingest: {steps.ingest.fetched} fetched, {steps.ingest.inserted} inserted, "
+            f"{steps.ingest.updated} updated, {steps.ingest.quarantined} quarantined",
             markup=False,
         )
-    if "predict" in steps:
-        render_predictions(steps["predict"])
-    if "monitor" in steps:
-        render_monitoring(steps["monitor"])
-    if "retrain" in steps:
-        retrain = steps["retrain"]
-        console.print(f"retrain: {retrain['status']}", markup=False)
-        if "train" in retrain:
-            console.print(retrain["train"].get("message", ""), markup=False)
-    if steps.get("compact", {}).get("compacted"):
-        console.print(f"compacted: {', '.join(steps['compact']['compacted'])}", markup=False)
-    if summary["failed_step"]:
-        console.print(f"[red]failed at {summary['failed_step']}:[/] {summary['error']}")
+    if steps.predict:
+        render_predictions(steps.predict)
+    if steps.monitor:
+        render_monitoring(steps.monitor)
+    if steps.retrain:
+        console.print(f"retrain: {steps.retrain.status}", markup=False)
+        if steps.retrain.train:
+            console.print(steps.retrain.train.message, markup=False)
+    if steps.compact and steps.compact.compacted:
+        console.print(f"compacted: {', '.join(steps.compact.compacted)}", markup=False)
+    if summary.failed_step:
+        console.print(f"[red]failed at {summary.failed_step}:[/] {summary.error}")
     else:
-        console.print(summary["message"], markup=False)
+        console.print(summary.message, markup=False)

@@ -35,7 +35,7 @@ def create(
     """Materialise the rows from START to END (inclusive); prints the new dataset version."""
 
     def work() -> dict[str, Any]:
-        from market_predictor.cli._common import check_range
+        from market_predictor.checks import check_range
         from market_predictor.config import get_settings
         from market_predictor.store import FeatureStore
         from market_predictor.symbols import parse_symbols

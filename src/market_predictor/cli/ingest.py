@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -16,6 +15,7 @@ from market_predictor.cli._common import (
     parse_date,
     run_command,
 )
+from market_predictor.results import IngestResult
 
 
 def register(app: typer.Typer) -> None:
@@ -43,8 +43,8 @@ def ingest(
 ) -> None:
     """Fetch daily prices, quarantine rows that break the contract, upsert the rest."""
 
-    def work() -> dict[str, Any]:
-        from market_predictor.cli._common import check_range
+    def work() -> IngestResult:
+        from market_predictor.checks import check_range
         from market_predictor.config import get_settings
         from market_predictor.ingest import ingest_prices
         from market_predictor.symbols import parse_symbols
@@ -63,23 +63,23 @@ def ingest(
             feature_group_version=feature_group_version,
             interval=interval,
         )
-        return summary.to_dict()
+        return summary
 
     run_command(work, json_output, render=_render)
 
 
-def _render(summary: Mapping[str, Any]) -> None:
+def _render(summary: IngestResult) -> None:
     from rich.table import Table
 
-    table = Table(title=f"Ingested from {summary['source']}", show_header=False)
+    table = Table(title=f"Ingested from {summary.source}", show_header=False)
     table.add_column("field", style="cyan")
     table.add_column("value", justify="right")
-    table.add_row("symbols", ", ".join(summary["symbols"]))
-    table.add_row("range", f"{summary['start'] or 'resume'} .. {summary['end']}")
+    table.add_row("symbols", ", ".join(summary.symbols))
+    table.add_row("range", f"{summary.start or 'resume'} .. {summary.end}")
     for key in ("fetched", "inserted", "updated", "unchanged", "quarantined"):
-        table.add_row(key, str(summary[key]))
-    for reason, count in summary["quarantine_reasons"].items():
+        table.add_row(key, str(getattr(summary, key)))
+    for reason, count in summary.quarantine_reasons.items():
         table.add_row(f"  {reason}", str(count))
-    table.add_row("table version", str(summary["table_version"]))
-    table.add_row("feature group version", str(summary["feature_group_version"]))
+    table.add_row("table version", str(summary.table_version))
+    table.add_row("feature group version", str(summary.feature_group_version))
     console.print(table)

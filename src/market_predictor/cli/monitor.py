@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from market_predictor.cli._common import JsonOption, console, parse_date, run_command
+from market_predictor.results import MonitorResult
 
 
 def register(app: typer.Typer) -> None:
@@ -26,26 +26,26 @@ def monitor(
 ) -> None:
     """Score predictions whose day has come and flag symbols whose skill decayed."""
 
-    def work() -> dict[str, Any]:
+    def work() -> MonitorResult:
         from market_predictor.config import get_settings
         from market_predictor.monitoring import monitor as run_monitor
         from market_predictor.symbols import parse_symbols
 
         cut = parse_date(as_of, "as-of")
-        return run_monitor(get_settings(), as_of=cut, symbols=parse_symbols(symbols)).to_dict()
+        return run_monitor(get_settings(), as_of=cut, symbols=parse_symbols(symbols))
 
     run_command(work, json_output, render=render_monitoring)
 
 
-def render_monitoring(summary: Mapping[str, Any]) -> None:
+def render_monitoring(summary: MonitorResult) -> None:
     from rich.table import Table
 
-    if not summary["symbols"]:
-        console.print(summary["message"], markup=False)
+    if not summary.symbols:
+        console.print(summary.message, markup=False)
         return
     table = Table(
         title=(
-            f"Monitoring as of {summary['as_of']} ({summary['model_name']}): MAE of the model "
+            f"Monitoring as of {summary.as_of} ({summary.model_name}): MAE of the model "
             "and of persistence over the last 20 realised days"
         ),
         show_edge=False,
@@ -53,23 +53,23 @@ def render_monitoring(summary: Mapping[str, Any]) -> None:
     columns = ("symbol", "n", "MAE", "persistence", "MASE", "coverage", "direction", "PSI")
     for column in columns:
         table.add_column(column, justify="left" if column == "symbol" else "right")
-    for symbol, row in summary["symbols"].items():
+    for symbol, row in summary.symbols.items():
         table.add_row(
             symbol,
-            str(row["n"]),
-            _number(row["mae"]),
-            _number(row["persistence_mae"]),
-            _number(row["mase"], 3),
-            _number(row["coverage"], 2),
-            _number(row["directional_accuracy"], 2),
-            _number(row["psi_max"], 3),
+            str(row.n),
+            _number(row.mae),
+            _number(row.persistence_mae),
+            _number(row.mase, 3),
+            _number(row.coverage, 2),
+            _number(row.directional_accuracy, 2),
+            _number(row.psi_max, 3),
         )
     console.print(table)
-    for symbol, reason in summary["reasons"].items():
+    for symbol, reason in summary.reasons.items():
         console.print(f"retrain recommended for {symbol}: {reason}", markup=False)
     console.print(
-        f"{summary['new_errors']} new realised errors, {summary['pending']} awaiting actuals. "
-        f"{summary['message']}",
+        f"{summary.new_errors} new realised errors, {summary.pending} awaiting actuals. "
+        f"{summary.message}",
         markup=False,
     )
 

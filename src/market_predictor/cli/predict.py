@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from market_predictor.cli._common import JsonOption, SymbolsOption, console, parse_date, run_command
+from market_predictor.results import PredictionBatch
 
 AsOfOption = Annotated[
     str | None,
@@ -29,7 +29,7 @@ def predict(
 ) -> None:
     """Forecast the next trading day's close with a 10%-90% interval and store it."""
 
-    def work() -> dict[str, Any]:
+    def work() -> PredictionBatch:
         from market_predictor.config import get_settings
         from market_predictor.inference import predict as run_predict
         from market_predictor.symbols import parse_symbols
@@ -37,35 +37,35 @@ def predict(
         cut = parse_date(as_of, "as-of")
         return run_predict(
             get_settings(), as_of=cut, symbols=parse_symbols(symbols), model_name=model_name
-        ).to_dict()
+        )
 
     run_command(work, json_output, render=render_predictions)
 
 
-def render_predictions(summary: Mapping[str, Any]) -> None:
+def render_predictions(summary: PredictionBatch) -> None:
     from rich.table import Table
 
-    kind = "persistence baseline" if summary["is_baseline"] else "model"
+    kind = "persistence baseline" if summary.is_baseline else "model"
     table = Table(
         title=(
-            f"Forecasts for {summary['target_date']} as of {summary['as_of']} "
-            f"({summary['model_name']} v{summary['model_version']}, {kind})"
+            f"Forecasts for {summary.target_date} as of {summary.as_of} "
+            f"({summary.model_name} v{summary.model_version}, {kind})"
         )
     )
     for column in ("symbol", "last close", "predicted", "10%", "90%"):
         table.add_column(column, justify="left" if column == "symbol" else "right")
-    for row in summary["predictions"]:
+    for row in summary.predictions:
         table.add_row(
-            row["symbol"],
-            f"{row['last_close']:.2f}",
-            f"{row['predicted_close']:.2f}",
-            f"{row['lower']:.2f}",
-            f"{row['upper']:.2f}",
+            row.symbol,
+            f"{row.last_close:.2f}",
+            f"{row.predicted_close:.2f}",
+            f"{row.lower:.2f}",
+            f"{row.upper:.2f}",
         )
     console.print(table)
-    for symbol, reason in summary["skipped"].items():
+    for symbol, reason in summary.skipped.items():
         console.print(f"skipped {symbol}: {reason}", markup=False)
     console.print(
-        f"{summary['inserted']} inserted, {summary['updated']} updated "
-        f"(predictions table version {summary['table_version']})"
+        f"{summary.inserted} inserted, {summary.updated} updated "
+        f"(predictions table version {summary.table_version})"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import typer
@@ -19,6 +19,7 @@ from market_predictor.cli._common import (
     run_command,
     track,
 )
+from market_predictor.results import ReplayReport
 
 
 def register(app: typer.Typer) -> None:
@@ -37,8 +38,8 @@ def replay(
 ) -> None:
     """Replay production from START to END, each day seeing only data up to itself."""
 
-    def work() -> dict[str, Any]:
-        from market_predictor.cli._common import check_range
+    def work() -> ReplayReport:
+        from market_predictor.checks import check_range
         from market_predictor.config import get_settings
         from market_predictor.pipeline import replay as run_replay
 
@@ -60,25 +61,24 @@ def replay(
             retrain=retrain,
             max_epochs=max_epochs,
             progress=progress,
-        ).to_dict()
+        )
 
     run_command(work, json_output, render=render_replay)
 
 
-def render_replay(summary: Mapping[str, Any]) -> None:
+def render_replay(summary: ReplayReport) -> None:
     console.print(
-        f"replayed {summary['completed_days']} of {summary['trading_days']} trading days "
-        f"{summary['start']} .. {summary['end']}: {summary['predictions_inserted']} predictions "
-        f"and {summary['errors_inserted']} realised errors inserted",
+        f"replayed {summary.completed_days} of {summary.trading_days} trading days "
+        f"{summary.start} .. {summary.end}: {summary.predictions_inserted} predictions "
+        f"and {summary.errors_inserted} realised errors inserted",
         markup=False,
     )
-    for retrain in summary["retrains"]:
+    for retrain in summary.retrains:
         console.print(
-            f"retrained on {retrain['as_of']} (champion now v{retrain['champion_version']})",
+            f"retrained on {retrain.as_of} (champion now v{retrain.champion_version})",
             markup=False,
         )
-    if summary["failed_step"]:
+    if summary.failed_step:
         console.print(
-            f"[red]stopped on {summary['failed_day']} at {summary['failed_step']}:[/] "
-            f"{summary['error']}"
+            f"[red]stopped on {summary.failed_day} at {summary.failed_step}:[/] {summary.error}"
         )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from market_predictor.cli._common import JsonOption, check_range, console, parse_date, run_command
+from market_predictor.checks import check_range
+from market_predictor.cli._common import JsonOption, console, parse_date, run_command
+from market_predictor.results import TrainResult
 
 _METRIC_ROWS = (
     ("pinball", "Pinball loss", "{:.5f}"),
@@ -46,7 +47,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train on the feature store, register a version and run the champion gate."""
 
-        def work() -> dict[str, Any]:
+        def work() -> TrainResult:
             from market_predictor.config import get_settings
             from market_predictor.symbols import parse_symbols
             from market_predictor.training import train
@@ -64,18 +65,18 @@ def register(app: typer.Typer) -> None:
                 model_name=model_name,
                 promote=promote,
             )
-            return summary.to_dict()
+            return summary
 
         run_command(work, json_output, render_summary)
 
 
-def render_summary(summary: Mapping[str, Any]) -> None:
+def render_summary(summary: TrainResult) -> None:
     from rich.table import Table
 
-    metrics = summary["metrics"]
-    table = Table(title=f"Validation from {summary['validation_start']}")
+    metrics = summary.metrics
+    table = Table(title=f"Validation from {summary.validation_start}")
     table.add_column("Metric")
-    columns = [("model", summary["network"].upper()), ("persistence", "Persistence")]
+    columns = [("model", summary.network.upper()), ("persistence", "Persistence")]
     if metrics.get("drift"):
         columns.append(("drift", "Drift"))
     if metrics.get("champion"):
@@ -85,12 +86,13 @@ def render_summary(summary: Mapping[str, Any]) -> None:
     for key, label, fmt in _METRIC_ROWS:
         cells = []
         for who, _ in columns:
-            value = metrics[who].get(key)
+            scores = metrics.get(who)
+            value = getattr(scores, key, None) if scores is not None else None
             cells.append("-" if value is None else fmt.format(value))
         table.add_row(label, *cells)
     console.print(table)
     console.print(
-        f"run {summary['run_id']}  model {summary['model_name']}  "
-        f"version {summary['version']}  champion {summary['champion_version']}"
+        f"run {summary.run_id}  model {summary.model_name}  "
+        f"version {summary.version}  champion {summary.champion_version}"
     )
-    console.print(summary["message"], markup=False, highlight=False)
+    console.print(summary.message, markup=False, highlight=False)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -11,6 +10,7 @@ from rich.table import Table
 from market_predictor.cli._common import JsonOption, console, parse_date, run_command, track
 from market_predictor.config import get_settings
 from market_predictor.errors import InputError
+from market_predictor.results import TuneResult
 from market_predictor.symbols import parse_symbols
 
 
@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         set, else MPP_HOME/train.yaml.
         """
 
-        def work() -> dict[str, Any]:
+        def work() -> TuneResult:
             from market_predictor.tuning import tune
 
             if timeout is not None and timeout <= 0:
@@ -62,33 +62,33 @@ def register(app: typer.Typer) -> None:
                 timeout=timeout,
                 progress=lambda items: track(items, "Tuning trials", total=trials),
             )
-            return summary.to_dict()
+            return summary
 
         run_command(work, json_output, render=_render)
 
 
-def _render(summary: Mapping[str, Any]) -> None:
+def _render(summary: TuneResult) -> None:
     table = Table(
         title=(
-            f"Best of {summary['trials']} trials (#{summary['best_trial']}; "
-            f"{summary['pruned']} pruned, {summary['failed']} failed)"
+            f"Best of {summary.trials} trials (#{summary.best_trial}; "
+            f"{summary.pruned} pruned, {summary.failed} failed)"
         )
     )
     table.add_column("Hyperparameter")
     table.add_column("Value", justify="right")
-    for name, value in summary["best_params"].items():
+    for name, value in summary.best_params.items():
         table.add_row(name, f"{value:.3g}" if isinstance(value, float) else str(value))
     console.print(table)
-    verdict = "beats" if summary["beats_persistence"] else "does not beat"
+    verdict = "beats" if summary.beats_persistence else "does not beat"
     console.print(
-        f"Walk-forward pinball {summary['best_pinball']:.5f} vs persistence "
-        f"{summary['persistence_pinball']:.5f} over {summary['start']} .. {summary['end']} "
-        f"({summary['folds']} folds): the best config {verdict} the naive forecast.",
+        f"Walk-forward pinball {summary.best_pinball:.5f} vs persistence "
+        f"{summary.persistence_pinball:.5f} over {summary.start} .. {summary.end} "
+        f"({summary.folds} folds): the best config {verdict} the naive forecast.",
         highlight=False,
     )
     console.print(
-        f"Saved as the training config: {summary['config_path']} "
-        f"(MLflow parent run {summary['parent_run_id']}).",
+        f"Saved as the training config: {summary.config_path} "
+        f"(MLflow parent run {summary.parent_run_id}).",
         highlight=False,
         markup=False,
     )

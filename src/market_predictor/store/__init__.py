@@ -14,19 +14,33 @@ from market_predictor.store.backends import StorageBackend, backend_for
 from market_predictor.store.datasets import DatasetRegistry, TrainingDataset
 from market_predictor.store.delta import Table, WriteResult, text_field
 from market_predictor.store.feature_group import PriceFeatureGroup
+from market_predictor.store.reads import (
+    READ_TABLES,
+    read_errors,
+    read_predictions,
+    read_prices,
+    read_summary,
+    versions,
+)
 
 # Files a table may hold before the daily job compacts it: few enough that a day's
 # reads stay fast, many enough that compaction runs about monthly, not daily.
 COMPACT_MIN_FILES = 32
 
 __all__ = [
+    "READ_TABLES",
     "DatasetRegistry",
     "FeatureStore",
     "PriceFeatureGroup",
     "Table",
     "TrainingDataset",
     "WriteResult",
+    "read_errors",
+    "read_predictions",
+    "read_prices",
+    "read_summary",
     "text_field",
+    "versions",
 ]
 
 

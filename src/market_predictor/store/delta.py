@@ -60,6 +60,16 @@ class Table:
         except TableNotFoundError:
             return None
 
+    def probe_version(self) -> int | None:
+        """The current version from the transaction log alone (no file list is built,
+        no data is read): cheap enough for a cache to poll."""
+        try:
+            return DeltaTable(
+                self.uri, without_files=True, storage_options=self.backend.storage_options()
+            ).version()
+        except TableNotFoundError:
+            return None
+
     def read(
         self,
         filter: ds.Expression | None = None,

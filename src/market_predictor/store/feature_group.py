@@ -6,13 +6,13 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from market_predictor.store import schemas
 from market_predictor.store.backends import StorageBackend
-from market_predictor.store.delta import Table, WriteResult, text_field
+from market_predictor.store.delta import Table, WriteResult
+from market_predictor.store.reads import all_of, date_range, matching
 
 FEATURE_GROUP = "prices"
 
@@ -111,20 +111,4 @@ def _price_filter(
     start: dt.date | None = None,
     end: dt.date | None = None,
 ) -> ds.Expression | None:
-    conditions = []
-    if symbols is not None:
-        conditions.append(text_field("symbol").isin(list(symbols)))
-    if start is not None:
-        conditions.append(ds.field("date") >= pa.scalar(_as_date(start), pa.date32()))
-    if end is not None:
-        conditions.append(ds.field("date") <= pa.scalar(_as_date(end), pa.date32()))
-    if not conditions:
-        return None
-    expression = conditions[0]
-    for condition in conditions[1:]:
-        expression = expression & condition
-    return expression
-
-
-def _as_date(value: dt.date | pd.Timestamp) -> dt.date:
-    return pd.Timestamp(value).date()
+    return all_of([*matching(symbols), *date_range("date", start, end)])

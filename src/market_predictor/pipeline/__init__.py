@@ -1,0 +1,29 @@
+"""The daily pipeline: public steps, the daily job composed from them, and replay."""
+
+from market_predictor.pipeline.daily import check_options, daily_lock, resolve_as_of, run_daily
+from market_predictor.pipeline.replay import Progress, replay
+from market_predictor.pipeline.steps import (
+    compact_step,
+    ingest_step,
+    last_retrain,
+    load_champion,
+    monitor_step,
+    predict_step,
+    retrain_step,
+)
+
+__all__ = [
+    "Progress",
+    "check_options",
+    "compact_step",
+    "daily_lock",
+    "ingest_step",
+    "last_retrain",
+    "load_champion",
+    "monitor_step",
+    "predict_step",
+    "replay",
+    "resolve_as_of",
+    "retrain_step",
+    "run_daily",
+]

@@ -1,0 +1,84 @@
+"""Replay: the daily job for every trading day of a period, in order.
+
+Each day reads only data up to itself, so a replay is a faithful rehearsal of
+production (and is how the demo builds a real monitoring history).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from market_predictor import calendar
+from market_predictor.checks import check_not_future, check_range
+from market_predictor.config import Settings
+from market_predictor.errors import InputError
+from market_predictor.pipeline.daily import check_options, daily_lock, run_daily
+from market_predictor.pipeline.steps import load_champion
+from market_predictor.results import DailyReport, ReplayDay, ReplayReport
+
+Progress = Callable[[Iterable[dt.date]], Iterable[dt.date]]
+
+
+def replay(
+    settings: Settings,
+    *,
+    start: dt.date,
+    end: dt.date,
+    source: str | None = None,
+    path: Path | None = None,
+    symbols: list[str] | str | None = None,
+    retrain: bool = True,
+    max_epochs: int | None = None,
+    progress: Progress | None = None,
+) -> ReplayReport:
+    """The daily job for every trading day in [start, end], each day using only data up
+    to itself. Stops at the first day whose job fails."""
+    check_range(start, end)
+    check_not_future(end, "end date")
+    check_options(settings, source=source, path=path, retrain=retrain, max_epochs=max_epochs)
+    days = calendar.trading_days(start, end, settings.calendar)
+    if not days:
+        raise InputError(f"no {settings.calendar} trading days between {start} and {end}")
+    summary = ReplayReport(start=start, end=end, trading_days=len(days))
+    champion = load_champion(settings)
+    with daily_lock(settings):
+        for day in (progress or _no_progress)(days):
+            report = run_daily(
+                settings,
+                as_of=day,
+                source=source,
+                path=path,
+                symbols=symbols,
+                retrain=retrain,
+                max_epochs=max_epochs,
+                champion=champion,
+            )
+            retrained = report.steps.retrain
+            if retrained is not None and retrained.train and retrained.train.became_champion:
+                champion = load_champion(settings, champion.name)
+            summary.days.append(replay_day(report, champion.version))
+            if report.failed_step:
+                summary.failed_step = report.failed_step
+                summary.failed_day = day
+                summary.error = report.error
+                break
+    return summary
+
+
+def replay_day(report: DailyReport, champion_version: str | int | None) -> ReplayDay:
+    steps = report.steps
+    return ReplayDay(
+        as_of=report.as_of,
+        predictions_inserted=steps.predict.inserted if steps.predict else 0,
+        errors_inserted=steps.monitor.new_errors if steps.monitor else 0,
+        retrain_recommended=steps.monitor.retrain_recommended if steps.monitor else False,
+        retrain=steps.retrain.status if steps.retrain else None,
+        champion_version=None if champion_version is None else str(champion_version),
+        failed_step=report.failed_step,
+    )
+
+
+def _no_progress(items: Iterable[dt.date]) -> Iterator[dt.date]:
+    yield from items

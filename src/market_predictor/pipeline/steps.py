@@ -1,0 +1,155 @@
+"""The daily job's steps as public functions: ingest, predict, monitor, retrain, compact.
+
+Each takes the `Settings` and the as-of date (plus the one earlier result it really
+needs) and returns a typed result, so the daily job, replay, an Airflow task, a CLI
+command or a test can run any step alone. Every step is idempotent for its as-of date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from market_predictor import calendar
+from market_predictor.config import Settings
+from market_predictor.results import (
+    CompactResult,
+    IngestResult,
+    MonitorResult,
+    PredictionBatch,
+    RetrainResult,
+)
+from market_predictor.store import FeatureStore
+
+if TYPE_CHECKING:
+    from market_predictor.registry import ChampionModel
+
+
+def ingest_step(
+    settings: Settings,
+    as_of: dt.date,
+    *,
+    symbols: Sequence[str] | None = None,
+    source: str | None = None,
+    path: Path | None = None,
+) -> IngestResult:
+    """Incremental ingest up to `as_of`. Symbols already stored past `as_of` (a replay
+    over a store holding the full history) only re-check the overlap window before it,
+    which leaves their rows unchanged."""
+    from market_predictor.ingest import ingest_prices
+
+    wanted = list(symbols or settings.symbols)
+    last = FeatureStore.from_settings(settings).prices().last_dates(wanted)
+    ahead = [s for s in wanted if s in last and last[s] >= as_of]
+    behind = [s for s in wanted if s not in ahead]
+    overlap_start = calendar.shift_trading_days(
+        as_of, -settings.ingest_overlap_days, settings.calendar
+    )
+    results = [
+        ingest_prices(settings, symbols=group, start=start, source=source, path=path, as_of=as_of)
+        for group, start in ((behind, None), (ahead, overlap_start))
+        if group
+    ]
+    merged = results[0]
+    for other in results[1:]:
+        merged = merged.merged_with(other)
+    return merged.model_copy(update={"symbols": wanted})
+
+
+def predict_step(
+    settings: Settings,
+    as_of: dt.date,
+    *,
+    symbols: Sequence[str] | None = None,
+    champion: ChampionModel | None = None,
+) -> PredictionBatch:
+    """The champion's forecasts for the trading day after `as_of`, stored."""
+    from market_predictor.inference import predict
+
+    return predict(
+        settings,
+        as_of=as_of,
+        symbols=list(symbols or settings.symbols),
+        champion=champion or load_champion(settings),
+    )
+
+
+def monitor_step(
+    settings: Settings,
+    as_of: dt.date,
+    *,
+    symbols: Sequence[str] | None = None,
+    champion: ChampionModel | None = None,
+) -> MonitorResult:
+    """Realised errors known by `as_of`, rolling skill, drift and the retrain flag."""
+    from market_predictor.monitoring import monitor
+
+    return monitor(
+        settings,
+        as_of=as_of,
+        symbols=list(symbols or settings.symbols),
+        champion=champion or load_champion(settings),
+    )
+
+
+def retrain_step(
+    settings: Settings,
+    as_of: dt.date,
+    monitored: MonitorResult,
+    *,
+    symbols: Sequence[str] | None = None,
+    retrain: bool = True,
+    max_epochs: int | None = None,
+    champion: ChampionModel | None = None,
+) -> RetrainResult:
+    """Train a challenger on data up to `as_of` when monitoring asks for it and the last
+    retrain is older than the cooldown; the champion gate decides promotion."""
+    if not monitored.retrain_recommended:
+        return RetrainResult(status="not needed")
+    reasons = monitored.reasons
+    if not retrain:
+        return RetrainResult(status="disabled", reasons=reasons)
+    champion = champion or load_champion(settings)
+    last = last_retrain(settings, champion)
+    age = calendar.trading_days_between(last, as_of, settings.calendar) if last else None
+    if age is not None and age <= settings.retrain_cooldown_days:
+        return RetrainResult(
+            status="cooldown",
+            reasons=reasons,
+            last_retrain=last,
+            trading_days_since=age,
+            cooldown_days=settings.retrain_cooldown_days,
+        )
+    from market_predictor.training import train
+
+    trained = train(
+        settings,
+        symbols=list(symbols or settings.symbols),
+        end=as_of,
+        max_epochs=max_epochs,
+        model_name=champion.name,
+        promote=True,
+    )
+    return RetrainResult(status="trained", reasons=reasons, train=trained)
+
+
+def compact_step(settings: Settings) -> CompactResult:
+    """Compact the tables the daily job has fragmented (same rows, a new version)."""
+    return CompactResult(compacted=FeatureStore.from_settings(settings).compact())
+
+
+def last_retrain(settings: Settings, champion: ChampionModel) -> dt.date | None:
+    """As-of date of the newest training: every retrain registers a version tagged with
+    the end of its data (promoted or not), and so did the champion's own training."""
+    from market_predictor.registry import last_retrain as newest_training
+
+    dates = [d for d in (champion.trained_until, newest_training(settings, champion.name)) if d]
+    return max(dates) if dates else None
+
+
+def load_champion(settings: Settings, name: str | None = None) -> ChampionModel:
+    from market_predictor.registry import load_champion as load
+
+    return load(settings, name or settings.model_name)
