@@ -1,0 +1,82 @@
+"""Model: the champion (what it is, what it was trained on, how it beat the baselines),
+every version's gate decision, and the monitoring days that asked for a retrain."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from market_predictor.dashboard.frames import retrain_triggers, validation_table
+from market_predictor.dashboard.ui import load, load_optional
+
+champion = load_optional("the champion", "/models/champion")
+st.title("Model")
+if champion is None:
+    st.info("**No champion yet.** Train one with `mpp train` (or run `mpp demo`).", icon=":material/info:")
+    st.stop()
+
+kind = "persistence baseline" if champion["is_baseline"] else (champion.get("model_type") or "")
+st.subheader(f"Champion: {champion['name']} v{champion['version']}")
+st.caption(
+    f"{kind} · promoted by {champion.get('promoted_by') or '–'} · run {champion.get('run_id')}"
+)
+card = st.columns(4)
+card[0].metric("Version", champion["version"])
+card[1].metric("Trained at", str(pd.Timestamp(champion["trained_at"]).strftime("%Y-%m-%d %H:%M")))
+card[2].metric(
+    "Training data",
+    f"{champion.get('training_start') or '…'} → "
+    f"{champion.get('training_end') or champion.get('trained_until') or '…'}",
+)
+card[3].metric("Validation from", str(champion.get("validation_start") or "–"))
+
+if champion.get("gate_decision"):
+    st.markdown(f"**Gate:** `{champion['gate_decision']}` — {champion.get('gate_reason') or ''}")
+
+st.markdown("#### Validation, beside the baselines (same rows)")
+validation = validation_table(champion.get("validation") or {})
+if validation.empty:
+    st.caption("No validation metrics were recorded for this version.")
+else:
+    st.dataframe(
+        validation,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "coverage": st.column_config.NumberColumn(format="percent"),
+            "directional_accuracy": st.column_config.NumberColumn(format="percent"),
+        },
+    )
+    st.caption(
+        "Lower pinball loss, MAE and MASE are better; the gate promotes a model only when its "
+        "pinball loss beats persistence and the previous champion."
+    )
+
+st.markdown("#### Gate history")
+history = pd.DataFrame(champion.get("history") or [])
+if not history.empty:
+    history["aliases"] = history["aliases"].map(", ".join)
+    columns = ["version", "aliases", "created_at", "model_type", "is_baseline"]
+    columns += ["trained_until", "gate_decision", "gate_reason", "promoted_by"]
+    st.dataframe(history[[c for c in columns if c in history]], hide_index=True, width="stretch")
+
+st.markdown("#### Retrain triggers")
+symbols = [row["symbol"] for row in load("the symbols", "/symbols")["symbols"]]
+metrics = {s: load(f"{s} monitoring", f"/metrics/{s}") for s in symbols}
+triggers = retrain_triggers(metrics)
+if triggers.empty:
+    st.caption("Monitoring has not recommended a retrain on any day.")
+else:
+    counts = triggers.groupby("symbol").size().rename("days flagged").reset_index()
+    left, right = st.columns([1, 3])
+    left.dataframe(counts, hide_index=True, width="stretch")
+    right.dataframe(
+        triggers,
+        hide_index=True,
+        width="stretch",
+        column_config={"coverage": st.column_config.NumberColumn(format="percent")},
+    )
+    st.caption(
+        "A day is flagged when the rolling MASE, the interval coverage or a feature's drift "
+        "(PSI) crosses its threshold; the daily job retrains at most once per cooldown."
+    )

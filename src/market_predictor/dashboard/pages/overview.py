@@ -1,0 +1,66 @@
+"""Overview: every symbol's next-day forecast, how far to trust it, and whether it is fresh."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from market_predictor.dashboard import charts
+from market_predictor.dashboard.frames import overview_table
+from market_predictor.dashboard.ui import load
+
+health = load("the API's status", "/health")
+overview = load("the overview", "/overview")
+table = overview_table(overview)
+
+st.title("Next-day forecasts")
+champion = health.get("champion_version")
+st.caption(
+    f"As of **{health.get('as_of') or '–'}** · champion **{overview['model_name']}"
+    f" v{champion or '–'}** · MASE below 1 beats the persistence forecast (tomorrow = today);"
+    " coverage is the share of closes inside the 80% interval (target 80%)."
+)
+
+if table.empty:
+    st.info(
+        "**No forecasts yet.** Run the pipeline (`mpp daily`, or `mpp demo` for the sample "
+        "data) and reload.",
+        icon=":material/info:",
+    )
+    st.stop()
+
+stale = table.loc[table["Status"] == "stale", "Symbol"].tolist()
+flagged = table.loc[table["Retrain"].astype(bool), "Symbol"].tolist()
+columns = st.columns(4)
+columns[0].metric("Symbols", len(table))
+columns[1].metric("Predicted up", int((table["Change %"] > 0).sum()))
+columns[2].metric("Stale", len(stale), help="Last forecast older than the last stored close")
+columns[3].metric("Retrain flagged", len(flagged))
+if stale:
+    st.warning(
+        f"Stale forecasts for {', '.join(stale)}: their newest forecast is older than the "
+        "newest close. Did the daily job skip them?",
+        icon=":material/schedule:",
+    )
+
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "Last close": st.column_config.NumberColumn(format="%.2f"),
+        "Predicted close": st.column_config.NumberColumn(format="%.2f"),
+        "Change %": st.column_config.NumberColumn(format="%+.2f%%"),
+        "80% low": st.column_config.NumberColumn(format="%.2f"),
+        "80% high": st.column_config.NumberColumn(format="%.2f"),
+        "MASE (20d)": st.column_config.NumberColumn(
+            format="%.3f", help="Rolling 20-day MAE over the persistence forecast's MAE"
+        ),
+        "Coverage (20d)": st.column_config.ProgressColumn(
+            format="percent", min_value=0.0, max_value=1.0
+        ),
+        "Retrain": st.column_config.CheckboxColumn(help="Monitoring recommends retraining"),
+    },
+)
+
+st.plotly_chart(charts.outlook_chart(pd.DataFrame(overview["symbols"])), width="stretch")
