@@ -20,7 +20,9 @@ st.set_page_config(
 
 page = st.navigation(
     [
-        st.Page(PAGES / "overview.py", title="Overview", icon=":material/table_chart:", default=True),
+        st.Page(
+            PAGES / "overview.py", title="Overview", icon=":material/table_chart:", default=True
+        ),
         st.Page(PAGES / "symbol.py", title="Symbol", icon=":material/candlestick_chart:"),
         st.Page(PAGES / "model.py", title="Model", icon=":material/model_training:"),
     ]

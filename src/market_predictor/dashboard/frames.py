@@ -71,6 +71,11 @@ def symbol_rows(
         else pd.DataFrame(columns=["date", *outcome])
     )
     table = closes.merge(forecasts, on="date", how="outer").merge(errors, on="date", how="left")
+    # Empty parts come without dtypes: make the dates dates and the numbers numbers.
+    for column in ("date", "as_of_date"):
+        table[column] = pd.to_datetime(table[column])
+    for column in ("close", "predicted_close", "lower", "upper", *outcome[:2]):
+        table[column] = pd.to_numeric(table[column])
     table = table.sort_values("date", ignore_index=True)
     return table.rename(columns={"close": "actual_close"})
 

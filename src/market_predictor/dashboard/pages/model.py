@@ -12,7 +12,10 @@ from market_predictor.dashboard.ui import load, load_optional
 champion = load_optional("the champion", "/models/champion")
 st.title("Model")
 if champion is None:
-    st.info("**No champion yet.** Train one with `mpp train` (or run `mpp demo`).", icon=":material/info:")
+    st.info(
+        "**No champion yet.** Train one with `mpp train` (or run `mpp demo`).",
+        icon=":material/info:",
+    )
     st.stop()
 
 kind = "persistence baseline" if champion["is_baseline"] else (champion.get("model_type") or "")

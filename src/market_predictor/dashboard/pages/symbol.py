@@ -15,7 +15,9 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 listing = load("the symbols", "/symbols")["symbols"]
 if not listing:
-    st.info("**No symbols yet.** Run the pipeline (`mpp daily` or `mpp demo`).", icon=":material/info:")
+    st.info(
+        "**No symbols yet.** Run the pipeline (`mpp daily` or `mpp demo`).", icon=":material/info:"
+    )
     st.stop()
 last_dates = {
     row["symbol"]: dt.date.fromisoformat(row["latest_price_date"] or row["latest_as_of"])
@@ -58,7 +60,10 @@ metrics = load(f"{symbol} metrics", f"/metrics/{symbol}", window)
 latest = load_optional(f"{symbol}'s latest forecast", f"/predictions/{symbol}/latest")
 rows = symbol_rows(prices, predictions, metrics)
 if rows.empty:
-    st.info(f"**No data for {symbol} between {start} and {end}.** Try a wider range.", icon=":material/info:")
+    st.info(
+        f"**No data for {symbol} between {start} and {end}.** Try a wider range.",
+        icon=":material/info:",
+    )
     st.stop()
 
 forecast = latest["forecast"] if latest else None
@@ -107,7 +112,9 @@ tiles[3].metric(
 tiles[4].metric("Coverage (range)", percent(summary.get("coverage")), help="Target: 80%")
 tiles[5].metric("Direction right", percent(summary.get("directional_accuracy")))
 if summary.get("retrain_recommended"):
-    st.warning(f"Monitoring recommends retraining: {summary.get('reason')}", icon=":material/autorenew:")
+    st.warning(
+        f"Monitoring recommends retraining: {summary.get('reason')}", icon=":material/autorenew:"
+    )
 
 st.plotly_chart(charts.forecast_chart(rows, symbol, next_forecast), width="stretch")
 left, right = st.columns(2)

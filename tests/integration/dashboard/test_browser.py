@@ -1,0 +1,112 @@
+"""The dashboard in a real browser: headless Chromium loads `streamlit run` of the app
+(served by the API fixture), waits for the charts and the overview table, saves a
+screenshot, and finds no error in the browser console.
+
+Needs the Debian packages `chromium` and `chromium-driver` (CI installs them).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.ops import OPS_SYMBOLS
+from tests.integration.dashboard.conftest import (
+    ServedApi,
+    child_environment,
+    free_port,
+    stop_group,
+    wait_until_healthy,
+)
+
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMEDRIVER.exists() or shutil.which("chromium") is None,
+        reason="needs Chromium: apt-get install -y chromium chromium-driver",
+    ),
+]
+
+
+@pytest.fixture
+def dashboard_url(served_api: ServedApi) -> Iterator[str]:
+    from market_predictor.dashboard.launch import dashboard_service
+
+    # The very command `mpp dashboard` runs.
+    service = dashboard_service(served_api.url, "127.0.0.1", free_port())
+    process = subprocess.Popen(
+        service.argv,
+        env=child_environment(MPP_API_URL=served_api.url, MPP_API_KEY=served_api.token),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_healthy(service.health_url, process)
+        yield service.url
+    finally:
+        stop_group(process)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1500,1400",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_overview_and_symbol_pages_render_the_symbols_with_no_console_error(
+    dashboard_url: str, browser: object, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert isinstance(browser, WebDriver)
+    wait = WebDriverWait(browser, 90)
+    browser.get(dashboard_url)
+    # The overview: its table (a canvas, so symbols are read from the outlook chart's axis).
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="stDataFrame"]'))
+    ticks = wait.until(
+        lambda d: [t.text for t in d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .ytick text")]
+    )
+    assert sorted(ticks) == sorted(OPS_SYMBOLS)
+    browser.save_screenshot(str(tmp_path / "overview.png"))
+
+    # The symbol page through the sidebar, as a user gets there.
+    browser.find_element(By.XPATH, '//a[contains(@href, "symbol")]').click()
+    legend = wait.until(
+        lambda d: [t.text for t in d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .legendtext")]
+    )
+    assert "AAPL close" in legend and "80% interval" in legend
+    assert (tmp_path / "overview.png").stat().st_size > 10_000
+    browser.save_screenshot(str(tmp_path / "symbol.png"))
+
+    # Nothing is filtered: any SEVERE entry (a failed request, a script error) fails.
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]  # type: ignore[attr-defined]
+    assert severe == []
