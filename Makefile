@@ -34,6 +34,9 @@ test-all: lint typecheck ## Lint, then every test including the slow ones
 demo: setup ## Offline end-to-end run on the sample data (ingest, train, replay 60 days)
 	$(BIN)/mpp demo
 
+up: setup ## Serve the API and the dashboard on this home (after make demo); Ctrl-C stops both
+	$(BIN)/mpp up
+
 format: setup ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
@@ -50,4 +53,4 @@ mlflow-ui: setup ## Open the MLflow UI on this home's tracking database
 clean: ## Remove the local store, MLflow data and caches (keeps .venv)
 	rm -rf .mpp .pytest_cache .ruff_cache .mypy_cache
 
-.PHONY: help setup lint typecheck test test-all demo format bench mlflow-ui clean
+.PHONY: help setup lint typecheck test test-all demo up format bench mlflow-ui clean

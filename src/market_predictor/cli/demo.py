@@ -101,6 +101,13 @@ def render_demo(summary: Mapping[str, Any]) -> None:
     )
     console.print(f"Done in {summary['seconds']} s. Explore the runs and the registry with:")
     console.print(f"  {summary['mlflow_ui']}", markup=False, highlight=False)
+    console.print(
+        "See the forecasts in the dashboard: make up  (or `mpp up`: the API and the dashboard "
+        "on this home; Ctrl-C stops both)",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _number(value: float | None, digits: int = 4) -> str:
