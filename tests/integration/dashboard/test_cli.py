@@ -64,9 +64,9 @@ def _refused(port: int) -> bool:
 @pytest.mark.slow
 def test_mpp_up_serves_both_and_ctrl_c_stops_both(served_api: ServedApi) -> None:
     api_port, dashboard_port = free_port(), free_port()
+    ports = ["--api-port", str(api_port), "--port", str(dashboard_port)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "market_predictor.cli", "up", "--api-port", str(api_port)]
-        + ["--port", str(dashboard_port)],  # noqa: RUF005
+        [sys.executable, "-m", "market_predictor.cli", "up", *ports],
         env=child_environment(MPP_HOME=str(served_api.home), MPP_API_KEY=served_api.token),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
