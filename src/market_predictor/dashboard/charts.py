@@ -147,7 +147,15 @@ def skill_chart(daily: pd.DataFrame, nominal_coverage: float = 0.8) -> go.Figure
         y=nominal_coverage, line={"color": NEXT, "dash": "dash", "width": 1}, secondary_y=True
     )
     figure.update_yaxes(title_text="MASE (1 = persistence)", secondary_y=False)
-    figure.update_yaxes(title_text="Coverage", tickformat=".0%", range=[0, 1.05], secondary_y=True)
+    figure.update_yaxes(
+        title_text="Coverage",
+        tickformat=".0%",
+        range=[0, 1.05],
+        tickmode="array",
+        tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0],
+        showgrid=False,
+        secondary_y=True,
+    )
     return _layout(figure, "Rolling skill (20 trading days)", 300)
 
 

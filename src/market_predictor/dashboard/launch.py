@@ -75,6 +75,7 @@ def run_services(
     """Start `services` in order (each ready before the next starts), announce each,
     then wait until one exits (an MPPError) or Ctrl-C; stop every child on the way out."""
     started: list[tuple[Service, subprocess.Popen[bytes]]] = []
+    _interrupt_on_signals()
     try:
         for service in services:
             process = subprocess.Popen(service.argv, env=dict(env), start_new_session=True)
@@ -91,6 +92,17 @@ def run_services(
     finally:
         for _, process in reversed(started):
             stop(process)
+
+
+def _interrupt_on_signals() -> None:
+    """Ctrl-C and `kill` both stop the services: SIGTERM becomes KeyboardInterrupt, and
+    SIGINT is restored when a non-interactive shell started us with it ignored."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

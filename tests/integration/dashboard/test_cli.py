@@ -62,7 +62,10 @@ def _refused(port: int) -> bool:
 
 
 @pytest.mark.slow
-def test_mpp_up_serves_both_and_ctrl_c_stops_both(served_api: ServedApi) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_mpp_up_serves_both_until_ctrl_c_or_kill_stops_both(
+    served_api: ServedApi, stop_signal: signal.Signals
+) -> None:
     api_port, dashboard_port = free_port(), free_port()
     ports = ["--api-port", str(api_port), "--port", str(dashboard_port)]
     process = subprocess.Popen(
@@ -94,7 +97,7 @@ def test_mpp_up_serves_both_and_ctrl_c_stops_both(served_api: ServedApi) -> None
         page = httpx.get(f"http://127.0.0.1:{dashboard_port}/", trust_env=False)
         assert page.status_code == 200
 
-        process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        process.send_signal(stop_signal)  # SIGINT is what Ctrl-C sends
         assert process.wait(timeout=60) == 0
         assert _refused(api_port) and _refused(dashboard_port)
     finally:

@@ -23,9 +23,10 @@ st.subheader(f"Champion: {champion['name']} v{champion['version']}")
 st.caption(
     f"{kind} · promoted by {champion.get('promoted_by') or '–'} · run {champion.get('run_id')}"
 )
-card = st.columns(4)
+trained_at = pd.Timestamp(champion["trained_at"])
+card = st.columns([0.7, 1.2, 2.2, 1.2])
 card[0].metric("Version", champion["version"])
-card[1].metric("Trained at", str(pd.Timestamp(champion["trained_at"]).strftime("%Y-%m-%d %H:%M")))
+card[1].metric("Trained at", trained_at.strftime("%Y-%m-%d"), help=f"{trained_at} (UTC)")
 card[2].metric(
     "Training data",
     f"{champion.get('training_start') or '…'} → "
@@ -46,6 +47,11 @@ else:
         hide_index=True,
         width="stretch",
         column_config={
+            "pinball": st.column_config.NumberColumn(format="%.6f"),
+            "mae": st.column_config.NumberColumn(format="%.4f"),
+            "mase": st.column_config.NumberColumn(format="%.4f"),
+            "rmse": st.column_config.NumberColumn(format="%.4f"),
+            "mape": st.column_config.NumberColumn(format="%.3f"),
             "coverage": st.column_config.NumberColumn(format="percent"),
             "directional_accuracy": st.column_config.NumberColumn(format="percent"),
         },
@@ -59,6 +65,7 @@ st.markdown("#### Gate history")
 history = pd.DataFrame(champion.get("history") or [])
 if not history.empty:
     history["aliases"] = history["aliases"].map(", ".join)
+    history["created_at"] = pd.to_datetime(history["created_at"]).dt.strftime("%Y-%m-%d %H:%M")
     columns = ["version", "aliases", "created_at", "model_type", "is_baseline"]
     columns += ["trained_until", "gate_decision", "gate_reason", "promoted_by"]
     st.dataframe(history[[c for c in columns if c in history]], hide_index=True, width="stretch")
