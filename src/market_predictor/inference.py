@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from market_predictor import calendar
+from market_predictor.checks import check_not_future
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
 from market_predictor.results import Forecast, PredictionBatch
@@ -38,8 +39,7 @@ def resolve_as_of(
 ) -> tuple[dt.date, dict[str, dt.date]]:
     """The as-of date to use (default: the newest stored price among `symbols`) and each
     symbol's last stored date. Bad dates are InputErrors raised before anything runs."""
-    if as_of is not None and as_of > dt.date.today():
-        raise InputError(f"as-of date {as_of} is in the future")
+    check_not_future(as_of)
     last = store.prices().last_dates(symbols)
     if not last:
         raise InputError(f"no prices stored for {', '.join(symbols)}: run `mpp ingest` first")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from market_predictor.checks import check_range
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
 from market_predictor.results import IngestResult
@@ -48,8 +49,7 @@ def ingest_prices(
     wanted = parse_symbols(symbols if symbols is not None else settings.symbols) or []
     as_of = as_of or dt.date.today()
     end = end or as_of
-    if start is not None and start > end:
-        raise InputError(f"start {start} is after end {end}")
+    check_range(start, end)
     version = (
         settings.feature_group_version if feature_group_version is None else feature_group_version
     )

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from market_predictor import calendar
+from market_predictor.checks import check_not_future
 from market_predictor.config import Settings
 from market_predictor.errors import InputError, NotFoundError
 from market_predictor.results import MonitorResult, SymbolSkill
@@ -202,8 +203,7 @@ def monitor(
     store = store or FeatureStore.from_settings(settings)
     name = model_name or (champion.name if champion else settings.model_name)
     prices = store.prices()
-    if as_of is not None and as_of > dt.date.today():
-        raise InputError(f"as-of date {as_of} is in the future")
+    check_not_future(as_of)
     if not store.predictions.exists():
         return MonitorResult(
             as_of=as_of,

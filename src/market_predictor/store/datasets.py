@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
+from market_predictor.checks import check_range
 from market_predictor.errors import InputError, NotFoundError
 from market_predictor.store import schemas
 from market_predictor.store.backends import StorageBackend
@@ -83,8 +84,7 @@ class DatasetRegistry:
         symbols: Sequence[str] | None = None,
         name: str = DEFAULT_VIEW,
     ) -> TrainingDataset:
-        if start > end:
-            raise InputError(f"start {start} is after end {end}")
+        check_range(start, end)
         table_version = feature_group.table_version()
         if table_version is None:
             raise InputError("the feature store holds no prices yet: run `mpp ingest` first")
