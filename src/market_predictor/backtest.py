@@ -61,8 +61,9 @@ def parse_retrain_every(text: str) -> RetrainEvery:
     match = _PERIOD.match(text or "")
     if match is None:
         raise InputError(
-            f"--retrain-every {text!r} is not a period: use a count and M (months) "
-            "or W (weeks), e.g. 3M, 1M, 6M, 2W"
+            f"retrain_every {text!r} is not a period: use a count and M (months) "
+            "or W (weeks), e.g. 3M, 1M, 6M, 2W",
+            param="retrain_every",
         )
     return RetrainEvery(int(match.group(1)), match.group(2).upper())
 
@@ -345,7 +346,7 @@ def load_history(
     if history < needed:
         raise InputError(
             f"too little history before {start}: {history} usable rows, need at least "
-            f"{needed}; ingest earlier prices or move --start later"
+            f"{needed}; ingest earlier prices or move the start later"
         )
     return prices, start, end
 
@@ -363,7 +364,7 @@ def network_config(
         overrides["model"] = model
     if max_epochs is not None:
         if max_epochs < 1:
-            raise InputError(f"--max-epochs must be at least 1, got {max_epochs}")
+            raise InputError(f"max_epochs must be at least 1, got {max_epochs}", param="max_epochs")
         overrides["max_epochs"] = max_epochs
     return load_train_config(settings, overrides or None)
 

@@ -52,7 +52,7 @@ def check_no_look_ahead(champion: ChampionModel, as_of: dt.date) -> None:
         raise InputError(
             f"the champion (v{champion.version}) was trained on data up to "
             f"{champion.trained_until}, after the as-of date {as_of}: forecasting that day "
-            "would use the future; train a model with an earlier --end first"
+            "would use the future; train a model on data ending earlier first"
         )
 
 

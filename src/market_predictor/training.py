@@ -94,7 +94,10 @@ def train(
     config = load_train_config(settings, overrides)
     name = check_model_name(model_name or settings.model_name)
     if dataset_version is not None and (symbols or start or end):
-        raise InputError("--dataset-version fixes symbols and dates: drop --symbols/--start/--end")
+        raise InputError(
+            "dataset_version fixes symbols and dates: give no symbols, start or end with it",
+            param="dataset_version",
+        )
     check_range(start, end)
     # Reachability first (a clear error naming the URI); the database itself is only
     # created once every input has passed, so bad input leaves no trace.
@@ -285,7 +288,7 @@ def _gate_sentence(summary: TrainResult, previous: str | None, promote: bool) ->
     if not promote:
         left = f"at version {summary.champion_version}" if summary.champion_version else "unset"
         return (
-            f"{lost}; it is version {summary.version} (challenger) and --no-promote left the "
+            f"{lost}; it is version {summary.version} (challenger) and promote=False left the "
             f"champion {left}."
         )
     return (

@@ -89,9 +89,9 @@ def tune(
     stored date). Every input is checked before MLflow or the config file is touched.
     """
     if trials < 1:
-        raise InputError(f"--trials must be at least 1, got {trials}")
+        raise InputError(f"trials must be at least 1, got {trials}", param="trials")
     if folds < 1:
-        raise InputError(f"--folds must be at least 1, got {folds}")
+        raise InputError(f"folds must be at least 1, got {folds}", param="folds")
     every = parse_retrain_every(retrain_every)
     path = training_config_path(settings)
     # Tuning may be what creates the configured file: until then, start from the default.

@@ -55,7 +55,7 @@ def test_retrain_period_parses_months_and_weeks(text: str, expected: RetrainEver
 
 @pytest.mark.parametrize("text", ["3X", "0M", "M", "", "3", "-1M", "1.5M", "3 months", "2D"])
 def test_retrain_period_not_like_3m_or_2w_is_an_input_error(text: str) -> None:
-    with pytest.raises(InputError, match="--retrain-every"):
+    with pytest.raises(InputError, match="retrain_every"):
         parse_retrain_every(text)
 
 
