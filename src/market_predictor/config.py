@@ -65,8 +65,10 @@ class Settings(BaseSettings):
     @field_validator("symbols", mode="before")
     @classmethod
     def _split_symbols(cls, value: object) -> object:
+        from market_predictor.symbols import parse_symbols
+
         items = _comma_list(value)
-        return [s.upper() for s in items] if isinstance(items, list) else items
+        return parse_symbols(items) if isinstance(items, list) else items
 
     @field_validator("drift_ignored_features", mode="before")
     @classmethod

@@ -20,6 +20,7 @@ from market_predictor.config import Settings
 from market_predictor.errors import InputError
 from market_predictor.results import Forecast, PredictionBatch
 from market_predictor.store import FeatureStore, schemas
+from market_predictor.symbols import checked_symbols
 
 if TYPE_CHECKING:
     from market_predictor.registry import ChampionModel
@@ -68,7 +69,7 @@ def predict(
     """Forecast the close of the trading day after `as_of` for `symbols` (default:
     settings.symbols) with the champion of `model_name` and store the forecasts."""
     store = store or FeatureStore.from_settings(settings)
-    symbols = list(symbols or settings.symbols)
+    symbols = checked_symbols(symbols or settings.symbols)
     as_of, _ = resolve_as_of(store, symbols, as_of)
     if champion is None:
         from market_predictor.registry import load_champion

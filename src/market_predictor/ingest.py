@@ -22,7 +22,7 @@ from market_predictor.errors import InputError
 from market_predictor.results import IngestResult
 from market_predictor.sources import get_source
 from market_predictor.store import FeatureStore, PriceFeatureGroup, schemas
-from market_predictor.symbols import parse_symbols
+from market_predictor.symbols import checked_symbols
 from market_predictor.validation import validate_prices
 
 QUARANTINE_KEY = ("symbol", "date", "source", "reason")
@@ -31,7 +31,7 @@ QUARANTINE_KEY = ("symbol", "date", "source", "reason")
 def ingest_prices(
     settings: Settings,
     *,
-    symbols: Iterable[str] | str | None = None,
+    symbols: str | Iterable[str] | None = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
     source: str | None = None,
@@ -46,7 +46,7 @@ def ingest_prices(
     quarantined as "future date", and `end` defaults to it. Every input and the store
     URI are checked before anything is fetched or written.
     """
-    wanted = parse_symbols(symbols if symbols is not None else settings.symbols) or []
+    wanted = checked_symbols(symbols if symbols is not None else settings.symbols)
     as_of = as_of or dt.date.today()
     end = end or as_of
     check_range(start, end)

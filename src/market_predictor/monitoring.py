@@ -28,6 +28,7 @@ from market_predictor.store import (
     read_prices,
     schemas,
 )
+from market_predictor.symbols import checked_symbols
 
 if TYPE_CHECKING:
     from market_predictor.registry import ChampionModel
@@ -201,6 +202,7 @@ def monitor(
     """Write the realised errors that became known by `as_of` and the per-symbol
     summary for `as_of` (rolling skill, drift, retrain flag)."""
     store = store or FeatureStore.from_settings(settings)
+    symbols = checked_symbols(symbols) if symbols is not None else None
     name = model_name or (champion.name if champion else settings.model_name)
     prices = store.prices()
     check_not_future(as_of)

@@ -17,7 +17,7 @@ from market_predictor.config import Settings
 from market_predictor.errors import InputError
 from market_predictor.features import build_features
 from market_predictor.results import TrainResult
-from market_predictor.symbols import normalise_symbol
+from market_predictor.symbols import checked_symbols
 
 if TYPE_CHECKING:
     from market_predictor.store import TrainingDataset
@@ -113,7 +113,7 @@ def train(
         stored = prices.symbols() if prices.table_version() is not None else []
         if not stored:
             raise InputError("the feature store holds no prices yet: run `mpp ingest` first")
-        wanted = [normalise_symbol(s) for s in symbols] if symbols else None
+        wanted = checked_symbols(symbols) if symbols else None
         missing = sorted(set(wanted or []) - set(stored))
         if missing:
             raise InputError(
