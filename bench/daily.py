@@ -88,7 +88,7 @@ def original_shape(as_of: dt.date) -> None:
     from market_predictor.store import FeatureStore
 
     settings = get_settings()
-    start = calendar.shift_trading_days(as_of, -60)
+    start = calendar.shift_trading_days(as_of, -60, "XNYS")
     forecasts = 0
     for symbol in settings.symbols:
         champion = load_champion(settings)

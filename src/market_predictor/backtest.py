@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from market_predictor.checks import check_range
 from market_predictor.config import Settings
 from market_predictor.errors import InputError, NotFoundError
 from market_predictor.evaluation import DEFAULT_QUANTILES, metrics_table
@@ -26,13 +27,12 @@ from market_predictor.features import build_features, complete_rows
 from market_predictor.models.baselines import DriftForecaster, PersistenceForecaster
 from market_predictor.models.forecaster import Forecaster
 from market_predictor.results import BacktestReport, FoldWindow, Metrics
+from market_predictor.train_config import DEFAULT_RETRAIN_EVERY
 
 # A year of complete feature rows: less and neither the network nor the baselines'
 # empirical interval has anything to learn from.
 MIN_TRAINING_ROWS = 252
 DEFAULT_SPAN_YEARS = 1
-DEFAULT_RETRAIN_EVERY = "3M"
-BASELINES = ("persistence", "drift")
 
 _PERIOD = re.compile(r"^\s*([1-9]\d{0,2})\s*([MW])\s*$", re.IGNORECASE)
 
@@ -61,8 +61,9 @@ def parse_retrain_every(text: str) -> RetrainEvery:
     match = _PERIOD.match(text or "")
     if match is None:
         raise InputError(
-            f"--retrain-every {text!r} is not a period: use a count and M (months) "
-            "or W (weeks), e.g. 3M, 1M, 6M, 2W"
+            f"retrain_every {text!r} is not a period: use a count and M (months) "
+            "or W (weeks), e.g. 3M, 1M, 6M, 2W",
+            param="retrain_every",
         )
     return RetrainEvery(int(match.group(1)), match.group(2).upper())
 
@@ -76,8 +77,7 @@ class Fold:
 
 
 def fold_schedule(start: dt.date, end: dt.date, every: RetrainEvery) -> list[Fold]:
-    if start > end:
-        raise InputError(f"start {start} is after end {end}")
+    check_range(start, end)
     offset = every.offset()
     starts: list[dt.date] = []
     current = pd.Timestamp(start)
@@ -224,13 +224,13 @@ def network_factory(config: Any) -> ForecasterFactory:
     from market_predictor.fitting import fit_forecaster
 
     def fit(rows: pd.DataFrame, fold: Fold) -> Forecaster:
-        validation_start = validation_start_for(rows, fold.start, config.validation_months)
+        validation_start = fold_validation_start(rows, fold.start, config.validation_months)
         return fit_forecaster(rows, config, validation_start=validation_start)
 
     return fit
 
 
-def validation_start_for(
+def fold_validation_start(
     rows: pd.DataFrame, fold_start: dt.date, validation_months: int
 ) -> dt.date | None:
     """The early-stopping split, or None when holding it out would leave too few rows."""
@@ -272,8 +272,7 @@ def backtest(
     or too little history before `start`.
     """
     every = parse_retrain_every(retrain_every)
-    if start is not None and end is not None and start > end:
-        raise InputError(f"start {start} is after end {end}")
+    check_range(start, end)
     config = None
     if include_network:
         config = network_config(settings, model, max_epochs, config_overrides)
@@ -334,8 +333,7 @@ def load_history(
     # The span ends on `end`: starting a day after `end - span` keeps month arithmetic
     # from adding a one-day fold at the end (2012-12-31 - 1M + 1M = 2012-12-30).
     start = start or (pd.Timestamp(end) - default_span + pd.Timedelta(days=1)).date()
-    if start > end:
-        raise InputError(f"start {start} is after end {end}")
+    check_range(start, end)
 
     prices = group.read(symbols=wanted, end=end)
     dates = pd.to_datetime(prices["date"])
@@ -348,7 +346,7 @@ def load_history(
     if history < needed:
         raise InputError(
             f"too little history before {start}: {history} usable rows, need at least "
-            f"{needed}; ingest earlier prices or move --start later"
+            f"{needed}; ingest earlier prices or move the start later"
         )
     return prices, start, end
 
@@ -366,7 +364,7 @@ def network_config(
         overrides["model"] = model
     if max_epochs is not None:
         if max_epochs < 1:
-            raise InputError(f"--max-epochs must be at least 1, got {max_epochs}")
+            raise InputError(f"max_epochs must be at least 1, got {max_epochs}", param="max_epochs")
         overrides["max_epochs"] = max_epochs
     return load_train_config(settings, overrides or None)
 

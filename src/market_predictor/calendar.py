@@ -20,11 +20,10 @@ if TYPE_CHECKING:
 
 # The sample data starts in 2000; an early start keeps any realistic history in range.
 CALENDAR_START = "1990-01-01"
-DEFAULT_CALENDAR = "XNYS"
 
 
 @functools.cache
-def trading_calendar(name: str = DEFAULT_CALENDAR) -> ExchangeCalendar:
+def trading_calendar(name: str) -> ExchangeCalendar:
     """The exchange calendar `name` (cached: building one takes a fraction of a second)."""
     import exchange_calendars
 
@@ -34,18 +33,18 @@ def trading_calendar(name: str = DEFAULT_CALENDAR) -> ExchangeCalendar:
         raise InputError(f"unknown exchange calendar {name!r} (e.g. XNYS, XLON)") from None
 
 
-def is_trading_day(day: dt.date, calendar: str = DEFAULT_CALENDAR) -> bool:
+def is_trading_day(day: dt.date, calendar: str) -> bool:
     cal = trading_calendar(calendar)
     return bool(cal.is_session(_in_bounds(cal, day)))
 
 
-def latest_trading_day(on_or_before: dt.date, calendar: str = DEFAULT_CALENDAR) -> dt.date:
+def latest_trading_day(on_or_before: dt.date, calendar: str) -> dt.date:
     """`on_or_before` if it is a trading day, else the last trading day before it."""
     cal = trading_calendar(calendar)
     return _date(cal.date_to_session(_in_bounds(cal, on_or_before), direction="previous"))
 
 
-def next_trading_day(as_of: dt.date, calendar: str = DEFAULT_CALENDAR) -> dt.date:
+def next_trading_day(as_of: dt.date, calendar: str) -> dt.date:
     """The first trading day strictly after `as_of`: the day a prediction made at its
     close is for."""
     cal = trading_calendar(calendar)
@@ -55,7 +54,7 @@ def next_trading_day(as_of: dt.date, calendar: str = DEFAULT_CALENDAR) -> dt.dat
     return _date(cal.date_to_session(day, direction="next"))
 
 
-def shift_trading_days(day: dt.date, count: int, calendar: str = DEFAULT_CALENDAR) -> dt.date:
+def shift_trading_days(day: dt.date, count: int, calendar: str) -> dt.date:
     """The trading day `count` sessions after (or, negative, before) `day`; a
     non-trading `day` first rolls back to the trading day before it."""
     cal = trading_calendar(calendar)
@@ -66,7 +65,7 @@ def shift_trading_days(day: dt.date, count: int, calendar: str = DEFAULT_CALENDA
         raise InputError(f"{count:+d} trading days from {day} is outside the calendar") from exc
 
 
-def trading_days(start: dt.date, end: dt.date, calendar: str = DEFAULT_CALENDAR) -> list[dt.date]:
+def trading_days(start: dt.date, end: dt.date, calendar: str) -> list[dt.date]:
     """Every trading day in [start, end]."""
     if start > end:
         return []
@@ -75,7 +74,7 @@ def trading_days(start: dt.date, end: dt.date, calendar: str = DEFAULT_CALENDAR)
     return [session.date() for session in sessions]
 
 
-def trading_days_between(earlier: dt.date, later: dt.date, calendar: str = DEFAULT_CALENDAR) -> int:
+def trading_days_between(earlier: dt.date, later: dt.date, calendar: str) -> int:
     """Trading days in (earlier, later]: 0 for the same day, 1 from Friday to Monday."""
     if later <= earlier:
         return -len(trading_days(later + dt.timedelta(days=1), earlier, calendar))

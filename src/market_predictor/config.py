@@ -40,7 +40,6 @@ class Settings(BaseSettings):
     source_path: Path | None = Field(None, description="File for the csv/parquet sources.")
     feature_group_version: int = 1
     calendar: str = Field("XNYS", description="Exchange calendar (exchange_calendars code).")
-    schedule: str = Field("30 22 * * 1-5", description="Cron schedule of the daily job (UTC).")
     ingest_overlap_days: int = Field(
         5, description="Trading days re-fetched before the last stored date to catch restatements."
     )
@@ -77,8 +76,10 @@ class Settings(BaseSettings):
     @field_validator("symbols", mode="before")
     @classmethod
     def _split_symbols(cls, value: object) -> object:
+        from market_predictor.symbols import parse_symbols
+
         items = _comma_list(value)
-        return [s.upper() for s in items] if isinstance(items, list) else items
+        return parse_symbols(items) if isinstance(items, list) else items
 
     @field_validator("drift_ignored_features", "cors_origins", mode="before")
     @classmethod

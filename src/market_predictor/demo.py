@@ -71,7 +71,7 @@ def run_demo(
         "champion": champion,
         "replay": replayed.model_dump(mode="json", exclude={"days"}),
         "retrain_recommended_days": sum(d.retrain_recommended for d in replayed.days),
-        "symbols": symbol_table(store, settings.model_name, first_day, end),
+        "symbols": symbol_table(store, settings.model_name, first_day, end, settings.calendar),
         "table_rows": {
             "predictions": _rows(store, "predictions", first_day, end),
             "errors": _rows(store, "errors", first_day, end),
@@ -123,14 +123,19 @@ def _describe(champion: Any, note: str) -> dict[str, Any]:
 
 
 def symbol_table(
-    store: FeatureStore, model_name: str, start: dt.date, end: dt.date
+    store: FeatureStore, model_name: str, start: dt.date, end: dt.date, calendar_name: str
 ) -> dict[str, dict[str, Any]]:
     """Per symbol over the replayed days: MAE and MASE against persistence, interval
     coverage, and the latest forecast."""
     from market_predictor.monitoring import served_errors
 
     errors = served_errors(
-        read_errors(store, model_name=model_name, start=start, end=calendar.next_trading_day(end))
+        read_errors(
+            store,
+            model_name=model_name,
+            start=start,
+            end=calendar.next_trading_day(end, calendar_name),
+        )
     )
     predictions = read_predictions(store, model_name=model_name, as_of_end=end)
     table: dict[str, dict[str, Any]] = {}

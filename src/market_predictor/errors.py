@@ -6,7 +6,15 @@ class MPPError(Exception):
 
 
 class InputError(MPPError):
-    """Bad input from the user: a one-line message, nothing written (exit 2)."""
+    """Bad input from the user: a one-line message, nothing written (exit 2).
+
+    `param` names the library parameter at fault, so each entry point can point at its
+    own spelling of it (the CLI at a flag, the API at a query field).
+    """
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 class NotFoundError(InputError):

@@ -15,10 +15,12 @@ import numpy as np
 import pandas as pd
 
 from market_predictor import calendar
+from market_predictor.checks import check_not_future
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
 from market_predictor.results import Forecast, PredictionBatch
 from market_predictor.store import FeatureStore, schemas
+from market_predictor.symbols import checked_symbols
 
 if TYPE_CHECKING:
     from market_predictor.registry import ChampionModel
@@ -38,8 +40,7 @@ def resolve_as_of(
 ) -> tuple[dt.date, dict[str, dt.date]]:
     """The as-of date to use (default: the newest stored price among `symbols`) and each
     symbol's last stored date. Bad dates are InputErrors raised before anything runs."""
-    if as_of is not None and as_of > dt.date.today():
-        raise InputError(f"as-of date {as_of} is in the future")
+    check_not_future(as_of)
     last = store.prices().last_dates(symbols)
     if not last:
         raise InputError(f"no prices stored for {', '.join(symbols)}: run `mpp ingest` first")
@@ -52,7 +53,7 @@ def check_no_look_ahead(champion: ChampionModel, as_of: dt.date) -> None:
         raise InputError(
             f"the champion (v{champion.version}) was trained on data up to "
             f"{champion.trained_until}, after the as-of date {as_of}: forecasting that day "
-            "would use the future; train a model with an earlier --end first"
+            "would use the future; train a model on data ending earlier first"
         )
 
 
@@ -68,7 +69,7 @@ def predict(
     """Forecast the close of the trading day after `as_of` for `symbols` (default:
     settings.symbols) with the champion of `model_name` and store the forecasts."""
     store = store or FeatureStore.from_settings(settings)
-    symbols = list(symbols or settings.symbols)
+    symbols = checked_symbols(symbols or settings.symbols)
     as_of, _ = resolve_as_of(store, symbols, as_of)
     if champion is None:
         from market_predictor.registry import load_champion

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from market_predictor.checks import check_range
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
 from market_predictor.results import IngestResult
 from market_predictor.sources import get_source
 from market_predictor.store import FeatureStore, PriceFeatureGroup, schemas
-from market_predictor.symbols import parse_symbols
+from market_predictor.symbols import checked_symbols
 from market_predictor.validation import validate_prices
 
 QUARANTINE_KEY = ("symbol", "date", "source", "reason")
@@ -30,7 +31,7 @@ QUARANTINE_KEY = ("symbol", "date", "source", "reason")
 def ingest_prices(
     settings: Settings,
     *,
-    symbols: Iterable[str] | str | None = None,
+    symbols: str | Iterable[str] | None = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
     source: str | None = None,
@@ -45,11 +46,10 @@ def ingest_prices(
     quarantined as "future date", and `end` defaults to it. Every input and the store
     URI are checked before anything is fetched or written.
     """
-    wanted = parse_symbols(symbols if symbols is not None else settings.symbols) or []
+    wanted = checked_symbols(symbols if symbols is not None else settings.symbols)
     as_of = as_of or dt.date.today()
     end = end or as_of
-    if start is not None and start > end:
-        raise InputError(f"start {start} is after end {end}")
+    check_range(start, end)
     version = (
         settings.feature_group_version if feature_group_version is None else feature_group_version
     )

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from market_predictor import calendar
+from market_predictor.checks import check_not_future
 from market_predictor.config import Settings
 from market_predictor.errors import InputError, NotFoundError
 from market_predictor.results import MonitorResult, SymbolSkill
@@ -27,6 +28,7 @@ from market_predictor.store import (
     read_prices,
     schemas,
 )
+from market_predictor.symbols import checked_symbols
 
 if TYPE_CHECKING:
     from market_predictor.registry import ChampionModel
@@ -200,10 +202,10 @@ def monitor(
     """Write the realised errors that became known by `as_of` and the per-symbol
     summary for `as_of` (rolling skill, drift, retrain flag)."""
     store = store or FeatureStore.from_settings(settings)
+    symbols = checked_symbols(symbols) if symbols is not None else None
     name = model_name or (champion.name if champion else settings.model_name)
     prices = store.prices()
-    if as_of is not None and as_of > dt.date.today():
-        raise InputError(f"as-of date {as_of} is in the future")
+    check_not_future(as_of)
     if not store.predictions.exists():
         return MonitorResult(
             as_of=as_of,

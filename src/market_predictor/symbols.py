@@ -20,6 +20,22 @@ def normalise_symbol(raw: str) -> str:
     return symbol
 
 
+def checked_symbols(symbols: str | Iterable[str]) -> list[str]:
+    """Symbols already parsed at an entry point, re-checked (not re-normalised) where the
+    library takes them: a caller that skipped parsing gets the same clear error. A
+    comma-separated string is parsed (never iterated character by character)."""
+    if isinstance(symbols, str):
+        return parse_symbols(symbols) or []
+    checked = list(symbols)
+    for symbol in checked:
+        if not SYMBOL_PATTERN.fullmatch(symbol):
+            normalise_symbol(symbol)  # raises the one message for a bad symbol
+            raise InputError(f"symbol {symbol!r} is not normalised: use upper case")
+    if not checked:
+        raise InputError("no symbols given")
+    return checked
+
+
 def parse_symbols(value: str | Iterable[str] | None) -> list[str] | None:
     """`"aapl, msft"` or an iterable -> ["AAPL", "MSFT"] (order kept, duplicates dropped)."""
     if value is None:

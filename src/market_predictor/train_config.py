@@ -11,17 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
 
-if TYPE_CHECKING:
-    pass
-
 NETWORK_NAMES = ("lstm", "transformer", "mlp")
+NETWORK_DISPLAY_NAMES = {"lstm": "LSTM", "transformer": "Transformer", "mlp": "MLP"}
+# Walk-forward refit period of `mpp backtest` and `mpp tune` (a count and M or W).
+DEFAULT_RETRAIN_EVERY = "3M"
 
 
 @dataclass

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from market_predictor.checks import check_range
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
 from market_predictor.features import build_features
 from market_predictor.results import TrainResult
-from market_predictor.symbols import normalise_symbol
+from market_predictor.symbols import checked_symbols
 
 if TYPE_CHECKING:
     from market_predictor.store import TrainingDataset
@@ -28,9 +29,8 @@ from market_predictor.fitting import (
     forecasts_with_outcomes,
     validation_start_for,
 )
-from market_predictor.train_config import TrainConfig, load_train_config
+from market_predictor.train_config import NETWORK_DISPLAY_NAMES, TrainConfig, load_train_config
 
-_DISPLAY_NAMES = {"lstm": "LSTM", "transformer": "Transformer", "mlp": "MLP"}
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -94,9 +94,11 @@ def train(
     config = load_train_config(settings, overrides)
     name = check_model_name(model_name or settings.model_name)
     if dataset_version is not None and (symbols or start or end):
-        raise InputError("--dataset-version fixes symbols and dates: drop --symbols/--start/--end")
-    if start is not None and end is not None and start > end:
-        raise InputError(f"start {start} is after end {end}")
+        raise InputError(
+            "dataset_version fixes symbols and dates: give no symbols, start or end with it",
+            param="dataset_version",
+        )
+    check_range(start, end)
     # Reachability first (a clear error naming the URI); the database itself is only
     # created once every input has passed, so bad input leaves no trace.
     check_tracking_uri(settings.resolved_tracking_uri)
@@ -111,7 +113,7 @@ def train(
         stored = prices.symbols() if prices.table_version() is not None else []
         if not stored:
             raise InputError("the feature store holds no prices yet: run `mpp ingest` first")
-        wanted = [normalise_symbol(s) for s in symbols] if symbols else None
+        wanted = checked_symbols(symbols) if symbols else None
         missing = sorted(set(wanted or []) - set(stored))
         if missing:
             raise InputError(
@@ -255,7 +257,7 @@ def outcome_message(summary: TrainResult, previous: str | None, promote: bool) -
 
 
 def _gate_sentence(summary: TrainResult, previous: str | None, promote: bool) -> str:
-    network = _DISPLAY_NAMES.get(summary.network, summary.network)
+    network = NETWORK_DISPLAY_NAMES.get(summary.network, summary.network)
     model = _pinball(summary, "model")
     naive = _pinball(summary, "persistence")
     champion = _pinball(summary, "champion")
@@ -286,7 +288,7 @@ def _gate_sentence(summary: TrainResult, previous: str | None, promote: bool) ->
     if not promote:
         left = f"at version {summary.champion_version}" if summary.champion_version else "unset"
         return (
-            f"{lost}; it is version {summary.version} (challenger) and --no-promote left the "
+            f"{lost}; it is version {summary.version} (challenger) and promote=False left the "
             f"champion {left}."
         )
     return (
@@ -308,7 +310,7 @@ def _log_figures(rows: pd.DataFrame, network: str, *figures: Any) -> None:
         return
     for make, filename in zip(figures, ("validation_forecasts.png", "residuals.png"), strict=True):
         figure = make(
-            rows, title=f"{_DISPLAY_NAMES.get(network, network)} on the validation window"
+            rows, title=f"{NETWORK_DISPLAY_NAMES.get(network, network)} on the validation window"
         )
         mlflow.log_figure(figure, f"plots/{filename}")
         plt.close(figure)

@@ -34,14 +34,13 @@ from market_predictor.config import Settings
 from market_predictor.errors import InputError, MPPError
 from market_predictor.evaluation import forecast_metrics
 from market_predictor.results import TuneResult
+from market_predictor.train_config import DEFAULT_RETRAIN_EVERY, NETWORK_NAMES
 
 DEFAULT_FOLDS = 2
-DEFAULT_RETRAIN_EVERY = "3M"
 
 # The search space (issue #3): window length, hidden size, layers, dropout, learning
 # rate and network type. Widths are powers of two so every transformer width has
 # a whole number of attention heads.
-NETWORK_CHOICES = ("lstm", "transformer", "mlp")
 WINDOW_CHOICES = (10, 20, 30, 60)
 HIDDEN_CHOICES = (16, 32, 64, 128)
 LAYER_RANGE = (1, 3)
@@ -63,7 +62,7 @@ def suggest_config(trial: Any, base: Any) -> Any:
     """The base TrainConfig with the trial's choice of every searched hyperparameter."""
     return dataclasses.replace(
         base,
-        model=trial.suggest_categorical("model", list(NETWORK_CHOICES)),
+        model=trial.suggest_categorical("model", list(NETWORK_NAMES)),
         window=trial.suggest_categorical("window", list(WINDOW_CHOICES)),
         hidden_size=trial.suggest_categorical("hidden_size", list(HIDDEN_CHOICES)),
         num_layers=trial.suggest_int("num_layers", *LAYER_RANGE),
@@ -90,9 +89,9 @@ def tune(
     stored date). Every input is checked before MLflow or the config file is touched.
     """
     if trials < 1:
-        raise InputError(f"--trials must be at least 1, got {trials}")
+        raise InputError(f"trials must be at least 1, got {trials}", param="trials")
     if folds < 1:
-        raise InputError(f"--folds must be at least 1, got {folds}")
+        raise InputError(f"folds must be at least 1, got {folds}", param="folds")
     every = parse_retrain_every(retrain_every)
     path = training_config_path(settings)
     # Tuning may be what creates the configured file: until then, start from the default.

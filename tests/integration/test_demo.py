@@ -37,7 +37,7 @@ def test_short_demo_replays_the_last_days_and_a_rerun_changes_no_row(
     first = run_demo(settings, max_epochs=1, replay_days=3)
     assert first["failed_step"] is None
     assert str(first["replay_end"]) == SAMPLE_END
-    assert first["train_until"] == calendar.shift_trading_days(first["replay_end"], -3)
+    assert first["train_until"] == calendar.shift_trading_days(first["replay_end"], -3, "XNYS")
     assert first["champion"]["trained_until"] == first["train_until"]
     assert first["table_rows"] == {"predictions": 12, "errors": 8, "summary": 12}
     assert sorted(first["symbols"]) == sorted(DEMO_SYMBOLS)

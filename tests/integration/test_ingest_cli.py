@@ -58,7 +58,7 @@ def test_human_summary_is_a_table(settings: Settings) -> None:
         (["--symbols", "ABCDEFGHIJKLMNOP"], "invalid symbol"),
         (["--start", "2020-01-01", "--end", "2020-02-01"], "no prices"),
         (["--interval", "1h"], "not supported"),
-        (["--source", "csv"], "needs --path"),
+        (["--source", "csv"], "needs a path to a csv file (option --path)"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from market_predictor.cli import app
 from market_predictor.config import Settings
-from market_predictor.train_config import load_train_config
-from market_predictor.tuning import HIDDEN_CHOICES, NETWORK_CHOICES, WINDOW_CHOICES
+from market_predictor.train_config import NETWORK_NAMES, load_train_config
+from market_predictor.tuning import HIDDEN_CHOICES, WINDOW_CHOICES
 from tests.fixtures.ml import sample_prices, store_prices
 
 runner = CliRunner()
@@ -38,7 +38,7 @@ def test_each_trial_is_a_nested_run_and_the_best_config_is_saved(real_store: Set
     assert 0.0 < summary["best_pinball"] < 0.02
     assert 0.0 < summary["persistence_pinball"] < 0.02
     params = summary["best_params"]
-    assert params["model"] in NETWORK_CHOICES
+    assert params["model"] in NETWORK_NAMES
     assert params["window"] in WINDOW_CHOICES
     assert params["hidden_size"] in HIDDEN_CHOICES
 
@@ -76,7 +76,7 @@ def test_tuned_config_goes_to_the_configured_training_config_path(
     assert str(target) in result.stdout.replace("\n", "")
     assert "persistence" in result.stdout
     tuned = load_train_config(get_settings())
-    assert tuned.model in NETWORK_CHOICES
+    assert tuned.model in NETWORK_NAMES
     assert not (real_store.resolved_home / "train.yaml").exists()
 
 

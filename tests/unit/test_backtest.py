@@ -17,9 +17,9 @@ from market_predictor.backtest import (
     attach_outcomes,
     baseline_factories,
     fold_schedule,
+    fold_validation_start,
     parse_retrain_every,
     usable_rows,
-    validation_start_for,
     walk_forward,
 )
 from market_predictor.errors import InputError
@@ -55,7 +55,7 @@ def test_retrain_period_parses_months_and_weeks(text: str, expected: RetrainEver
 
 @pytest.mark.parametrize("text", ["3X", "0M", "M", "", "3", "-1M", "1.5M", "3 months", "2D"])
 def test_retrain_period_not_like_3m_or_2w_is_an_input_error(text: str) -> None:
-    with pytest.raises(InputError, match="--retrain-every"):
+    with pytest.raises(InputError, match="retrain_every"):
         parse_retrain_every(text)
 
 
@@ -213,9 +213,9 @@ def test_outcomes_join_drops_forecasts_whose_next_day_is_not_stored() -> None:
 def test_validation_split_is_skipped_when_it_would_starve_the_fit(prices: pd.DataFrame) -> None:
     start = dt.date(2012, 7, 1)
     rows = prices[prices["date"] < pd.Timestamp(start)]
-    assert validation_start_for(rows, start, 6) == dt.date(2012, 1, 1)
-    assert validation_start_for(rows, start, 0) is None
+    assert fold_validation_start(rows, start, 6) == dt.date(2012, 1, 1)
+    assert fold_validation_start(rows, start, 0) is None
     # Two symbols x four months before the split: fewer usable rows than a fit needs.
     short = rows[rows["date"] >= pd.Timestamp("2011-09-01")]
     assert usable_rows(short[short["date"] < pd.Timestamp("2012-01-01")]) < MIN_TRAINING_ROWS
-    assert validation_start_for(short, start, 6) is None
+    assert fold_validation_start(short, start, 6) is None

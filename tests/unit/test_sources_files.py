@@ -83,7 +83,7 @@ def test_empty_price_cell_is_kept_as_missing_for_validation(tmp_path: Path) -> N
 
 
 def test_file_sources_need_an_existing_path(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="needs --path"):
+    with pytest.raises(InputError, match="needs a path"):
         get_source("csv")
     with pytest.raises(InputError, match="does not exist"):
         get_source("parquet", tmp_path / "nope.parquet")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from market_predictor.errors import InputError
-from market_predictor.symbols import normalise_symbol, parse_symbols
+from market_predictor.symbols import checked_symbols, normalise_symbol, parse_symbols
 
 
 @pytest.mark.parametrize("raw", ["aapl", "BRK-B", "^GSPC", "ES=F", "RDS.A"])
@@ -24,3 +24,17 @@ def test_parse_symbols_keeps_order_and_drops_duplicates() -> None:
 def test_parse_symbols_refuses_an_empty_list() -> None:
     with pytest.raises(InputError, match="no symbols"):
         parse_symbols(" , ")
+
+
+def test_library_check_refuses_unparsed_symbols_instead_of_normalising_them() -> None:
+    with pytest.raises(InputError, match="not normalised"):
+        checked_symbols(["aapl"])
+    with pytest.raises(InputError, match="invalid symbol"):
+        checked_symbols(["../etc"])
+    with pytest.raises(InputError, match="no symbols"):
+        checked_symbols([])
+
+
+def test_library_check_parses_a_comma_string_rather_than_iterating_its_characters() -> None:
+    assert checked_symbols("aapl, msft") == ["AAPL", "MSFT"]
+    assert checked_symbols(["AAPL", "BRK-B"]) == ["AAPL", "BRK-B"]

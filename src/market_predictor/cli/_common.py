@@ -59,7 +59,8 @@ def run_command(
     try:
         result = work()
     except InputError as exc:
-        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        flag = f" (option --{exc.param.replace('_', '-')})" if exc.param else ""
+        err_console.print(f"error: {exc}{flag}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except Exception as exc:
         if os.environ.get("MPP_DEBUG"):

@@ -20,6 +20,7 @@ from market_predictor.cli._common import (
 from market_predictor.config import get_settings
 from market_predictor.results import BacktestReport
 from market_predictor.symbols import parse_symbols
+from market_predictor.train_config import DEFAULT_RETRAIN_EVERY
 
 # Column heading and format of each metric, in display order.
 _COLUMNS = (
@@ -49,7 +50,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         retrain_every: Annotated[
             str, typer.Option(help="Refit period: months or weeks, e.g. 3M, 1M, 6M, 2W.")
-        ] = "3M",
+        ] = DEFAULT_RETRAIN_EVERY,
         model: Annotated[
             str | None,
             typer.Option(help="Network: lstm, transformer or mlp (default: the training config)."),

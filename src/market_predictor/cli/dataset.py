@@ -35,20 +35,17 @@ def create(
     """Materialise the rows from START to END (inclusive); prints the new dataset version."""
 
     def work() -> dict[str, Any]:
-        from market_predictor.checks import check_range
         from market_predictor.config import get_settings
         from market_predictor.store import FeatureStore
         from market_predictor.symbols import parse_symbols
 
         first, last = parse_date(start, "start"), parse_date(end, "end")
-        check_range(first, last)
-        wanted = parse_symbols(symbols)
-        _check_name(name)
-        store = FeatureStore.from_settings(get_settings(), feature_group_version)
-        store.ensure_writable()
         assert first is not None and last is not None  # required options
-        dataset = store.datasets.create(store.prices(), first, last, symbols=wanted, name=name)
-        return dataset.to_dict()
+        store = FeatureStore.from_settings(get_settings(), feature_group_version)
+        dataset = store.datasets.create(
+            store.prices(), first, last, symbols=parse_symbols(symbols), name=name
+        )
+        return dataset.model_dump(mode="json")
 
     run_command(work, json_output, render=_render_one)
 
@@ -64,7 +61,7 @@ def list_datasets(
         from market_predictor.store import FeatureStore
 
         store = FeatureStore.from_settings(get_settings())
-        return {"datasets": [d.to_dict() for d in store.datasets.list(name)]}
+        return {"datasets": [d.model_dump(mode="json") for d in store.datasets.list(name)]}
 
     run_command(work, json_output, render=_render_list)
 
@@ -79,24 +76,12 @@ def show(
     def work() -> dict[str, Any]:
         from market_predictor.config import get_settings
         from market_predictor.store import FeatureStore
-        from market_predictor.store.datasets import content_hash
 
         store = FeatureStore.from_settings(get_settings())
-        dataset, rows = store.datasets.read(version, name)
-        return {
-            **dataset.to_dict(),
-            "verified": len(rows) == dataset.row_count
-            and content_hash(rows) == dataset.content_hash,
-        }
+        dataset, intact = store.datasets.verify(version, name)
+        return {**dataset.model_dump(mode="json"), "verified": intact}
 
     run_command(work, json_output, render=_render_one)
-
-
-def _check_name(name: str) -> None:
-    from market_predictor.errors import InputError
-
-    if not name or not all(c.isalnum() or c in "_-" for c in name):
-        raise InputError(f"invalid feature view name {name!r}: use letters, digits, _ and -")
 
 
 def _render_one(dataset: Mapping[str, Any]) -> None:

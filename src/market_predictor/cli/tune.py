@@ -12,6 +12,7 @@ from market_predictor.config import get_settings
 from market_predictor.errors import InputError
 from market_predictor.results import TuneResult
 from market_predictor.symbols import parse_symbols
+from market_predictor.train_config import DEFAULT_RETRAIN_EVERY
 
 
 def register(app: typer.Typer) -> None:
@@ -29,7 +30,7 @@ def register(app: typer.Typer) -> None:
         folds: Annotated[int, typer.Option(help="Walk-forward folds each trial is scored on.")] = 2,
         retrain_every: Annotated[
             str, typer.Option(help="Fold length: months or weeks, e.g. 3M, 1M, 2W.")
-        ] = "3M",
+        ] = DEFAULT_RETRAIN_EVERY,
         max_epochs: Annotated[
             int | None, typer.Option(help="Override the training config's max_epochs.")
         ] = None,

@@ -34,6 +34,10 @@ class Forecaster(ABC):
     is_baseline: bool = False
 
     @property
+    def median_index(self) -> int:
+        return median_index(self.quantiles)
+
+    @property
     @abstractmethod
     def min_history(self) -> int:
         """Price rows a symbol needs before it can be forecast."""
@@ -73,7 +77,7 @@ class Forecaster(ABC):
         if rows.size == 0:
             return pd.DataFrame(columns=FORECAST_COLUMNS)
         quantiles = np.sort(self.quantile_returns(features, rows), axis=1)
-        median = quantiles[:, _median_index(self.quantiles)]
+        median = quantiles[:, self.median_index]
         last_close = features["close"].to_numpy(dtype="float64")[rows]
         return pd.DataFrame(
             {
@@ -88,5 +92,6 @@ class Forecaster(ABC):
         )
 
 
-def _median_index(quantiles: Sequence[float]) -> int:
+def median_index(quantiles: Sequence[float]) -> int:
+    """Column of the median among quantile levels (the one nearest 0.5)."""
     return int(np.argmin(np.abs(np.asarray(quantiles) - 0.5)))

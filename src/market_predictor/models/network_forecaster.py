@@ -22,8 +22,8 @@ from market_predictor.models.forecaster import Forecaster
 from market_predictor.models.lstm import LSTMNetwork
 from market_predictor.models.mlp import MLPNetwork
 from market_predictor.models.transformer import TransformerNetwork
+from market_predictor.train_config import NETWORK_NAMES
 
-NETWORKS = ("lstm", "transformer", "mlp")
 _PREDICT_BATCH = 4096
 
 
@@ -43,7 +43,7 @@ def build_network(
         return TransformerNetwork(n_features, n_quantiles, hidden_size, num_layers, dropout, window)
     if model == "mlp":
         return MLPNetwork(n_features, n_quantiles, hidden_size, num_layers, dropout, window)
-    raise ValueError(f"unknown network {model!r}: choose one of {', '.join(NETWORKS)}")
+    raise ValueError(f"unknown network {model!r}: choose one of {', '.join(NETWORK_NAMES)}")
 
 
 def scaled_feature_values(features: pd.DataFrame, scaler: StandardScaler) -> np.ndarray:
@@ -149,10 +149,6 @@ class NetworkForecaster(Forecaster):
         if self.median_source == "persistence":
             quantiles[:, self.median_index] = 0.0
         return quantiles
-
-    @property
-    def median_index(self) -> int:
-        return int(np.argmin(np.abs(np.asarray(self.quantiles) - 0.5)))
 
     def to_params(self) -> dict[str, Any]:
         """Everything but the weights, JSON-ready (the weights go in a state dict)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,7 @@ from market_predictor.pipeline.steps import (
     retrain_step,
 )
 from market_predictor.results import DailyReport, DailyStep
-from market_predictor.symbols import parse_symbols
+from market_predictor.symbols import checked_symbols
 
 if TYPE_CHECKING:
     from market_predictor.registry import ChampionModel
@@ -43,13 +43,13 @@ def run_daily(
     as_of: dt.date | None = None,
     source: str | None = None,
     path: Path | None = None,
-    symbols: list[str] | str | None = None,
+    symbols: str | Sequence[str] | None = None,
     retrain: bool = True,
     max_epochs: int | None = None,
     champion: ChampionModel | None = None,
 ) -> DailyReport:
     """One day of production as of the close of `as_of` (default: the latest trading day)."""
-    wanted = parse_symbols(symbols if symbols is not None else settings.symbols) or []
+    wanted = checked_symbols(symbols if symbols is not None else settings.symbols)
     as_of = resolve_as_of(settings, as_of)
     check_options(settings, source=source, path=path, retrain=retrain, max_epochs=max_epochs)
     report = DailyReport(as_of=as_of)

@@ -7,7 +7,7 @@ production (and is how the demo builds a real monitoring history).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from market_predictor import calendar
@@ -28,7 +28,7 @@ def replay(
     end: dt.date,
     source: str | None = None,
     path: Path | None = None,
-    symbols: list[str] | str | None = None,
+    symbols: str | Sequence[str] | None = None,
     retrain: bool = True,
     max_epochs: int | None = None,
     progress: Progress | None = None,

@@ -31,7 +31,7 @@ def get_source(name: str, path: Path | None = None, interval: str = "1d") -> Pri
 
         return SampleSource()
     if path is None:
-        raise InputError(f"the {key} source needs --path to a {key} file")
+        raise InputError(f"the {key} source needs a path to a {key} file", param="path")
     file = Path(path).expanduser()
     if not file.is_file():
         raise InputError(f"{key} file {str(file)!r} does not exist")

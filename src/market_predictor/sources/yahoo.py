@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from market_predictor.checks import first_line
 from market_predictor.errors import InputError, MPPError
 from market_predictor.sources.base import conform, describe_range, empty_frame
 
@@ -81,24 +82,27 @@ class YahooSource:
     def _fetch_with_retry(
         self, symbol: str, start: dt.date | None, end: dt.date | None
     ) -> pd.DataFrame | None:
-        for attempt in range(self.retries + 1):
-            try:
-                return self._history(symbol, start, end)
-            except Exception as exc:
-                verdict = _classify(exc)
-                if verdict == "missing":
-                    return None
-                if verdict == "fatal":
-                    raise MPPError(
-                        f"Yahoo Finance failed for {symbol}: {_first_line(exc)}"
-                    ) from exc
-                if attempt == self.retries:
-                    raise MPPError(
-                        f"Yahoo Finance kept failing for {symbol} after {attempt + 1} attempts: "
-                        f"{_first_line(exc)}"
-                    ) from exc
-                self.sleep(self.backoff_seconds * 2**attempt)
-        raise AssertionError("unreachable")
+        from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.retries + 1),
+            wait=wait_exponential(multiplier=self.backoff_seconds),
+            retry=retry_if_exception(lambda exc: _classify(exc) == "transient"),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._history, symbol, start, end)
+        except Exception as exc:
+            verdict = _classify(exc)
+            if verdict == "missing":
+                return None
+            if verdict == "fatal":
+                raise MPPError(f"Yahoo Finance failed for {symbol}: {first_line(exc)}") from exc
+            raise MPPError(
+                f"Yahoo Finance kept failing for {symbol} after {self.retries + 1} attempts: "
+                f"{first_line(exc)}"
+            ) from exc
 
     def _history(self, symbol: str, start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
         import yfinance as yf
@@ -187,8 +191,3 @@ def _classify(exc: BaseException) -> str:
     if type(exc).__name__ in _TRANSIENT_NAMES:
         return "transient"
     return "fatal"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
+from market_predictor.checks import check_range
 from market_predictor.errors import InputError, NotFoundError
 from market_predictor.store import schemas
 from market_predictor.store.backends import StorageBackend
@@ -24,8 +25,9 @@ from market_predictor.store.feature_group import FEATURE_GROUP, PriceFeatureGrou
 DEFAULT_VIEW = "prices_daily"
 
 
-@dataclass(frozen=True)
-class TrainingDataset:
+class TrainingDataset(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     name: str
     version: int
     feature_group: str
@@ -53,12 +55,12 @@ class TrainingDataset:
             "dataset_content_hash": self.content_hash,
         }
 
-    def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["start"] = self.start.isoformat()
-        data["end"] = self.end.isoformat()
-        data["symbols"] = list(self.symbols)
-        return data
+
+def check_view_name(name: str) -> str:
+    """Feature view names become folder names: letters, digits, `_` and `-` only."""
+    if not name or not all(c.isalnum() or c in "_-" for c in name):
+        raise InputError(f"invalid feature view name {name!r}: use letters, digits, _ and -")
+    return name
 
 
 def content_hash(rows: pd.DataFrame) -> str:
@@ -83,8 +85,10 @@ class DatasetRegistry:
         symbols: Sequence[str] | None = None,
         name: str = DEFAULT_VIEW,
     ) -> TrainingDataset:
-        if start > end:
-            raise InputError(f"start {start} is after end {end}")
+        """Materialise the rows of `symbols` (default: all) in [start, end] as the next
+        version of the view `name`; every input is checked before anything is written."""
+        check_range(start, end)
+        check_view_name(name)
         table_version = feature_group.table_version()
         if table_version is None:
             raise InputError("the feature store holds no prices yet: run `mpp ingest` first")
@@ -95,6 +99,7 @@ class DatasetRegistry:
                 raise NotFoundError(f"no rows for {', '.join(missing)} between {start} and {end}")
         if rows.empty:
             raise InputError(f"no price rows between {start} and {end}")
+        self.backend.ensure_writable()
         with self.catalog.write_lock():
             version = self._next_version(name)
             uri_name = f"training_datasets/{name}/v{version}"
@@ -112,7 +117,7 @@ class DatasetRegistry:
                 content_hash=content_hash(rows),
                 uri=f"{self.backend.root}/{uri_name}",
             )
-            record = {**dataset.to_dict(), "symbols": ",".join(dataset.symbols)}
+            record = {**dataset.model_dump(), "symbols": ",".join(dataset.symbols)}
             record["created_at"] = pd.Timestamp.now(tz="UTC")
             # Catalog rows are written after the data, so a listed version is always complete.
             self.catalog.append(pd.DataFrame([record]))
@@ -136,22 +141,18 @@ class DatasetRegistry:
         rows = table.read().sort_values(list(schemas.PRICE_KEY), ignore_index=True)
         return dataset, rows
 
+    def verify(self, version: int, name: str = DEFAULT_VIEW) -> tuple[TrainingDataset, bool]:
+        """The dataset and whether its stored rows still match its row count and hash."""
+        dataset, rows = self.read(version, name)
+        intact = len(rows) == dataset.row_count and content_hash(rows) == dataset.content_hash
+        return dataset, intact
+
     def _next_version(self, name: str) -> int:
         existing = [d.version for d in self.list(name)]
         return max(existing, default=0) + 1
 
 
 def _from_record(record: dict[str, object]) -> TrainingDataset:
-    return TrainingDataset(
-        name=str(record["name"]),
-        version=int(record["version"]),  # type: ignore[call-overload]
-        feature_group=str(record["feature_group"]),
-        feature_group_version=int(record["feature_group_version"]),  # type: ignore[call-overload]
-        table_version=int(record["table_version"]),  # type: ignore[call-overload]
-        start=pd.Timestamp(record["start"]).date(),
-        end=pd.Timestamp(record["end"]).date(),
-        symbols=tuple(str(record["symbols"]).split(",")),
-        row_count=int(record["row_count"]),  # type: ignore[call-overload]
-        content_hash=str(record["content_hash"]),
-        uri=str(record["uri"]),
+    return TrainingDataset.model_validate(
+        {**record, "symbols": tuple(str(record["symbols"]).split(","))}
     )

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import random
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -22,6 +20,12 @@ import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from filelock import FileLock
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 from market_predictor.store.backends import StorageBackend
 
@@ -262,16 +266,16 @@ class Table:
         return WriteResult(version=0, inserted=data.num_rows)
 
     def _with_retry(self, attempt: Callable[[], T]) -> T:
+        """Run a write under the table's lock; when another writer committed first (Delta's
+        optimistic concurrency), back off with jitter and redo it against the new version."""
+        retrying = Retrying(
+            stop=stop_after_attempt(_COMMIT_ATTEMPTS),
+            wait=wait_random_exponential(multiplier=0.05, max=2.0),
+            retry=retry_if_exception_type(CommitFailedError),
+            reraise=True,
+        )
         with self.write_lock():
-            for tries in range(1, _COMMIT_ATTEMPTS + 1):
-                try:
-                    return attempt()
-                except CommitFailedError:
-                    if tries == _COMMIT_ATTEMPTS:
-                        raise
-                    # Another writer committed first: back off and merge against its result.
-                    time.sleep(min(2.0, 0.05 * 2**tries) * (0.5 + random.random()))
-        raise AssertionError("unreachable")
+            return retrying(attempt)
 
 
 @functools.cache

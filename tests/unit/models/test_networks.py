@@ -6,10 +6,11 @@ import torch
 
 from market_predictor.evaluation import pinball_loss
 from market_predictor.models.base import QuantileRegressor, pinball
-from market_predictor.models.network_forecaster import NETWORKS, build_network
+from market_predictor.models.network_forecaster import build_network
+from market_predictor.train_config import NETWORK_NAMES
 
 
-@pytest.mark.parametrize("name", NETWORKS)
+@pytest.mark.parametrize("name", NETWORK_NAMES)
 def test_each_network_maps_a_window_batch_to_one_value_per_quantile(name: str) -> None:
     network = build_network(
         name, n_features=7, n_quantiles=3, hidden_size=8, num_layers=2, dropout=0.0, window=12
@@ -17,7 +18,7 @@ def test_each_network_maps_a_window_batch_to_one_value_per_quantile(name: str) -
     assert network(torch.randn(5, 12, 7)).shape == (5, 3)
 
 
-@pytest.mark.parametrize("name", NETWORKS)
+@pytest.mark.parametrize("name", NETWORK_NAMES)
 def test_untrained_module_starts_as_the_calibrated_persistence_forecast(name: str) -> None:
     network = build_network(
         name, n_features=7, n_quantiles=3, hidden_size=8, num_layers=1, dropout=0.0, window=10
