@@ -17,7 +17,6 @@ from market_predictor.config import Settings
 from market_predictor.errors import InputError
 
 if TYPE_CHECKING:
-    import lightning
     from mlflow.tracking import MlflowClient
 
 _REACHABILITY_TIMEOUT_S = 3.0
@@ -87,19 +86,3 @@ def ensure_experiment(client: MlflowClient, settings: Settings) -> str:
         if experiment is None:
             raise
         return experiment.experiment_id
-
-
-def epoch_metrics_callback(client: MlflowClient, run_id: str) -> lightning.Callback:
-    """A Lightning callback logging every epoch's train/val loss to the MLflow run."""
-    from lightning.pytorch.callbacks import Callback
-
-    class EpochMetrics(Callback):
-        def on_train_epoch_end(
-            self, trainer: lightning.Trainer, pl_module: lightning.LightningModule
-        ) -> None:
-            for name in ("train_loss", "val_loss"):
-                value = trainer.callback_metrics.get(name)
-                if value is not None:
-                    client.log_metric(run_id, name, float(value), step=trainer.current_epoch)
-
-    return EpochMetrics()

@@ -73,6 +73,7 @@ def train(
     `tags` are added to the run and the registered version (e.g. `retrain` reasons).
     """
     import mlflow
+    from lightning.pytorch.loggers import MLFlowLogger
 
     from market_predictor import registry
     from market_predictor.features import feature_profile
@@ -83,7 +84,6 @@ def train(
         check_tracking_uri,
         configure_tracking,
         ensure_experiment,
-        epoch_metrics_callback,
     )
 
     overrides = dict(config_overrides or {})
@@ -153,7 +153,8 @@ def train(
             before_validation,
             config,
             validation_start=stopping_start,
-            callbacks=[epoch_metrics_callback(client, run_id)],
+            # Lightning logs each epoch's train/val loss into this very run.
+            logger=MLFlowLogger(tracking_uri=settings.resolved_tracking_uri, run_id=run_id),
         )
         results = {
             "model": forecasts_with_outcomes(network, rows, validation_start),
@@ -288,8 +289,8 @@ def _gate_sentence(summary: TrainResult, previous: str | None, promote: bool) ->
     if not promote:
         left = f"at version {summary.champion_version}" if summary.champion_version else "unset"
         return (
-            f"{lost}; it is version {summary.version} (challenger) and promote=False left the "
-            f"champion {left}."
+            f"{lost}; it is version {summary.version} (challenger) and promotion was off, "
+            f"which left the champion {left}."
         )
     return (
         f"{lost}; it is version {summary.version} (challenger) and champion stays version "

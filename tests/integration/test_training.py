@@ -85,12 +85,12 @@ def test_training_on_an_existing_dataset_version_reuses_its_rows(
     assert again.lineage == first_run.lineage
     assert len(FeatureStore.from_settings(synthetic_store).datasets.list()) == 1
     assert again.champion_version == "1"
-    assert "--no-promote" in again.message
+    assert "promotion was off" in again.message
 
 
 def test_a_single_symbol_model_has_its_own_registry_name(synthetic_store: Settings) -> None:
     summary = train(
-        synthetic_store, symbols=["aaa"], model_name="aaa-only", config_overrides=LEARNS
+        synthetic_store, symbols=["AAA"], model_name="aaa-only", config_overrides=LEARNS
     )
     assert summary.model_name == "aaa-only"
     assert summary.lineage["dataset_symbols"] == "AAA"
