@@ -25,8 +25,8 @@ from tests.integration.dashboard.conftest import (
 
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
+# Part of `make test`: the API fixture is shared with the page tests, the browser adds ~15 s.
 pytestmark = [
-    pytest.mark.slow,
     pytest.mark.skipif(
         not CHROMEDRIVER.exists() or shutil.which("chromium") is None,
         reason="needs Chromium: apt-get install -y chromium chromium-driver",
