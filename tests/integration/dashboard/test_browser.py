@@ -80,6 +80,17 @@ def browser(tmp_path: Path) -> Iterator[object]:
         driver.quit()
 
 
+def texts(driver: object, selector: str, at_least: int) -> list[str] | None:
+    """The text of every element matching `selector`, read in one script call (Plotly
+    redraws replace its nodes, so element handles can go stale between calls); None
+    until there are `at_least` of them."""
+    found = driver.execute_script(  # type: ignore[attr-defined]
+        "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent)",
+        selector,
+    )
+    return list(found) if len(found) >= at_least else None
+
+
 def test_overview_and_symbol_pages_render_the_symbols_with_no_console_error(
     dashboard_url: str, browser: object, tmp_path: Path
 ) -> None:
@@ -92,17 +103,15 @@ def test_overview_and_symbol_pages_render_the_symbols_with_no_console_error(
     browser.get(dashboard_url)
     # The overview: its table (a canvas, so symbols are read from the outlook chart's axis).
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="stDataFrame"]'))
-    ticks = wait.until(
-        lambda d: [t.text for t in d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .ytick text")]
-    )
+    ticks = wait.until(lambda d: texts(d, ".js-plotly-plot .ytick text", len(OPS_SYMBOLS)))
     assert sorted(ticks) == sorted(OPS_SYMBOLS)
     browser.save_screenshot(str(tmp_path / "overview.png"))
 
     # The symbol page through the sidebar, as a user gets there.
     browser.find_element(By.XPATH, '//a[contains(@href, "symbol")]').click()
-    legend = wait.until(
-        lambda d: [t.text for t in d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .legendtext")]
-    )
+    # 8 legend entries once all three charts are drawn: close, forecast, band and next
+    # day; model and persistence errors; MASE and coverage.
+    legend = wait.until(lambda d: texts(d, ".js-plotly-plot .legendtext", 8))
     assert "AAPL close" in legend and "80% interval" in legend
     assert (tmp_path / "overview.png").stat().st_size > 10_000
     browser.save_screenshot(str(tmp_path / "symbol.png"))
