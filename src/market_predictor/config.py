@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "IBM", "GOOG")
@@ -61,6 +61,17 @@ class Settings(BaseSettings):
     retrain_cooldown_days: int = Field(
         20, description="Trading days after a retrain before the monitor may trigger another."
     )
+    api_key: SecretStr | None = Field(
+        None,
+        description="Bearer token(s) the API requires, comma-separated for rotation "
+        "(unset or empty: the API is open).",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser."
+    )
+    api_poll_seconds: float = Field(
+        2.0, gt=0, description="How often the API checks the store's table versions."
+    )
 
     @field_validator("symbols", mode="before")
     @classmethod
@@ -70,10 +81,17 @@ class Settings(BaseSettings):
         items = _comma_list(value)
         return parse_symbols(items) if isinstance(items, list) else items
 
-    @field_validator("drift_ignored_features", mode="before")
+    @field_validator("drift_ignored_features", "cors_origins", mode="before")
     @classmethod
     def _split_features(cls, value: object) -> object:
         return _comma_list(value)
+
+    @property
+    def api_keys(self) -> list[str]:
+        """The accepted bearer tokens (empty: no auth)."""
+        if self.api_key is None:
+            return []
+        return [key.strip() for key in self.api_key.get_secret_value().split(",") if key.strip()]
 
     @property
     def resolved_home(self) -> Path:

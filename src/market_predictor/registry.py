@@ -120,6 +120,12 @@ def load_champion(settings: Settings, model_name: str | None = None) -> Champion
     return load_version(client, name, str(current.version))
 
 
+def registry_exists(settings: Settings) -> bool:
+    """False when the embedded MLflow database was never created (nothing trained);
+    readers check first so that looking does not create an empty registry."""
+    return not _embedded_database_missing(settings)
+
+
 def _embedded_database_missing(settings: Settings) -> bool:
     uri = settings.resolved_tracking_uri
     return uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists()

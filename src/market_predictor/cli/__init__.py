@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "daily",
     "replay",
     "demo",
+    "serve",
 )
 
 

@@ -1,0 +1,1 @@
+"""The prediction API (FastAPI, the `[api]` extra): `create_app()` in `app.py`."""

@@ -1,0 +1,12 @@
+"""One router per resource; app.py mounts them under /api/v1."""
+
+from __future__ import annotations
+
+from market_predictor.api.cache import Series
+from market_predictor.api.deps import MAX_ROWS, DateRange
+
+
+def window(series: Series, dates: DateRange, limit: int | None = None) -> tuple[int, int]:
+    """[i, j) of the rows in the range, keeping the newest `limit` (at most MAX_ROWS)."""
+    i, j = series.bounds(dates.start, dates.end)
+    return max(i, j - min(limit or MAX_ROWS, MAX_ROWS)), j

@@ -1,0 +1,243 @@
+"""Response models of every route: the JSON contract in docs/api.md.
+
+The monitoring summary reuses the core's `SymbolSkill` and validation metrics reuse
+`Metrics`, so the API serves exactly the shapes the pipeline computes. NaN floats
+serialise as null (the core's `Result` config).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import Field
+
+from market_predictor.results import Metrics, OptionalFloatsModel, Result, SymbolSkill
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+class ErrorBody(Result):
+    """Every 401/403/404/500 body: one line, never a stack trace."""
+
+    detail: str
+
+
+class FieldError(Result):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorBody(Result):
+    """422: which parameter was wrong (`loc`, e.g. ["query", "start"]) and why."""
+
+    detail: list[FieldError]
+
+
+# -- health and symbols ---------------------------------------------------------------------
+
+
+class Health(Result):
+    status: str = Field(description="ok, or degraded when the store cannot be read")
+    version: str = Field(description="market_predictor package version")
+    model_name: str
+    champion_version: str | None
+    store_reachable: bool
+    as_of: dt.date | None = Field(description="latest as-of date of any stored prediction")
+    data_versions: dict[str, int | None] = Field(description="Delta version of each table")
+
+
+class SymbolInfo(Result):
+    symbol: str
+    latest_as_of: dt.date
+    latest_price_date: dt.date | None
+
+
+class SymbolList(Result):
+    symbols: list[SymbolInfo]
+
+
+class AvailableSymbols(Result):
+    """The original system's shape."""
+
+    values: list[str]
+
+
+# -- predictions ----------------------------------------------------------------------------
+
+
+class PredictionRow(OptionalFloatsModel):
+    """One served forecast (the newest model version's, per target date), with its
+    outcome once the target day's close is stored."""
+
+    as_of_date: dt.date
+    target_date: dt.date
+    model_name: str
+    model_version: str
+    last_close: float | None
+    predicted_close: float | None
+    lower: float | None
+    upper: float | None
+    predicted_return: float | None
+    actual_close: float | None = None
+    abs_error: float | None = None
+    inside_interval: bool | None = None
+
+
+class PredictionList(Result):
+    symbol: str
+    start: dt.date | None
+    end: dt.date | None
+    count: int
+    predictions: list[PredictionRow]
+
+
+class LatestPrediction(Result):
+    symbol: str
+    forecast: PredictionRow = Field(description="the newest forecast (the next trading day's)")
+    last_realised: PredictionRow | None = Field(
+        description="the newest forecast whose close is known"
+    )
+
+
+class LegacyPredictions(Result):
+    """The original system's shape: target dates and predicted closes."""
+
+    datetime: list[dt.date]
+    prediction: list[float | None]
+
+
+# -- metrics --------------------------------------------------------------------------------
+
+
+class ErrorRow(OptionalFloatsModel):
+    target_date: dt.date
+    as_of_date: dt.date
+    model_version: str
+    actual_close: float | None
+    predicted_close: float | None
+    lower: float | None
+    upper: float | None
+    last_close: float | None
+    abs_error: float | None
+    pct_error: float | None
+    persistence_abs_error: float | None
+    inside_interval: bool | None
+    direction_correct: bool | None
+
+
+class DailySkill(SymbolSkill):
+    """One day's monitoring summary row (rolling window ending that day)."""
+
+    date: dt.date
+    model_version: str
+    window: int | None = None
+
+
+class MetricsReport(Result):
+    symbol: str
+    start: dt.date | None
+    end: dt.date | None
+    model_name: str
+    summary: SymbolSkill = Field(
+        description="skill over the errors in the range (MASE against persistence); the "
+        "retrain flag, its reason and drift come from the newest daily row in the range"
+    )
+    errors: list[ErrorRow]
+    daily: list[DailySkill]
+
+
+class LegacyMetrics(Result):
+    """The original system's shape: target dates and absolute errors."""
+
+    datetime: list[dt.date]
+    metric: list[float | None]
+
+
+# -- prices ---------------------------------------------------------------------------------
+
+
+class PriceRow(OptionalFloatsModel):
+    date: dt.date
+    open: float | None
+    high: float | None
+    low: float | None
+    close: float | None
+    volume: float | None
+
+
+class PriceList(Result):
+    symbol: str
+    start: dt.date | None
+    end: dt.date | None
+    count: int
+    prices: list[PriceRow]
+
+
+# -- overview -------------------------------------------------------------------------------
+
+
+class OverviewRow(OptionalFloatsModel):
+    symbol: str
+    last_price_date: dt.date | None
+    last_close: float | None
+    as_of_date: dt.date
+    target_date: dt.date
+    predicted_close: float | None
+    change_pct: float | None = Field(description="predicted close vs last close, in percent")
+    lower: float | None
+    upper: float | None
+    model_version: str
+    mase: float | None = Field(description="rolling MASE of the newest monitoring row")
+    coverage: float | None
+    retrain_recommended: bool
+    reason: str
+    stale: bool = Field(description="the newest forecast is older than the newest price")
+
+
+class Overview(Result):
+    model_name: str
+    symbols: list[OverviewRow]
+
+
+# -- models ---------------------------------------------------------------------------------
+
+
+class ModelVersionInfo(Result):
+    model_name: str
+    version: str
+    aliases: list[str]
+    run_id: str | None
+    created_at: dt.datetime
+    is_baseline: bool
+    model_type: str | None
+    trained_until: dt.date | None
+    gate_decision: str | None
+    gate_reason: str | None
+    promoted_by: str | None
+
+
+class ModelList(Result):
+    model_name: str
+    versions: list[ModelVersionInfo]
+
+
+class ChampionInfo(Result):
+    name: str
+    version: str
+    run_id: str | None
+    is_baseline: bool
+    model_type: str | None
+    trained_at: dt.datetime = Field(description="when the version was registered (UTC)")
+    trained_until: dt.date | None
+    training_start: dt.date | None = Field(description="first day of the training data")
+    training_end: dt.date | None = Field(description="last day of the training data")
+    validation_start: dt.date | None
+    validation: dict[str, Metrics] = Field(
+        description="validation metrics of the model beside persistence, drift and the "
+        "previous champion, on the same rows"
+    )
+    gate_decision: str | None
+    gate_reason: str | None
+    promoted_by: str | None
+    history: list[ModelVersionInfo] = Field(description="every version's gate decision")
