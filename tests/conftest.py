@@ -13,7 +13,12 @@ import pytest
 from market_predictor.config import Settings, get_settings
 
 # Fixtures of each area live in their own module; they are plugins so every test sees them.
-pytest_plugins = ["tests.fixtures.data", "tests.fixtures.ml", "tests.fixtures.ops"]
+pytest_plugins = [
+    "tests.fixtures.data",
+    "tests.fixtures.ml",
+    "tests.fixtures.ops",
+    "tests.fixtures.api",
+]
 
 
 _real_connect = socket.socket.connect
