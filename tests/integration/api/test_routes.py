@@ -84,7 +84,9 @@ def test_predictions_carry_the_realised_close_once_known(
     realised = [r for r in rows if r["actual_close"] is not None]
     assert realised and rows[-1]["actual_close"] is None  # the 24th is not known yet
     for row in realised:
-        assert row["actual_close"] == pytest.approx(close_on[dt.date.fromisoformat(row["target_date"])])
+        assert row["actual_close"] == pytest.approx(
+            close_on[dt.date.fromisoformat(row["target_date"])]
+        )
         assert row["abs_error"] == pytest.approx(abs(row["predicted_close"] - row["actual_close"]))
 
 
