@@ -120,7 +120,7 @@ async def date_range(
     try:
         check_range(start, end)
     except InputError as exc:
-        raise _invalid("start", str(exc)) from None
+        raise _invalid(exc.param or "start", str(exc)) from None
     if start is not None and end is not None and (end - start).days > MAX_RANGE_DAYS:
         raise _invalid("end", f"a range may span at most {MAX_RANGE_DAYS} days")
     return DateRange(start, end)
