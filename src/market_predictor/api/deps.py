@@ -1,8 +1,10 @@
-"""Dependencies every route shares: the settings, the data snapshot (with its ETag and
-the If-None-Match check), the symbol lookup, date ranges, and the bearer-token check.
+"""Dependencies every route shares: the settings, the data snapshot (behind the
+bearer-token check, with its ETag and the If-None-Match check), the symbol lookup and
+date ranges.
 
-All are `async def`: FastAPI runs sync dependencies in a thread pool, which costs more
-than any of these does.
+All are `async def` (FastAPI runs sync dependencies in a thread pool) and few: each
+dependency level costs FastAPI more per request than slicing the data does, so the
+token check and the snapshot are one dependency and ranges are plain query parameters.
 """
 
 from __future__ import annotations
@@ -50,10 +52,7 @@ async def get_cache(request: Request) -> DataCache:
     return cache
 
 
-async def require_key(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
+def check_key(request: Request, credentials: HTTPAuthorizationCredentials | None) -> None:
     """401 without a token or with a wrong one. Every key is compared in constant time,
     so neither timing nor the answer tells which key (if any) came close."""
     keys: list[bytes] = request.app.state.api_keys
@@ -69,8 +68,14 @@ async def require_key(
         raise HTTPException(401, "invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
 
 
-async def current_snapshot(request: Request, response: Response) -> Snapshot:
-    """The snapshot this request is answered from; 304 when the client has it already."""
+async def current_snapshot(
+    request: Request,
+    response: Response,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Snapshot:
+    """The snapshot this request is answered from, once the token checks out; 304 when
+    the client has it already."""
+    check_key(request, credentials)
     cache: DataCache = request.app.state.cache
     snapshot = cache.snapshot
     if _matches(request.headers.get("if-none-match"), snapshot.etag):
@@ -109,14 +114,20 @@ class DateRange:
     end: dt.date | None
 
 
-async def date_range(
-    start: Annotated[
-        dt.date | None, Query(description="First day, inclusive (YYYY-MM-DD; default: open)")
-    ] = None,
-    end: Annotated[
-        dt.date | None, Query(description="Last day, inclusive (YYYY-MM-DD; default: open)")
-    ] = None,
-) -> DateRange:
+StartQuery = Annotated[
+    dt.date | None, Query(description="First day, inclusive (YYYY-MM-DD; default: open)")
+]
+EndQuery = Annotated[
+    dt.date | None, Query(description="Last day, inclusive (YYYY-MM-DD; default: open)")
+]
+LimitQuery = Annotated[
+    int | None,
+    Query(ge=1, le=MAX_ROWS, description=f"Keep the newest N rows (1-{MAX_ROWS})"),
+]
+
+
+def checked_range(start: dt.date | None, end: dt.date | None) -> DateRange:
+    """The range, or a 422 naming the parameter: inverted, or longer than the cap."""
     try:
         check_range(start, end)
     except InputError as exc:
@@ -130,8 +141,11 @@ def _invalid(name: str, message: str) -> RequestValidationError:
     return RequestValidationError([{"loc": ("query", name), "msg": message, "type": "value_error"}])
 
 
-RangeDep = Annotated[DateRange, Depends(date_range)]
-LimitQuery = Annotated[
-    int | None,
-    Query(ge=1, le=MAX_ROWS, description=f"Keep the newest N rows (1-{MAX_ROWS})"),
-]
+class JSONBytes(Response):
+    """A body serialised once per data version (by the route's response model)."""
+
+    media_type = "application/json"
+
+
+def prepared(snapshot: Snapshot, body: bytes) -> JSONBytes:
+    return JSONBytes(body, headers={"ETag": snapshot.etag})

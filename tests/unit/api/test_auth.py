@@ -15,7 +15,14 @@ from market_predictor.api.app import create_app
 from market_predictor.config import Settings
 
 KEYS = "first-key-0123456789,second-key-9876543210"
-PROTECTED = ["/api/v1/symbols", "/api/v1/overview", "/api/v1/available_stock_symbols"]
+PROTECTED = [
+    "/api/v1/symbols",
+    "/api/v1/overview",
+    "/api/v1/available_stock_symbols",
+    "/api/v1/predictions/AAPL?start=2024-01-01",
+    "/api/v1/metrics/AAPL/2024/1",
+    "/api/v1/models/champion",
+]
 
 
 @pytest.fixture

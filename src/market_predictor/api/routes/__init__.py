@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from market_predictor.api.cache import Series
 from market_predictor.api.deps import MAX_ROWS, DateRange
 
@@ -10,3 +12,8 @@ def window(series: Series, dates: DateRange, limit: int | None = None) -> tuple[
     """[i, j) of the rows in the range, keeping the newest `limit` (at most MAX_ROWS)."""
     i, j = series.bounds(dates.start, dates.end)
     return max(i, j - min(limit or MAX_ROWS, MAX_ROWS)), j
+
+
+def json_of(model: BaseModel) -> bytes:
+    """The body FastAPI would send for `model` as a response model (pydantic, in Rust)."""
+    return model.__pydantic_serializer__.to_json(model)

@@ -1,13 +1,23 @@
 """GET /metrics/{symbol}: realised errors in a range, their skill against persistence,
-and the daily monitoring rows (rolling MASE, coverage, the retrain flag)."""
+and the daily monitoring rows (rolling MASE, coverage, the retrain flag). Bodies are
+computed and serialised once per data version and range."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from market_predictor.api.cache import SymbolData
-from market_predictor.api.deps import RangeDep, SnapshotDep, SymbolPath, symbol_data
-from market_predictor.api.routes import window
+from market_predictor.api.cache import Snapshot, SymbolData
+from market_predictor.api.deps import (
+    DateRange,
+    EndQuery,
+    SnapshotDep,
+    StartQuery,
+    SymbolPath,
+    checked_range,
+    prepared,
+    symbol_data,
+)
+from market_predictor.api.routes import json_of, window
 from market_predictor.api.schemas import ErrorBody, MetricsReport
 from market_predictor.monitoring import rolling_skill
 from market_predictor.results import SymbolSkill
@@ -20,19 +30,28 @@ router = APIRouter(tags=["metrics"], responses={404: {"model": ErrorBody}})
     response_model=MetricsReport,
     summary="Daily realised errors and skill for target dates in [start, end]",
 )
-async def metrics(symbol: SymbolPath, snapshot: SnapshotDep, dates: RangeDep) -> MetricsReport:
+async def metrics(
+    symbol: SymbolPath, snapshot: SnapshotDep, start: StartQuery = None, end: EndQuery = None
+) -> Response:
+    dates = checked_range(start, end)
     data = symbol_data(snapshot, symbol)
+    body = data.memoised(("metrics", start, end), lambda: _report(snapshot, data, dates))
+    return prepared(snapshot, body)
+
+
+def _report(snapshot: Snapshot, data: SymbolData, dates: DateRange) -> bytes:
     i, j = window(data.errors, dates)
     di, dj = window(data.daily, dates)
-    summary = data.memoised(("summary", i, j, di, dj), lambda: _summary(data, i, j, di, dj))
-    return MetricsReport.model_construct(
-        symbol=data.symbol,
-        start=dates.start,
-        end=dates.end,
-        model_name=snapshot.overview.model_name,
-        summary=summary,
-        errors=data.errors.rows[i:j],
-        daily=data.daily.rows[di:dj],
+    return json_of(
+        MetricsReport.model_construct(
+            symbol=data.symbol,
+            start=dates.start,
+            end=dates.end,
+            model_name=snapshot.overview.model_name,
+            summary=_summary(data, i, j, di, dj),
+            errors=data.errors.rows[i:j],
+            daily=data.daily.rows[di:dj],
+        )
     )
 
 

@@ -1,12 +1,22 @@
 """GET /predictions/{symbol} (a date range of served forecasts with their outcomes) and
-GET /predictions/{symbol}/latest."""
+GET /predictions/{symbol}/latest. Bodies are serialised once per data version and
+range, then served as bytes."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from market_predictor.api.deps import LimitQuery, RangeDep, SnapshotDep, SymbolPath, symbol_data
-from market_predictor.api.routes import window
+from market_predictor.api.deps import (
+    EndQuery,
+    LimitQuery,
+    SnapshotDep,
+    StartQuery,
+    SymbolPath,
+    checked_range,
+    prepared,
+    symbol_data,
+)
+from market_predictor.api.routes import json_of, window
 from market_predictor.api.schemas import ErrorBody, LatestPrediction, PredictionList
 
 router = APIRouter(tags=["predictions"], responses={404: {"model": ErrorBody}})
@@ -18,17 +28,28 @@ router = APIRouter(tags=["predictions"], responses={404: {"model": ErrorBody}})
     summary="Forecasts whose target date is in [start, end]",
 )
 async def predictions(
-    symbol: SymbolPath, snapshot: SnapshotDep, dates: RangeDep, limit: LimitQuery = None
-) -> PredictionList:
+    symbol: SymbolPath,
+    snapshot: SnapshotDep,
+    start: StartQuery = None,
+    end: EndQuery = None,
+    limit: LimitQuery = None,
+) -> Response:
+    dates = checked_range(start, end)
     data = symbol_data(snapshot, symbol)
     i, j = window(data.predictions, dates, limit)
-    return PredictionList.model_construct(
-        symbol=data.symbol,
-        start=dates.start,
-        end=dates.end,
-        count=j - i,
-        predictions=data.predictions.rows[i:j],
+    body = data.memoised(
+        ("predictions", i, j, start, end),
+        lambda: json_of(
+            PredictionList.model_construct(
+                symbol=data.symbol,
+                start=start,
+                end=end,
+                count=j - i,
+                predictions=data.predictions.rows[i:j],
+            )
+        ),
     )
+    return prepared(snapshot, body)
 
 
 @router.get(
@@ -36,7 +57,8 @@ async def predictions(
     response_model=LatestPrediction,
     summary="The next trading day's forecast and the newest realised one",
 )
-async def latest(symbol: SymbolPath, snapshot: SnapshotDep) -> LatestPrediction:
+async def latest(symbol: SymbolPath, snapshot: SnapshotDep) -> Response:
     data = symbol_data(snapshot, symbol)
-    assert data.latest is not None  # every symbol with predictions has one
-    return data.latest
+    latest = data.latest
+    assert latest is not None  # every symbol with predictions has one
+    return prepared(snapshot, data.memoised(("latest",), lambda: json_of(latest)))
