@@ -28,7 +28,10 @@ typecheck: setup ## mypy over the package
 test: lint typecheck ## Lint, type-check, then the test suite (slow tests excluded)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-all: lint typecheck ## Lint, then every test including the slow ones
+test-slow: setup ## Only the tests marked slow (CI runs them after `make test`)
+	$(BIN)/pytest $(PYTEST_ARGS) -m slow || [ $$? -eq 5 ]  # 5: none marked slow
+
+test-all: lint typecheck ## Lint, type-check, then every test: the default run and the slow ones
 	$(BIN)/pytest $(PYTEST_ARGS) -m ''
 
 demo: setup ## Offline end-to-end run on the sample data (ingest, train, replay 60 days)
@@ -53,4 +56,4 @@ mlflow-ui: setup ## Open the MLflow UI on this home's tracking database
 clean: ## Remove the local store, MLflow data and caches (keeps .venv)
 	rm -rf .mpp .pytest_cache .ruff_cache .mypy_cache
 
-.PHONY: help setup lint typecheck test test-all demo up format bench mlflow-ui clean
+.PHONY: help setup lint typecheck test test-slow test-all demo up format bench mlflow-ui clean

@@ -105,7 +105,7 @@ def run(start: dt.date, end: dt.date, retrain_every: str, with_reference: bool) 
         progress=_announce,
     )
     elapsed = time.perf_counter() - began
-    return render(result, config.to_dict(), fit_seconds, elapsed)
+    return render(result, config.model_dump(mode="json"), fit_seconds, elapsed)
 
 
 def _single_threaded_torch(torch: ModuleType) -> None:

@@ -100,6 +100,18 @@ def prepare() -> dict[str, str]:
     return info
 
 
+def body_bytes(path: str, env: dict[str, str]) -> int:
+    """The route's response size, from the app in-process on the same home."""
+    from fastapi.testclient import TestClient
+
+    from market_predictor.api.app import create_app
+    from market_predictor.config import Settings
+
+    settings = Settings(home=HOME, symbols=list(SYMBOLS))
+    with TestClient(create_app(settings)) as client:
+        return len(client.get(path).content)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -154,13 +166,17 @@ def _ms(text: str) -> float:
 
 
 def wrk(url: str, connections: int, seconds: int) -> Load:
+    # A 10 s timeout: a slow answer is latency (it shows in p99), not an error; errors
+    # are refused or broken connections and non-2xx answers.
     output = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", url],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    percentiles = dict(re.findall(r"^\s+(50|99)(?:\.000)?%\s+(\S+)\s*$", output, re.MULTILINE))
+    if set(percentiles) != {"50", "99"}:
+        raise SystemExit(f"unexpected wrk output for {url}:\n{output}")
     requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(
@@ -208,6 +224,8 @@ def main() -> None:
         "1-year predictions": f"/api/v1/predictions/AAPL?start={year_ago}&end={end}",
         "metrics": "/api/v1/metrics/AAPL",
     }
+    sizes = {name: body_bytes(path, env) for name, path in routes.items() if path != "/constant"}
+    load_before = os.getloadavg()[0]
     rows: list[tuple[int, int, str, Load]] = []
     for workers in WORKERS:
         api_port, constant_port = free_port(), free_port()
@@ -236,7 +254,8 @@ def main() -> None:
     finally:
         stop(long_api)
     print(f"long run: {long_run}")
-    write_report(rows, long_run, args, info)
+    info |= {"load": f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after"}
+    write_report(rows, long_run, args, info, sizes)
 
 
 def write_report(
@@ -244,6 +263,7 @@ def write_report(
     long_run: Load,
     args: argparse.Namespace,
     info: dict[str, str],
+    sizes: dict[str, int],
 ) -> None:
     constant = {(w, c): load for w, c, name, load in rows if name == "constant JSON"}
     lines = [
@@ -256,14 +276,17 @@ def write_report(
         "the server and other work compete for the same cores, so absolute figures are "
         "pessimistic; the ratios against the constant endpoint, measured in the same run "
         "under the same load, are the point). Python "
-        f"{platform.python_version()}, uvicorn via `mpp serve`, auth off, access log on.",
+        f"{platform.python_version()}, uvicorn via `mpp serve`, auth off, access log on. "
+        f"1-minute load average: {info['load']}.",
         "",
         f"Data: 4 sample symbols, a persistence-baseline champion, the daily job replayed "
         f"over {REPLAY_DAYS} trading days ({info['start']} to {info['end']}). Routes: the "
         "latest prediction (`/predictions/AAPL/latest`), a 1-year range "
         "(`/predictions/AAPL?start&end`, ~250 rows), the metrics route (`/metrics/AAPL`: "
         f"~250 errors, ~250 daily rows and the summary). Grid runs last {args.seconds} s each "
-        f"(the shared CPU); one {args.long_seconds} s run checks for errors.",
+        f"(the shared CPU); one {args.long_seconds} s run checks for errors. Body sizes: "
+        + ", ".join(f"{name} {size / 1024:.1f} KiB" for name, size in sizes.items())
+        + " (the constant: 15 bytes).",
         "",
         "| workers | connections | route | req/s | vs constant | p50 ms | p99 ms | errors |",
         "|---|---|---|---|---|---|---|---|",

@@ -300,7 +300,7 @@ def backtest(
         quantiles=quantiles,
         progress=progress,
     )
-    result.config = config.to_dict() if config is not None else None
+    result.config = config.model_dump(mode="json") if config is not None else None
     return result
 
 

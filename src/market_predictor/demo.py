@@ -127,7 +127,7 @@ def symbol_table(
 ) -> dict[str, dict[str, Any]]:
     """Per symbol over the replayed days: MAE and MASE against persistence, interval
     coverage, and the latest forecast."""
-    from market_predictor.monitoring import served_errors
+    from market_predictor.monitoring import rolling_skill, served_errors
 
     errors = served_errors(
         read_errors(
@@ -141,20 +141,14 @@ def symbol_table(
     table: dict[str, dict[str, Any]] = {}
     for symbol in sorted(set(predictions["symbol"])):
         rows = errors[errors["symbol"] == symbol]
-        latest = predictions[predictions["symbol"] == symbol].sort_values(
-            ["as_of_date", "model_version"]
-        )
-        last = latest.iloc[-1]
-        mae = float(rows["abs_error"].mean()) if len(rows) else float("nan")
-        naive = float(rows["persistence_abs_error"].mean()) if len(rows) else float("nan")
+        skill = rolling_skill(rows, window=len(rows))
+        last = predictions[predictions["symbol"] == symbol].iloc[-1]
         table[symbol] = {
-            "n": len(rows),
-            "mae": round(mae, 4),
-            "persistence_mae": round(naive, 4),
-            "mase": round(mae / naive, 4) if naive > 0 else None,
-            "coverage": round(float(rows["inside_interval"].astype(bool).mean()), 4)
-            if len(rows)
-            else None,
+            "n": skill["n"],
+            **{
+                key: None if pd.isna(skill[key]) else round(skill[key], 4)
+                for key in ("mae", "persistence_mae", "mase", "coverage")
+            },
             "latest": {
                 "target_date": pd.Timestamp(last["target_date"]).date(),
                 "predicted_close": float(last["predicted_close"]),

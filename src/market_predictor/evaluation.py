@@ -34,6 +34,11 @@ def pinball_loss(actual: np.ndarray, predictions: np.ndarray, quantiles: Sequenc
     return float(np.mean(np.maximum(levels * diff, (levels - 1) * diff)))
 
 
+def mase(mae: float, persistence_mae: float) -> float:
+    """MAE relative to persistence's on the same rows (< 1 beats it; NaN when undefined)."""
+    return mae / persistence_mae if persistence_mae > 0 else float("nan")
+
+
 def forecast_metrics(
     rows: pd.DataFrame, quantiles: Sequence[float] = DEFAULT_QUANTILES
 ) -> dict[str, float]:
@@ -67,7 +72,7 @@ def forecast_metrics(
         "mae": mae,
         "rmse": float(np.sqrt(np.mean(error**2))),
         "mape": float(np.mean(np.abs(error) / np.abs(actual)) * 100),
-        "mase": mae / persistence_mae if persistence_mae > 0 else float("nan"),
+        "mase": mase(mae, persistence_mae),
         "directional_accuracy": directional,
         "coverage": float(np.mean((actual >= lower) & (actual <= upper))),
         "pinball": pinball_loss(returns, quantile_returns, _interval_levels(quantiles)),

@@ -20,6 +20,7 @@ from market_predictor import calendar
 from market_predictor.checks import check_not_future
 from market_predictor.config import Settings
 from market_predictor.errors import InputError, NotFoundError
+from market_predictor.evaluation import mase
 from market_predictor.results import MonitorResult, SymbolSkill
 from market_predictor.store import (
     FeatureStore,
@@ -156,7 +157,7 @@ def rolling_skill(errors: pd.DataFrame, window: int = ROLLING_WINDOW) -> dict[st
         "n": n,
         "mae": mae,
         "persistence_mae": persistence_mae,
-        "mase": mae / persistence_mae if persistence_mae > 0 else float("nan"),
+        "mase": mase(mae, persistence_mae),
         "coverage": float(recent["inside_interval"].astype(bool).mean()),
         "directional_accuracy": float(called.astype(bool).mean()) if len(called) else float("nan"),
     }

@@ -6,14 +6,13 @@ writes), else the packaged `configs/train.yaml`; CLI flags override single value
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
@@ -24,49 +23,46 @@ NETWORK_DISPLAY_NAMES = {"lstm": "LSTM", "transformer": "Transformer", "mlp": "M
 DEFAULT_RETRAIN_EVERY = "3M"
 
 
-@dataclass
-class TrainConfig:
-    model: str = "lstm"
-    window: int = 30
-    hidden_size: int = 32
-    num_layers: int = 1
-    dropout: float = 0.1
-    learning_rate: float = 1e-3
-    weight_decay: float = 1e-4
-    batch_size: int = 256
-    max_epochs: int = 15
-    patience: int = 3
+class TrainConfig(BaseModel):
+    """Hyperparameters of one training run; every value is range-checked on creation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: Literal["lstm", "transformer", "mlp"] = "lstm"
+    window: int = Field(30, ge=1)
+    hidden_size: int = Field(32, ge=1)
+    num_layers: int = Field(1, ge=1)
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    learning_rate: float = Field(1e-3, gt=0.0)
+    weight_decay: float = Field(1e-4, ge=0.0)
+    batch_size: int = Field(256, ge=1)
+    max_epochs: int = Field(15, ge=1)
+    patience: int = Field(3, ge=0)
     seed: int = 42
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
-    validation_months: int = 6
+    validation_months: int = Field(6, ge=1)
     # One thread: on a shared 2-core machine two torch threads contend with everything
     # else and fitted 5-8x slower in our measurements (docs/benchmarks.md).
-    num_threads: int = 1
+    num_threads: int = Field(1, ge=1)
 
-    def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["quantiles"] = list(self.quantiles)
-        return data
+    @field_validator("model", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("quantiles")
+    @classmethod
+    def _ordered_levels(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        ordered = list(value) == sorted(set(value))
+        if not ordered or 0.5 not in value or len(value) < 3 or value[0] <= 0 or value[-1] >= 1:
+            raise ValueError("must increase inside (0, 1), include 0.5 and a level each side")
+        return value
 
     @property
     def min_history(self) -> int:
         from market_predictor.features import WARMUP_ROWS
 
         return WARMUP_ROWS + self.window - 1
-
-
-_INTEGER_FIELDS = (
-    "window",
-    "hidden_size",
-    "num_layers",
-    "batch_size",
-    "max_epochs",
-    "patience",
-    "seed",
-    "validation_months",
-    "num_threads",
-)
-_FLOAT_FIELDS = ("dropout", "learning_rate", "weight_decay")
 
 
 def load_train_config(
@@ -97,53 +93,32 @@ def load_train_config(
 
 
 def _validated(values: Mapping[str, Any]) -> TrainConfig:
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise InputError(f"unknown training setting(s) {', '.join(unknown)}")
-    data = dict(values)
-    model = str(data.get("model", "lstm")).lower()
-    if model not in NETWORK_NAMES:
-        raise InputError(f"unknown network {model!r}: choose one of {', '.join(NETWORK_NAMES)}")
-    data["model"] = model
-    for name in _INTEGER_FIELDS:
-        if name in data:
-            data[name] = _number(name, data[name], int)
-    for name in _FLOAT_FIELDS:
-        if name in data:
-            data[name] = _number(name, data[name], float)
-    if "quantiles" in data:
-        try:
-            data["quantiles"] = tuple(float(q) for q in data["quantiles"])
-        except (TypeError, ValueError):
-            raise InputError("quantiles must be a list of numbers") from None
-    config = TrainConfig(**data)
-    positive = ("window", "hidden_size", "num_layers", "batch_size", "max_epochs")
-    for name in (*positive, "patience", "validation_months"):
-        if getattr(config, name) < (0 if name == "patience" else 1):
-            raise InputError(f"{name} must be at least {0 if name == 'patience' else 1}")
-    if not 0.0 <= config.dropout < 1.0:
-        raise InputError("dropout must be in [0, 1)")
-    if config.learning_rate <= 0 or config.weight_decay < 0:
-        raise InputError("learning_rate must be > 0 and weight_decay >= 0")
-    q = config.quantiles
-    if list(q) != sorted(set(q)) or 0.5 not in q or q[0] <= 0 or q[-1] >= 1 or len(q) < 3:
-        raise InputError(
-            f"quantiles {list(q)} must be increasing, inside (0, 1), include 0.5 and one level "
-            "on each side"
-        )
-    return config
-
-
-def _number(name: str, value: Any, kind: type) -> Any:
     try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, not {value!r}") from None
-    if kind is int and number != value and not isinstance(value, str):
-        raise InputError(f"{name} must be a whole number, not {value!r}")
-    return number
+        return TrainConfig.model_validate(dict(values))
+    except ValidationError as exc:
+        raise InputError(_first_problem(exc)) from None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    """One line naming the setting, its value and what is allowed."""
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error["loc"] else "training config"
+    value, kind, bound = error.get("input"), error["type"], error.get("ctx", {})
+    if kind == "extra_forbidden":
+        return f"unknown training setting(s) {name}"
+    if kind == "literal_error":
+        return f"unknown network {value!r}: choose one of {', '.join(NETWORK_NAMES)}"
+    if kind == "greater_than_equal":
+        return f"{name} must be at least {bound['ge']}, not {value!r}"
+    if kind in ("greater_than", "less_than"):
+        side = "more" if kind == "greater_than" else "less"
+        return f"{name} must be {side} than {bound.get('gt', bound.get('lt'))}, not {value!r}"
+    if kind in ("int_parsing", "float_parsing", "int_type", "float_type"):
+        return f"{name} must be a number, not {value!r}"
+    if kind == "int_from_float":
+        return f"{name} must be a whole number, not {value!r}"
+    return f"{name} {value!r}: {error['msg'].lower()}"
 
 
 def save_train_config(config: TrainConfig, path: str | Path) -> None:
-    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    Path(path).write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))

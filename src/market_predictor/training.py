@@ -144,7 +144,7 @@ def train(
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{config.model}-{name}") as run:
         run_id = run.info.run_id
         mlflow.set_tags({**run_tags, **{f"lineage.{k}": v for k, v in lineage.items()}})
-        mlflow.log_params({**_flat(config.to_dict()), **lineage})
+        mlflow.log_params({**_flat(config.model_dump(mode="json")), **lineage})
         mlflow.log_param("validation_start", validation_start.isoformat())
         mlflow.log_param("early_stopping_start", stopping_start.isoformat())
         # The network never sees the gate's window: it fits before `stopping_start` and

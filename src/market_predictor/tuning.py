@@ -10,7 +10,6 @@ the training config that `mpp train` then loads.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -34,7 +33,7 @@ from market_predictor.config import Settings
 from market_predictor.errors import InputError, MPPError
 from market_predictor.evaluation import forecast_metrics
 from market_predictor.results import TuneResult
-from market_predictor.train_config import DEFAULT_RETRAIN_EVERY, NETWORK_NAMES
+from market_predictor.train_config import DEFAULT_RETRAIN_EVERY, NETWORK_NAMES, TrainConfig
 
 DEFAULT_FOLDS = 2
 
@@ -58,16 +57,18 @@ def training_config_path(settings: Settings) -> Path:
     return settings.resolved_home / "train.yaml"
 
 
-def suggest_config(trial: Any, base: Any) -> Any:
+def suggest_config(trial: Any, base: TrainConfig) -> TrainConfig:
     """The base TrainConfig with the trial's choice of every searched hyperparameter."""
-    return dataclasses.replace(
-        base,
-        model=trial.suggest_categorical("model", list(NETWORK_NAMES)),
-        window=trial.suggest_categorical("window", list(WINDOW_CHOICES)),
-        hidden_size=trial.suggest_categorical("hidden_size", list(HIDDEN_CHOICES)),
-        num_layers=trial.suggest_int("num_layers", *LAYER_RANGE),
-        dropout=trial.suggest_float("dropout", *DROPOUT_RANGE),
-        learning_rate=trial.suggest_float("learning_rate", *LEARNING_RATE_RANGE, log=True),
+    return TrainConfig.model_validate(
+        {
+            **base.model_dump(),
+            "model": trial.suggest_categorical("model", list(NETWORK_NAMES)),
+            "window": trial.suggest_categorical("window", list(WINDOW_CHOICES)),
+            "hidden_size": trial.suggest_categorical("hidden_size", list(HIDDEN_CHOICES)),
+            "num_layers": trial.suggest_int("num_layers", *LAYER_RANGE),
+            "dropout": trial.suggest_float("dropout", *DROPOUT_RANGE),
+            "learning_rate": trial.suggest_float("learning_rate", *LEARNING_RATE_RANGE, log=True),
+        }
     )
 
 
@@ -128,7 +129,7 @@ def tune(
         with mlflow.start_run(
             experiment_id=experiment_id, run_name=f"trial-{trial.number}", nested=True
         ):
-            mlflow.log_params(config.to_dict())
+            mlflow.log_params(config.model_dump(mode="json"))
             mlflow.set_tag("optuna_trial", str(trial.number))
             try:
                 pinball = _score_trial(trial, config, prices, schedule)
@@ -200,7 +201,7 @@ def tune(
         best_pinball=best_pinball,
         persistence_pinball=persistence_pinball,
         best_params=dict(best.params),
-        config=best_config.to_dict(),
+        config=best_config.model_dump(mode="json"),
         config_path=str(path),
         parent_run_id=parent_run_id,
         start=start,

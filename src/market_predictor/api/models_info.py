@@ -15,8 +15,9 @@ from market_predictor.config import Settings
 from market_predictor.errors import NotFoundError
 from market_predictor.results import Metrics
 
-# Run metrics are logged as val_<who>_<metric> (training.py); <who> is one word.
-_VALIDATION_METRIC = re.compile(r"^val_([a-z]+)_(.+)$")
+# training.py logs each rival's validation metrics as val_<who>_<metric>; the network's
+# epoch losses (val_loss) are not among them.
+_VALIDATION_METRIC = re.compile(r"^val_(model|persistence|drift|champion)_(.+)$")
 
 
 def read_models(settings: Settings) -> tuple[ModelList | None, ChampionInfo | None]:

@@ -17,13 +17,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from market_predictor.store.delta import text_field
+from market_predictor.store.delta import Table, text_field
 
 if TYPE_CHECKING:
     from market_predictor.store import FeatureStore
 
 # The tables the read API serves, by the names used in versions() and the API's ETags.
 READ_TABLES = ("prices", "predictions", "errors", "summary")
+PREDICTION_ORDER = ("symbol", "as_of_date", "target_date", "model_version")
 
 
 def date_range(
@@ -94,8 +95,7 @@ def read_predictions(
     ]
     if target_after is not None:
         conditions.append(after("target_date", target_after))
-    frame = store.predictions.read(filter=all_of(conditions), columns=columns)
-    return _sorted(frame, ("symbol", "as_of_date", "target_date", "model_version"))
+    return _read(store.predictions, conditions, columns, PREDICTION_ORDER)
 
 
 def read_errors(
@@ -108,8 +108,7 @@ def read_errors(
 ) -> pd.DataFrame:
     """Realised errors of forecasts whose target date is in [start, end]."""
     conditions = [*matching(symbols, model_name), *date_range("target_date", start, end)]
-    frame = store.errors.read(filter=all_of(conditions), columns=columns)
-    return _sorted(frame, ("symbol", "target_date", "model_version"))
+    return _read(store.errors, conditions, columns, ("symbol", "target_date", "model_version"))
 
 
 def read_summary(
@@ -122,8 +121,7 @@ def read_summary(
 ) -> pd.DataFrame:
     """Daily monitoring summary rows dated in [start, end]."""
     conditions = [*matching(symbols, model_name), *date_range("date", start, end)]
-    frame = store.summary.read(filter=all_of(conditions), columns=columns)
-    return _sorted(frame, ("symbol", "date"))
+    return _read(store.summary, conditions, columns, ("symbol", "date"))
 
 
 def versions(store: FeatureStore) -> dict[str, int | None]:
@@ -137,7 +135,13 @@ def versions(store: FeatureStore) -> dict[str, int | None]:
     }
 
 
-def _sorted(frame: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+def _read(
+    table: Table,
+    conditions: Sequence[ds.Expression],
+    columns: Sequence[str] | None,
+    order: Sequence[str],
+) -> pd.DataFrame:
+    frame = table.read(filter=all_of(conditions), columns=columns)
     keys = [c for c in order if c in frame.columns]
     return frame.sort_values(keys, ignore_index=True) if keys else frame
 

@@ -1,10 +1,7 @@
-"""`mpp serve`: bad options exit 2, and the CLI stays light (FastAPI, torch and MLflow
-are imported only when a command needs them)."""
+"""`mpp serve`: bad options exit 2 with one line (test_import_cost checks that the CLI
+imports FastAPI only when the command runs)."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -22,16 +19,3 @@ def test_bad_serve_options_exit_2_with_one_line(args: list[str], message: str) -
     result = runner.invoke(app, ["serve", *args])
     assert result.exit_code == 2
     assert message in result.output
-
-
-def test_mpp_help_and_the_package_import_no_service_stack() -> None:
-    code = (
-        "import sys, market_predictor, market_predictor.cli\n"
-        "from typer.testing import CliRunner\n"
-        "assert CliRunner().invoke(market_predictor.cli.app, ['--help']).exit_code == 0\n"
-        "print(sorted(m for m in ('fastapi', 'torch', 'mlflow', 'uvicorn') if m in sys.modules))"
-    )
-    output = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert output.strip() == "[]"
