@@ -1,0 +1,1 @@
+"""The folder to point `dags_folder` at (see the README)."""
