@@ -15,6 +15,7 @@ from market_predictor.orchestration.run_config import (
     RunConfig,
     as_of_for_run,
     default_params,
+    run_moment,
 )
 
 UTC = dt.UTC
@@ -69,6 +70,23 @@ def test_a_day_without_a_session_has_no_work(moment: dt.datetime) -> None:
 def test_a_naive_moment_is_refused() -> None:
     with pytest.raises(ValueError, match="time zone"):
         as_of_for_run(dt.datetime(2012, 12, 3, 22, 30), "XNYS")
+
+
+TRIGGERED_AT = dt.datetime(2026, 11, 27, 12, 49, tzinfo=UTC)
+TICK = dt.datetime(2012, 12, 3, 22, 30, tzinfo=UTC)
+
+
+def test_a_scheduled_run_stands_for_the_end_of_its_data_interval() -> None:
+    # A data-interval timetable labels Monday's run with the interval's start (Friday).
+    friday = dt.datetime(2012, 11, 30, 22, 30, tzinfo=UTC)
+    assert run_moment("scheduled", friday, TICK, TICK) == TICK
+    assert run_moment("backfill", friday, TICK, TICK) == TICK
+
+
+def test_a_manual_run_stands_for_the_logical_date_its_trigger_chose() -> None:
+    # Airflow infers a manual run's data interval from the moment it was triggered.
+    assert run_moment("manual", TICK, TRIGGERED_AT, TRIGGERED_AT) == TICK
+    assert run_moment("manual", None, None, TRIGGERED_AT) == TRIGGERED_AT
 
 
 PARAMS: dict[str, Any] = default_params(Settings(symbols=["AAPL", "MSFT"]))

@@ -33,6 +33,7 @@ from market_predictor.orchestration.run_config import (
     RunConfig,
     as_of_for_run,
     default_params,
+    run_moment,
 )
 from market_predictor.results import IngestResult, MonitorResult, PredictionBatch
 
@@ -113,7 +114,12 @@ def plan() -> dict[str, Any] | None:
     (every later task skipped) when the exchange did not trade on the run's day."""
     context = get_current_context()
     dag_run = context["dag_run"]
-    moment = context.get("data_interval_end") or dag_run.run_after
+    moment = run_moment(
+        str(getattr(dag_run.run_type, "value", dag_run.run_type)),
+        dag_run.logical_date,
+        context.get("data_interval_end"),
+        dag_run.run_after,
+    )
     settings = Settings()
     as_of = as_of_for_run(moment, settings.calendar)
     if as_of is None:

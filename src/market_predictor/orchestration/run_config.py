@@ -31,6 +31,22 @@ VARIABLES = {
 DAILY = "1d"
 
 
+def run_moment(
+    run_type: str,
+    logical_date: dt.datetime | None,
+    data_interval_end: dt.datetime | None,
+    run_after: dt.datetime,
+) -> dt.datetime:
+    """The moment a run stands for. A scheduled or backfill run: the end of its data
+    interval (the schedule's tick after the close, whatever the timetable's logical date
+    convention). A manual run: the logical date its trigger chose (Airflow derives a
+    manual run's data interval from the moment of triggering, not from that date), else
+    the moment it may run."""
+    if run_type in ("manual", "operator_triggered"):
+        return logical_date or run_after
+    return data_interval_end or logical_date or run_after
+
+
 def as_of_for_run(moment: dt.datetime, calendar_name: str) -> dt.date | None:
     """The trading day whose close a run at `moment` (its data interval's end) follows.
 
