@@ -48,10 +48,13 @@ def standalone(
     settings = get_settings()
     env = airflow_environment(settings, port)
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
-    console.print(f"Airflow home: {env['AIRFLOW_HOME']}", markup=False)
-    console.print(f"UI: http://{HOST}:{port}  (user admin)", markup=False)
-    console.print(f"admin password file: {password_file(env)}", markup=False)
-    console.print("Ctrl-C stops Airflow.", markup=False)
+    for line in (
+        f"Airflow home: {env['AIRFLOW_HOME']}",
+        f"UI: http://{HOST}:{port}  (user admin)",
+        f"admin password file: {password_file(env)}",
+        "Ctrl-C stops Airflow.",
+    ):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     # Its own process group, so one signal reaches every component and their workers.
     process = subprocess.Popen(
         [sys.executable, "-m", "airflow", "standalone"], env=env, start_new_session=True

@@ -22,7 +22,8 @@ import pytest
 from market_predictor.config import Settings
 from market_predictor.store import FeatureStore
 
-pytestmark = pytest.mark.slow  # migrates a fresh Airflow and runs all its components
+# Migrates a fresh Airflow and runs all its components: minutes on a busy 2-core machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 LOGICAL_DATE = "2012-12-03T22:30:00+00:00"  # after Monday's close
 RUN_ID = "scheduler_test_monday"
