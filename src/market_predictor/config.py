@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     source_path: Path | None = Field(None, description="File for the csv/parquet sources.")
     feature_group_version: int = 1
     calendar: str = Field("XNYS", description="Exchange calendar (exchange_calendars code).")
+    schedule: str = Field(
+        "30 22 * * 1-5", description="Cron schedule (UTC) of the Airflow ml_pipeline DAG."
+    )
     ingest_overlap_days: int = Field(
         5, description="Trading days re-fetched before the last stored date to catch restatements."
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from typing import Any
 
 import pytest
@@ -172,15 +171,3 @@ def test_a_deployments_own_airflow_settings_win_over_the_small_machine_caps(
 ) -> None:
     env = airflow_environment(Settings(home=tmp_path), base={"AIRFLOW__CORE__PARALLELISM": "32"})
     assert env["AIRFLOW__CORE__PARALLELISM"] == "32"
-
-
-def test_importing_the_package_and_the_cli_leaves_airflow_unimported() -> None:
-    import subprocess
-
-    code = (
-        "import sys, market_predictor, market_predictor.cli, "
-        "market_predictor.orchestration.run_config; "
-        "print(sorted(m for m in ('airflow', 'torch', 'mlflow') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
