@@ -62,13 +62,17 @@ def standalone(
     try:
         code = process.wait()
     except KeyboardInterrupt:
-        code = stop_group(process)
-    raise typer.Exit(0 if code in (0, -signal.SIGINT) else 1)
+        # Stopped as asked: a component that needed SIGTERM or SIGKILL is still stopped.
+        stop_group(process)
+        console.print("Airflow stopped.", markup=False)
+        raise typer.Exit(0) from None
+    raise typer.Exit(0 if code == 0 else 1)
 
 
 def stop_group(process: subprocess.Popen[bytes]) -> int:
-    """SIGINT to the whole group (standalone shuts its components down), then SIGTERM
-    and SIGKILL for whatever is left; returns the standalone process's exit code."""
+    """SIGINT to the whole group, as a terminal's Ctrl-C would (standalone shuts its
+    components down), then SIGTERM and SIGKILL for whatever is left; returns the
+    standalone process's exit code."""
     group = process.pid  # start_new_session made it the group leader
     for sig, wait in ((signal.SIGINT, STOP_GRACE_SECONDS), (signal.SIGTERM, 10)):
         _signal_group(group, sig)
