@@ -59,6 +59,9 @@ def build_dag(settings: Settings | None = None) -> Any:
         catchup=False,
         max_active_runs=1,
         tags=["market-predictor"],
+        # Every step is idempotent, so a task that died with its worker (or could not
+        # reach the API server) is safely run again; bad input fails at once instead.
+        default_args={"retries": 1, "retry_delay": dt.timedelta(minutes=1)},
         doc_md=__doc__,
         params={
             "symbols": Param(

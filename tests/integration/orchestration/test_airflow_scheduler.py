@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,6 +44,15 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float) -> obje
             return value
         time.sleep(2)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def healthy(port: int) -> bool:
+    url = f"http://127.0.0.1:{port}/api/v2/monitor/health"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
 
 
 def query(database: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
@@ -109,6 +119,8 @@ def test_standalone_runs_a_triggered_day_to_success_and_ctrl_c_stops_it(
             "the DAG processor to load ml_pipeline",
             timeout=600,
         )
+        # Tasks report to the API server: start them only once it answers.
+        wait_for(lambda: healthy(port), "the API server", timeout=600)
         assert airflow("dags", "unpause", "ml_pipeline").returncode == 0
         triggered = airflow(
             "dags", "trigger", "ml_pipeline", "--run-id", RUN_ID, "--logical-date", LOGICAL_DATE
