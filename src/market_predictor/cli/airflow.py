@@ -6,12 +6,12 @@ Airflow is imported only by these commands (and in child processes), never by `m
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -85,12 +85,19 @@ def stop_group(process: subprocess.Popen[bytes]) -> int:
         _signal_group(group, signal.SIGKILL)
         code = process.wait()
     _signal_group(group, signal.SIGKILL)  # workers that outlived their parent
+    deadline = time.monotonic() + 30
+    while _signal_group(group, 0) and time.monotonic() < deadline:
+        time.sleep(0.2)  # SIGKILL is asynchronous: return once the group is gone
     return code
 
 
-def _signal_group(group: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):  # the group has already exited
+def _signal_group(group: int, sig: signal.Signals | int) -> bool:
+    """Send `sig` to the group; False when no process of it is left."""
+    try:
         os.killpg(group, sig)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @airflow_app.command("test")
