@@ -81,7 +81,7 @@ def train(
     from market_predictor.plots import forecast_figure, residuals_figure
     from market_predictor.store import FeatureStore
     from market_predictor.tracking import (
-        check_tracking_uri,
+        check_tracking,
         configure_tracking,
         ensure_experiment,
     )
@@ -101,7 +101,7 @@ def train(
     check_range(start, end)
     # Reachability first (a clear error naming the URI); the database itself is only
     # created once every input has passed, so bad input leaves no trace.
-    check_tracking_uri(settings.resolved_tracking_uri)
+    check_tracking(settings)
 
     store = FeatureStore.from_settings(settings)
     dataset: TrainingDataset
