@@ -58,7 +58,9 @@ class Settings(BaseSettings):
     feature_group_version: int = Field(1, ge=1, le=MAX_FEATURE_GROUP_VERSION)
     calendar: str = Field("XNYS", description="Exchange calendar (exchange_calendars code).")
     ingest_overlap_days: int = Field(
-        5, ge=0, description="Trading days re-fetched before the last stored date to catch restatements."
+        5,
+        ge=0,
+        description="Trading days re-fetched before the last stored date to catch restatements.",
     )
     stale_after_days: int = Field(
         5, ge=0, description="Skip a symbol whose last row is more than this many trading days old."

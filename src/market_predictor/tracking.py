@@ -180,26 +180,22 @@ def rehome_artifacts(database: Path, artifact_root: str) -> int:
     was moved or copied) to `artifact_root`, in one transaction. Returns the number of
     rewritten rows. MLflow only stores absolute locations, so this is how a home stays
     self-contained: after `cp -a`, the copy reads and writes its own artifacts."""
-    folder = artifact_root.rstrip("/").rsplit("/", 1)[-1]
+    root = artifact_root.rstrip("/")
+    folder = root.rsplit("/", 1)[-1]
     changed = 0
-    with closing(sqlite3.connect(database, timeout=DATABASE_LOCK_TIMEOUT_S)) as connection:
-        with connection:
-            locations = connection.execute("SELECT DISTINCT artifact_location FROM experiments")
-            stale = {
-                str(location).rstrip("/")
-                for (location,) in locations
-                if location
-                and str(location).rstrip("/").endswith(f"/{folder}")
-                and str(location).rstrip("/") != artifact_root.rstrip("/")
-            }
-            for old in stale:
-                for table, column in _ARTIFACT_COLUMNS:
-                    cursor = connection.execute(
-                        f"UPDATE {table} SET {column} = ? || substr({column}, ?) "  # noqa: S608
-                        f"WHERE {column} = ? OR substr({column}, 1, ?) = ?",
-                        (artifact_root.rstrip("/"), len(old) + 1, old, len(old) + 1, old + "/"),
-                    )
-                    changed += cursor.rowcount
+    connect = sqlite3.connect(database, timeout=DATABASE_LOCK_TIMEOUT_S)
+    # The inner `with connection` is one transaction: all rows move, or none.
+    with closing(connect) as connection, connection:
+        experiments = connection.execute("SELECT DISTINCT artifact_location FROM experiments")
+        locations = {str(location).rstrip("/") for (location,) in experiments if location}
+        for old in sorted(o for o in locations if o.endswith(f"/{folder}") and o != root):
+            for table, column in _ARTIFACT_COLUMNS:
+                cursor = connection.execute(
+                    f"UPDATE {table} SET {column} = ? || substr({column}, ?) "
+                    f"WHERE {column} = ? OR substr({column}, 1, ?) = ?",
+                    (root, len(old) + 1, old, len(old) + 1, old + "/"),
+                )
+                changed += cursor.rowcount
     return changed
 
 

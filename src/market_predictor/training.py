@@ -126,7 +126,7 @@ def train(
         held_out_windows(rows, config)
         first = pd.Timestamp(rows["date"].min()).date()
         last = pd.Timestamp(rows["date"].max()).date()
-        dataset = store.datasets.create(prices, start or first, end or last, wanted)
+        dataset = store.datasets.create(prices, start or first, end or last, wanted, reuse=True)
         dataset, rows = store.datasets.read(dataset.version)
         validation_start, stopping_start = held_out_windows(rows, config)
 
