@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -57,6 +58,7 @@ def _mpp(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([MPP, *args], env=_env(home), capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow  # four cold MLflow imports and three schema creations: about a minute
 def test_processes_opening_a_fresh_home_at_once_leave_a_working_database(
     tmp_path: Path,
 ) -> None:
@@ -78,15 +80,16 @@ def test_processes_opening_a_fresh_home_at_once_leave_a_working_database(
         assert worker.returncode == 0, err
         assert out.splitlines() == [f"round {n} ok" for n in range(ROUNDS)], err
 
+    # A normal command afterwards: a registration, then `mpp models list` sees it.
     for n in range(ROUNDS):
-        home = tmp_path / f"home-{n}"
-        settings = Settings(home=home)
-        register_baseline(settings, trained_until=TRAINED_UNTIL)
-        listed = _mpp(home, "models", "list", "--json")
-        assert listed.returncode == 0, listed.stderr
-        assert [v["version"] for v in json.loads(listed.stdout)["versions"]] == ["1"]
+        settings = Settings(home=tmp_path / f"home-{n}")
         client = MlflowClient(tracking_uri=settings.resolved_tracking_uri)
         assert len(client.search_experiments()) == 2  # Default and ours, once each
+    home = tmp_path / f"home-{ROUNDS - 1}"
+    register_baseline(Settings(home=home), trained_until=TRAINED_UNTIL)
+    listed = _mpp(home, "models", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [v["version"] for v in json.loads(listed.stdout)["versions"]] == ["1"]
 
 
 def _wait_for(root: Path, pattern: str, workers: list[subprocess.Popen[str]]) -> None:
@@ -148,11 +151,19 @@ def test_a_copied_home_keeps_its_artifacts_to_itself(template_home: Path, tmp_pa
 
     # A registration (a run with a logged model) in the copy lands in the copy.
     register_baseline(Settings(home=copy), trained_until=TRAINED_UNTIL, promote=True)
-    client = configure_tracking(Settings(home=copy))
-    for version in client.search_model_versions():
-        run = client.get_run(version.run_id)
-        assert run.info.artifact_uri.startswith(copy.resolve().as_uri() + "/")
-        assert str(version.storage_location).startswith(copy.resolve().as_uri() + "/")
+    inside = copy.resolve().as_uri() + "/"
+    with sqlite3.connect(copy / "mlflow.db") as connection:
+        locations = [
+            location
+            for query in (
+                "SELECT artifact_uri FROM runs",
+                "SELECT storage_location FROM model_versions",
+                "SELECT artifact_location FROM logged_models",
+            )
+            for (location,) in connection.execute(query)
+        ]
+    assert len(locations) == 6  # two runs, two versions, two logged models
+    assert all(location.startswith(inside) for location in locations), locations
     after = sorted(p.relative_to(template_home) for p in template_home.rglob("*"))
     assert after == original_files
 
