@@ -64,7 +64,7 @@ def test_symbols_may_also_be_a_json_list(monkeypatch: pytest.MonkeyPatch) -> Non
         ("MPP_FEATURE_GROUP_VERSION", "0", "greater than or equal to 1"),
         ("MPP_FEATURE_GROUP_VERSION", str(MAX_FEATURE_GROUP_VERSION + 1), "less than or equal"),
         ("MPP_STALE_RUN_HOURS", "0", "greater than 0"),
-        ("MPP_SYMBOLS", ",,,", "at least one symbol"),
+        ("MPP_SYMBOLS", ",,,", "no symbols given"),
         ("MPP_SYMBOLS", "AAPL,../x", "invalid symbol"),
     ],
 )
