@@ -371,3 +371,21 @@ def test_daily_failing_at_a_step_reports_one_line_even_with_rust_backtraces(
     report = json.loads(result.stdout)
     assert report["failed_step"]
     assert "\n" not in report["error"]
+
+
+@pytest.mark.parametrize("switch", [("--verbose",), ("-v",), ()])
+def test_verbose_or_mpp_debug_adds_the_traceback_and_keeps_exit_code_and_message(
+    tmp_path: Path, switch: tuple[str, ...]
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MPP_")}
+    env["MPP_HOME"] = str(tmp_path / "home")
+    if not switch:
+        env["MPP_DEBUG"] = "1"
+    result = subprocess.run(
+        [MPP, *switch, "predict", "--as-of", "2012-13-45"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "Traceback (most recent call last)" in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: malformed as-of date '2012-13-45'")
+    assert not (tmp_path / "home").exists()
