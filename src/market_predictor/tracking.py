@@ -232,4 +232,3 @@ def mark_interrupted_runs(client: MlflowClient, experiment_id: str, older_than_h
     for run in stale:
         client.set_terminated(run.info.run_id, status="KILLED")
     return len(stale)
-
