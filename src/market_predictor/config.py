@@ -2,6 +2,12 @@
 
 Nothing here touches the disk or the network at import: paths are resolved lazily
 so that tests and services can point `MPP_HOME` anywhere before the first call.
+
+Every value is range-checked when the settings are built; an invalid one is an
+InputError naming the variable, its value and what is allowed (exit 2), whoever
+builds the settings (CLI, API, Airflow). An empty variable counts as unset. Relative
+paths of the store, the artifacts and a SQLite tracking database are resolved against
+MPP_HOME; a relative MPP_HOME against the working directory (where `.env` is read).
 """
 
 from __future__ import annotations
@@ -9,17 +15,28 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Self
+from urllib.parse import urlparse
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from market_predictor.errors import InputError
+from market_predictor.symbols import parse_symbols
+
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "IBM", "GOOG")
+# Feature group versions are schema generations, not counters: a handful in a
+# system's life. The cap keeps a typo from creating table `v99999999999999999999`.
+MAX_FEATURE_GROUP_VERSION = 999
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="MPP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="MPP_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
     )
 
     home: Path = Field(Path(".mpp"), description="Root for the embedded store and MLflow.")
@@ -38,31 +55,33 @@ class Settings(BaseSettings):
     symbols: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_SYMBOLS))
     source: str = Field("yfinance", description="Price source for the daily job.")
     source_path: Path | None = Field(None, description="File for the csv/parquet sources.")
-    feature_group_version: int = 1
+    feature_group_version: int = Field(1, ge=1, le=MAX_FEATURE_GROUP_VERSION)
     calendar: str = Field("XNYS", description="Exchange calendar (exchange_calendars code).")
     schedule: str = Field(
         "30 22 * * 1-5", description="Cron schedule (UTC) of the Airflow ml_pipeline DAG."
     )
     ingest_overlap_days: int = Field(
-        5, description="Trading days re-fetched before the last stored date to catch restatements."
+        5,
+        ge=0,
+        description="Trading days re-fetched before the last stored date to catch restatements.",
     )
     stale_after_days: int = Field(
-        5, description="Skip a symbol whose last row is more than this many trading days old."
+        5, ge=0, description="Skip a symbol whose last row is more than this many trading days old."
     )
     training_config: Path | None = Field(
         None, description="Training hyperparameter file (default: the packaged train.yaml)."
     )
-    retrain_mase_threshold: float = 1.05
-    retrain_coverage_low: float = 0.65
-    retrain_coverage_high: float = 0.95
-    retrain_psi_threshold: float = 0.25
+    retrain_mase_threshold: float = Field(1.05, gt=0, allow_inf_nan=False)
+    retrain_coverage_low: float = Field(0.65, ge=0, le=1, allow_inf_nan=False)
+    retrain_coverage_high: float = Field(0.95, ge=0, le=1, allow_inf_nan=False)
+    retrain_psi_threshold: float = Field(0.25, gt=0, allow_inf_nan=False)
     drift_ignored_features: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["volatility_5", "volatility_21", "high_low_range"],
         description="Features whose drift is reported but never triggers a retrain "
         "(volatility regimes always differ from years of training data; coverage catches them).",
     )
     retrain_cooldown_days: int = Field(
-        20, description="Trading days after a retrain before the monitor may trigger another."
+        20, ge=0, description="Trading days after a retrain before the monitor may trigger another."
     )
     api_key: SecretStr | None = Field(
         None,
@@ -75,19 +94,44 @@ class Settings(BaseSettings):
     api_poll_seconds: float = Field(
         2.0, gt=0, description="How often the API checks the store's table versions."
     )
+    stale_run_hours: float = Field(
+        24.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="An MLflow run still RUNNING this long after it started was interrupted "
+        "(no training or tuning run lasts a day); the next run marks it KILLED.",
+    )
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise InputError(describe_invalid_settings(exc)) from None
 
     @field_validator("symbols", mode="before")
     @classmethod
     def _split_symbols(cls, value: object) -> object:
-        from market_predictor.symbols import parse_symbols
-
         items = _comma_list(value)
-        return parse_symbols(items) if isinstance(items, list) else items
+        if not isinstance(items, list):
+            return items
+        try:
+            return parse_symbols([str(s) for s in items])
+        except InputError as exc:  # reported with the variable's name and value
+            raise ValueError(str(exc)) from None
 
     @field_validator("drift_ignored_features", "cors_origins", mode="before")
     @classmethod
     def _split_features(cls, value: object) -> object:
         return _comma_list(value)
+
+    @model_validator(mode="after")
+    def _coverage_band_is_ordered(self) -> Self:
+        if not self.retrain_coverage_low < self.retrain_coverage_high:
+            raise ValueError(
+                f"MPP_RETRAIN_COVERAGE_LOW={self.retrain_coverage_low} must be below "
+                f"MPP_RETRAIN_COVERAGE_HIGH={self.retrain_coverage_high}"
+            )
+        return self
 
     @property
     def api_keys(self) -> list[str]:
@@ -103,20 +147,51 @@ class Settings(BaseSettings):
     @property
     def resolved_store_uri(self) -> str:
         if self.store_uri:
-            return self.store_uri.rstrip("/")
+            return self._under_home(self.store_uri).rstrip("/")
         return str(self.resolved_home / "store")
 
     @property
     def resolved_tracking_uri(self) -> str:
-        if self.mlflow_tracking_uri:
-            return self.mlflow_tracking_uri
-        return f"sqlite:///{self.resolved_home / 'mlflow.db'}"
+        uri = self.mlflow_tracking_uri
+        if not uri:
+            return f"sqlite:///{self.resolved_home / 'mlflow.db'}"
+        path = uri.removeprefix("sqlite:///") if uri.startswith("sqlite:///") else None
+        if path and path != ":memory:" and not Path(path).expanduser().is_absolute():
+            return f"sqlite:///{self._under_home(path)}"
+        return uri
 
     @property
     def resolved_artifact_uri(self) -> str:
-        if self.mlflow_artifact_uri:
-            return self.mlflow_artifact_uri
-        return (self.resolved_home / "mlartifacts").as_uri()
+        uri = self.mlflow_artifact_uri
+        if not uri:
+            return (self.resolved_home / "mlartifacts").as_uri()
+        if _is_local_path(uri) and not Path(uri).expanduser().is_absolute():
+            return Path(self._under_home(uri)).as_uri()
+        return uri
+
+    def _under_home(self, location: str) -> str:
+        """A relative local path resolved against MPP_HOME (URLs are kept verbatim)."""
+        if not _is_local_path(location):
+            return location
+        path = Path(location).expanduser()
+        return str(path if path.is_absolute() else (self.resolved_home / path).resolve())
+
+
+def describe_invalid_settings(exc: ValidationError) -> str:
+    """One line naming the first invalid variable, its value and what is allowed."""
+    error = exc.errors()[0]
+    if not error["loc"]:  # a check across fields; its message names them
+        return f"invalid settings: {error['msg'].removeprefix('Value error, ')}"
+    variable = f"MPP_{str(error['loc'][0]).upper()}"
+    value = error.get("input")
+    shown = ",".join(map(str, value)) if isinstance(value, list) else value
+    allowed = error["msg"].removeprefix("Value error, ").removeprefix("Input ")
+    return f"invalid {variable}={shown!s}: {allowed}"
+
+
+def _is_local_path(location: str) -> bool:
+    scheme = urlparse(location).scheme
+    return scheme == "" or len(scheme) == 1  # a Windows drive letter is a path too
 
 
 def _comma_list(value: object) -> object:

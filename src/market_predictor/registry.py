@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -80,6 +79,17 @@ def _client(settings: Settings) -> MlflowClient:
     return configure_tracking(settings)
 
 
+def _reader(settings: Settings, missing: str) -> MlflowClient:
+    """A client on an existing registry; NotFoundError(`missing`) when nothing was ever
+    tracked here, without creating the database by looking."""
+    from market_predictor.tracking import open_existing
+
+    client = open_existing(settings)
+    if client is None:
+        raise NotFoundError(missing)
+    return client
+
+
 def champion_version(client: MlflowClient, name: str) -> ModelVersion | None:
     from mlflow.exceptions import MlflowException
 
@@ -110,10 +120,7 @@ def load_version(client: MlflowClient, name: str, version: str) -> ChampionModel
 
 def load_champion(settings: Settings, model_name: str | None = None) -> ChampionModel:
     name = model_name or settings.model_name
-    if _embedded_database_missing(settings):
-        # Nothing was ever trained here; opening the registry would create an empty one.
-        raise NotFoundError(f"no champion registered for {name!r}: run `mpp train` first")
-    client = _client(settings)
+    client = _reader(settings, f"no champion registered for {name!r}: run `mpp train` first")
     current = champion_version(client, name)
     if current is None:
         raise NotFoundError(f"no champion registered for {name!r}: run `mpp train` first")
@@ -123,12 +130,10 @@ def load_champion(settings: Settings, model_name: str | None = None) -> Champion
 def registry_exists(settings: Settings) -> bool:
     """False when the embedded MLflow database was never created (nothing trained);
     readers check first so that looking does not create an empty registry."""
-    return not _embedded_database_missing(settings)
+    from market_predictor.tracking import sqlite_path
 
-
-def _embedded_database_missing(settings: Settings) -> bool:
-    uri = settings.resolved_tracking_uri
-    return uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists()
+    path = sqlite_path(settings.resolved_tracking_uri)
+    return path is None or path.exists()
 
 
 def register_forecaster(
@@ -220,8 +225,12 @@ def register_baseline(
 def last_retrain(settings: Settings, model_name: str | None = None) -> dt.date | None:
     """The latest `trained_until` over the registered versions (None if none). It is the
     as-of date of the data, not the wall clock, so replays of history see it right."""
+    from market_predictor.tracking import open_existing
+
     name = model_name or settings.model_name
-    client = _client(settings)
+    client = open_existing(settings)
+    if client is None:
+        return None
     dates = [
         dt.date.fromisoformat(v.tags["trained_until"])
         for v in client.search_model_versions(f"name = '{_quoted(name)}'")
@@ -233,10 +242,10 @@ def last_retrain(settings: Settings, model_name: str | None = None) -> dt.date |
 def list_versions(settings: Settings, model_name: str | None = None) -> list[dict[str, Any]]:
     """Every version, newest first, with its aliases and gate tags."""
     name = model_name or settings.model_name
-    client = _client(settings)
+    client = _reader(settings, _nothing_registered(name))
     versions = client.search_model_versions(f"name = '{_quoted(name)}'")
     if not versions:
-        raise NotFoundError(f"no model registered as {name!r}: run `mpp train` first")
+        raise NotFoundError(_nothing_registered(name))
     aliases = _aliases(client, name)
     ordered = sorted(versions, key=lambda v: -int(v.version))
     return [_describe(v, aliases.get(str(v.version), [])) for v in ordered]
@@ -247,7 +256,7 @@ def show_version(
 ) -> dict[str, Any]:
     """One version (default: the champion) with its run's validation metrics."""
     name = model_name or settings.model_name
-    client = _client(settings)
+    client = _reader(settings, _nothing_registered(name))
     model_version = _get_version(client, name, version)
     described = _describe(model_version, _aliases(client, name).get(str(model_version.version), []))
     if model_version.run_id:
@@ -260,7 +269,7 @@ def show_version(
 def promote(settings: Settings, version: str, model_name: str | None = None) -> dict[str, Any]:
     """Manual override: make `version` champion regardless of the gate (recorded)."""
     name = model_name or settings.model_name
-    client = _client(settings)
+    client = _reader(settings, _nothing_registered(name))
     target = _get_version(client, name, version)
     previous = champion_version(client, name)
     set_champion(client, name, str(target.version), promoted_by="manual")
@@ -318,6 +327,10 @@ def _flat(params: Mapping[str, Any]) -> dict[str, str]:
         key: ",".join(f"{v:.6g}" for v in value) if isinstance(value, list) else str(value)
         for key, value in params.items()
     }
+
+
+def _nothing_registered(name: str) -> str:
+    return f"no model registered as {name!r}: run `mpp train` first"
 
 
 def _quoted(name: str) -> str:

@@ -81,7 +81,7 @@ def train(
     from market_predictor.plots import forecast_figure, residuals_figure
     from market_predictor.store import FeatureStore
     from market_predictor.tracking import (
-        check_tracking_uri,
+        check_tracking,
         configure_tracking,
         ensure_experiment,
     )
@@ -101,7 +101,7 @@ def train(
     check_range(start, end)
     # Reachability first (a clear error naming the URI); the database itself is only
     # created once every input has passed, so bad input leaves no trace.
-    check_tracking_uri(settings.resolved_tracking_uri)
+    check_tracking(settings)
 
     store = FeatureStore.from_settings(settings)
     dataset: TrainingDataset
@@ -126,7 +126,7 @@ def train(
         held_out_windows(rows, config)
         first = pd.Timestamp(rows["date"].min()).date()
         last = pd.Timestamp(rows["date"].max()).date()
-        dataset = store.datasets.create(prices, start or first, end or last, wanted)
+        dataset = store.datasets.create(prices, start or first, end or last, wanted, reuse=True)
         dataset, rows = store.datasets.read(dataset.version)
         validation_start, stopping_start = held_out_windows(rows, config)
 

@@ -57,3 +57,39 @@ def test_summary_with_a_failed_step_exits_1() -> None:
 def test_malformed_date_is_an_input_error() -> None:
     with pytest.raises(InputError, match="YYYY-MM-DD"):
         parse_date("2020-13-45", "start")
+
+
+def test_a_multi_line_failure_prints_its_first_line_only() -> None:
+    def work() -> dict[str, object]:
+        raise OSError("Generic delta kernel error\nStack backtrace:\n   0: rust_begin_unwind")
+
+    result = CliRunner().invoke(_app(work), ["go"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == ["failed: OSError: Generic delta kernel error"]
+
+
+def test_debug_mode_adds_the_traceback_and_keeps_the_exit_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MPP_DEBUG", "1")
+
+    def work() -> dict[str, object]:
+        raise InputError("bad date")
+
+    result = CliRunner().invoke(_app(work), ["go"])
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "error: bad date"
+
+
+@pytest.mark.parametrize("value", ["", "0", "false"])
+def test_debug_mode_is_off_for_empty_or_false_values(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("MPP_DEBUG", value)
+
+    def work() -> dict[str, object]:
+        raise RuntimeError("boom")
+
+    result = CliRunner().invoke(_app(work), ["go"])
+    assert "Traceback" not in result.stderr

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from market_predictor.config import Settings, get_settings
+from market_predictor.config import MAX_FEATURE_GROUP_VERSION, Settings, get_settings
+from market_predictor.errors import InputError
 
 
 def test_store_and_tracking_default_under_home(tmp_path: Path) -> None:
@@ -43,3 +44,129 @@ def test_settings_are_cached_until_cleared(monkeypatch: pytest.MonkeyPatch) -> N
 def test_symbols_may_also_be_a_json_list(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MPP_SYMBOLS", '["aapl", "ibm"]')
     assert Settings().symbols == ["AAPL", "IBM"]
+
+
+# -- range checks: one line naming the variable, its value and what is allowed ---------
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "allowed"),
+    [
+        ("MPP_STALE_AFTER_DAYS", "-1", "greater than or equal to 0"),
+        ("MPP_STALE_AFTER_DAYS", "abc", "valid integer"),
+        ("MPP_INGEST_OVERLAP_DAYS", "-1", "greater than or equal to 0"),
+        ("MPP_RETRAIN_COOLDOWN_DAYS", "-1", "greater than or equal to 0"),
+        ("MPP_RETRAIN_MASE_THRESHOLD", "0", "greater than 0"),
+        ("MPP_RETRAIN_MASE_THRESHOLD", "nan", "finite"),
+        ("MPP_RETRAIN_PSI_THRESHOLD", "-0.1", "greater than 0"),
+        ("MPP_RETRAIN_COVERAGE_LOW", "-0.01", "greater than or equal to 0"),
+        ("MPP_RETRAIN_COVERAGE_HIGH", "1.01", "less than or equal to 1"),
+        ("MPP_FEATURE_GROUP_VERSION", "0", "greater than or equal to 1"),
+        ("MPP_FEATURE_GROUP_VERSION", str(MAX_FEATURE_GROUP_VERSION + 1), "less than or equal"),
+        ("MPP_STALE_RUN_HOURS", "0", "greater than 0"),
+        ("MPP_SYMBOLS", ",,,", "no symbols given"),
+        ("MPP_SYMBOLS", "AAPL,../x", "invalid symbol"),
+    ],
+)
+def test_an_invalid_setting_is_an_input_error_naming_variable_value_and_rule(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, allowed: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(InputError) as caught:
+        Settings()
+    message = str(caught.value)
+    assert f"{variable}={value}" in message
+    assert allowed in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("MPP_STALE_AFTER_DAYS", "0"),
+        ("MPP_INGEST_OVERLAP_DAYS", "0"),
+        ("MPP_RETRAIN_COOLDOWN_DAYS", "0"),
+        ("MPP_RETRAIN_COVERAGE_LOW", "0"),
+        ("MPP_RETRAIN_COVERAGE_HIGH", "1"),
+        ("MPP_FEATURE_GROUP_VERSION", "1"),
+        ("MPP_FEATURE_GROUP_VERSION", str(MAX_FEATURE_GROUP_VERSION)),
+    ],
+)
+def test_boundary_values_of_the_allowed_ranges_are_accepted(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert str(getattr(Settings(), variable.removeprefix("MPP_").lower())) in (value, f"{value}.0")
+
+
+def test_coverage_band_must_be_ordered(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MPP_RETRAIN_COVERAGE_LOW", "0.8")
+    monkeypatch.setenv("MPP_RETRAIN_COVERAGE_HIGH", "0.8")
+    with pytest.raises(InputError, match=r"MPP_RETRAIN_COVERAGE_LOW=0\.8 must be below"):
+        Settings()
+    monkeypatch.setenv("MPP_RETRAIN_COVERAGE_HIGH", "0.81")
+    assert Settings().retrain_coverage_high == 0.81
+
+
+def test_get_settings_reports_an_invalid_value_as_an_input_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MPP_RETRAIN_COOLDOWN_DAYS", "-5")
+    get_settings.cache_clear()
+    with pytest.raises(InputError, match="MPP_RETRAIN_COOLDOWN_DAYS=-5"):
+        get_settings()
+
+
+# -- relative paths ----------------------------------------------------------------
+
+
+def test_relative_store_uri_is_resolved_against_the_home_not_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MPP_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MPP_STORE_URI", "data/store")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert Settings().resolved_store_uri == str((tmp_path / "home" / "data" / "store").resolve())
+
+
+def test_relative_artifact_and_sqlite_locations_are_resolved_against_the_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MPP_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MPP_MLFLOW_TRACKING_URI", "sqlite:///db/mlflow.db")
+    monkeypatch.setenv("MPP_MLFLOW_ARTIFACT_URI", "artifacts")
+    settings = Settings()
+    home = (tmp_path / "home").resolve()
+    assert settings.resolved_tracking_uri == f"sqlite:///{home / 'db' / 'mlflow.db'}"
+    assert settings.resolved_artifact_uri == (home / "artifacts").as_uri()
+
+
+def test_absolute_and_remote_locations_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MPP_STORE_URI", str(tmp_path / "abs"))
+    monkeypatch.setenv("MPP_MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    monkeypatch.setenv("MPP_MLFLOW_ARTIFACT_URI", "s3://bucket/artifacts")
+    settings = Settings()
+    assert settings.resolved_store_uri == str(tmp_path / "abs")
+    assert settings.resolved_tracking_uri == "http://127.0.0.1:5000"
+    assert settings.resolved_artifact_uri == "s3://bucket/artifacts"
+
+
+def test_an_empty_home_variable_counts_as_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MPP_HOME", "")
+    assert Settings().resolved_home == (tmp_path / ".mpp").resolve()
+
+
+def test_a_relative_home_in_dotenv_is_relative_to_the_folder_of_the_dotenv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MPP_HOME")
+    (tmp_path / ".env").write_text("MPP_HOME=data/home\nMPP_STORE_URI=store2\n")
+    settings = Settings()
+    assert settings.resolved_home == (tmp_path / "data" / "home").resolve()
+    assert settings.resolved_store_uri == str((tmp_path / "data" / "home" / "store2").resolve())

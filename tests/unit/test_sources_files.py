@@ -114,3 +114,59 @@ def test_symbol_absent_from_file_is_an_input_error_naming_it(tmp_path: Path) -> 
     path = write_long_csv(tmp_path / "p.csv", _rows())
     with pytest.raises(InputError, match="no prices for IBM"):
         get_source("csv", path).fetch(["AAPL", "IBM"], None, None)
+
+
+# -- bad files are input errors (exit 2), named in one line ---------------------------
+
+HEADER = "symbol,date,open,high,low,close,volume\n"
+
+
+def _fetch(path: Path) -> pd.DataFrame:
+    return get_source("csv", path).fetch(["AAPL"], None, None)
+
+
+def test_a_csv_that_is_not_utf8_names_the_byte(tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes((HEADER + "AAPL,2012-12-03,1,2,0.5,1.5,100 caf\xe9\n").encode("latin-1"))
+    with pytest.raises(InputError, match=r"latin.csv: not UTF-8 text \(byte 0xe9\)"):
+        _fetch(path)
+
+
+def test_a_binary_file_given_as_csv_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "image.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10)
+    with pytest.raises(InputError, match="not UTF-8"):
+        _fetch(path)
+
+
+@pytest.mark.parametrize("day", ["1677-09-21", "2262-04-12", "1600-01-03", "2300-01-03"])
+def test_dates_the_store_cannot_hold_are_refused_with_their_row(tmp_path: Path, day: str) -> None:
+    path = tmp_path / "far.csv"
+    path.write_text(HEADER + "AAPL,2012-12-03,1,2,0.5,1.5,100\n" + f"AAPL,{day},1,2,0.5,1.5,100\n")
+    with pytest.raises(InputError, match=f"far.csv row 3: date '{day}' is outside"):
+        _fetch(path)
+
+
+@pytest.mark.parametrize("day", ["1677-09-22", "2262-04-11"])
+def test_the_first_and_last_storable_days_are_accepted(tmp_path: Path, day: str) -> None:
+    path = tmp_path / "edge.csv"
+    path.write_text(HEADER + f"AAPL,{day},1,2,0.5,1.5,100\n")
+    assert _fetch(path)["date"].dt.date.astype(str).tolist() == [day]
+
+
+def test_rows_with_different_utc_offsets_keep_their_own_wall_dates(tmp_path: Path) -> None:
+    # A New York series across the daylight-saving switch: -05:00, then -04:00.
+    path = tmp_path / "dst.csv"
+    path.write_text(
+        HEADER
+        + "AAPL,2012-03-09 00:00:00-05:00,1,2,0.5,1.5,100\n"
+        + "AAPL,2012-03-12 00:00:00-04:00,1,2,0.5,1.5,100\n"
+        + "AAPL,2012-03-13T23:30:00+0900,1,2,0.5,1.5,100\n"
+    )
+    dates = _fetch(path)["date"].dt.date.astype(str).tolist()
+    assert dates == ["2012-03-09", "2012-03-12", "2012-03-13"]
+
+
+def test_a_directory_given_as_path_is_named_as_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="is a directory, not a file"):
+        get_source("csv", tmp_path)

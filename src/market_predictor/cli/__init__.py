@@ -6,8 +6,12 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Annotated
 
 import typer
+
+# Typer vendors Click; the "no arguments: show help" signal is only named there.
+from typer._click.exceptions import NoArgsIsHelpError
 
 app = typer.Typer(
     name="mpp",
@@ -36,6 +40,19 @@ _COMMAND_MODULES = (
 )
 
 
+@app.callback()
+def _options(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="On an error, print its details (traceback) too (MPP_DEBUG=1)."
+        ),
+    ] = False,
+) -> None:
+    if verbose:
+        os.environ["MPP_DEBUG"] = "1"
+
+
 def _register() -> None:
     for name in _COMMAND_MODULES:
         importlib.import_module(f"market_predictor.cli.{name}").register(app)
@@ -47,11 +64,23 @@ _register()
 def main() -> None:
     """The `mpp` console script."""
     try:
-        app()
+        code: object = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        code = exc.exit_code
+    except typer.TyperException as exc:
+        # A parse error: one line naming the command, like every other error (Click's
+        # own rendering is a usage box).
+        ctx = getattr(exc, "ctx", None)
+        command = ctx.command_path if ctx is not None else "mpp"
+        message = " ".join(exc.format_message().split())
+        sys.stderr.write(f"error: {command}: {message}\n")
+        code = exc.exit_code
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        code = 130
     except SystemExit as exit_:
         code = exit_.code
-    else:
-        code = 0
     # Leave without interpreter teardown: native thread pools (Arrow's, torch's) can
     # abort the process while their static destructors race at shutdown ("terminate
     # called without an active exception"), turning a finished command into exit -6.

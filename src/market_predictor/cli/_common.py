@@ -1,6 +1,7 @@
 """What every `mpp` command shares: exit codes, --json output, dates and progress bars.
 
 Exit codes: 0 success, 2 bad input (one line, nothing written), 1 runtime failure.
+Every error is one line on stderr; `mpp --verbose` or MPP_DEBUG=1 adds the traceback.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import datetime as dt
 import json
 import os
 import sys
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -59,12 +61,18 @@ def run_command(
     try:
         result = work()
     except InputError as exc:
+        _print_details()
+        lines = str(exc).strip().splitlines()
         flag = f" (option --{exc.param.replace('_', '-')})" if exc.param else ""
-        err_console.print(f"error: {exc}{flag}", markup=False, highlight=False, soft_wrap=True)
+        err_console.print(
+            f"error: {lines[0] if lines else type(exc).__name__}{flag}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(2) from None
     except Exception as exc:
-        if os.environ.get("MPP_DEBUG"):
-            raise
+        _print_details()
         err_console.print(
             f"failed: {first_line(exc)}", markup=False, highlight=False, soft_wrap=True
         )
@@ -107,6 +115,17 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
         for item in items:
             yield item
             progress.advance(task)
+
+
+def debug_enabled() -> bool:
+    """`mpp --verbose` or MPP_DEBUG=1 (any value but empty, 0 or false)."""
+    return os.environ.get("MPP_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _print_details() -> None:
+    """The current exception's full traceback on stderr, when details were asked for."""
+    if debug_enabled():
+        sys.stderr.write(traceback.format_exc())
 
 
 def _json_default(value: object) -> object:

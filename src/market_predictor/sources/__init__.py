@@ -33,6 +33,8 @@ def get_source(name: str, path: Path | None = None, interval: str = "1d") -> Pri
     if path is None:
         raise InputError(f"the {key} source needs a path to a {key} file", param="path")
     file = Path(path).expanduser()
+    if file.is_dir():
+        raise InputError(f"{key} path {str(file)!r} is a directory, not a file")
     if not file.is_file():
         raise InputError(f"{key} file {str(file)!r} does not exist")
     from market_predictor.sources.files import FileSource

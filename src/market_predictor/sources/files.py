@@ -30,6 +30,12 @@ from market_predictor.symbols import normalise_symbol
 
 REQUIRED_COLUMNS = ("symbol", "date", *PRICE_COLUMNS)
 OPTIONAL_COLUMNS = ("adj_close",)
+# A UTC offset after a time of day ("...09:30:00-04:00", "...Z"). Rows of one file may
+# carry different offsets (daylight saving); each row keeps its own wall date.
+_UTC_OFFSET = r"^(.*\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$"
+# The days the store's nanosecond timestamps can hold.
+FIRST_DAY = pd.Timestamp.min.ceil("D")
+LAST_DAY = pd.Timestamp.max.floor("D")
 
 
 class FileSource:
@@ -50,12 +56,19 @@ class FileSource:
         return conform(frame, adjusted=False)
 
     def _read(self, symbols: list[str], start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
+        if self.path.is_dir():
+            raise InputError(f"{self.name} path {str(self.path)!r} is a directory, not a file")
         if not self.path.is_file():
             raise InputError(f"{self.name} file {str(self.path)!r} does not exist")
         try:
             if self.name == "csv":
                 return _with_canonical_names(pd.read_csv(self.path, dtype="str"))
             return _read_parquet(self.path, symbols, start, end)
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"cannot read {self.name} file {self.path.name}: not UTF-8 text "
+                f"(byte 0x{exc.object[exc.start]:02x})"
+            ) from None
         except (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid, OSError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise InputError(
@@ -140,7 +153,7 @@ def _parse_dates(values: pd.Series, path: Path, first_row: int) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = values
     else:
-        text = values.astype("str").str.strip()
+        text = values.astype("str").str.strip().str.replace(_UTC_OFFSET, r"\1", regex=True)
         parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
         bad = parsed.isna()
         if bad.any():
@@ -150,7 +163,14 @@ def _parse_dates(values: pd.Series, path: Path, first_row: int) -> pd.Series:
     if getattr(parsed.dt, "tz", None) is not None:
         # Keep the exchange-local wall date: a bar stamped 09:30 New York is that day.
         parsed = parsed.dt.tz_localize(None)
-    return parsed.dt.normalize().astype("datetime64[ns]")
+    days = parsed.dt.normalize()
+    outside = (days < FIRST_DAY) | (days > LAST_DAY)
+    if outside.any():
+        raise InputError(
+            f"{path.name} row {_row(outside, first_row)}: date {values[outside].iloc[0]!r} "
+            f"is outside {FIRST_DAY.date()}..{LAST_DAY.date()}"
+        )
+    return days.astype("datetime64[ns]")
 
 
 def _parse_numbers(values: pd.Series, column: str, path: Path, first_row: int) -> pd.Series:

@@ -4,6 +4,9 @@ A feature view is a named selection (symbols, date range) over one feature group
 version. Creating a training dataset copies the selected rows into their own Delta
 table and records the source table version, row count and a content hash, so a model
 trained on it can be traced to the exact rows even after later ingests restate history.
+
+The catalog records each dataset's location relative to the store root, so a store
+that is moved or copied (with its home) still finds its datasets.
 """
 
 from __future__ import annotations
@@ -84,9 +87,13 @@ class DatasetRegistry:
         end: dt.date,
         symbols: Sequence[str] | None = None,
         name: str = DEFAULT_VIEW,
+        reuse: bool = False,
     ) -> TrainingDataset:
         """Materialise the rows of `symbols` (default: all) in [start, end] as the next
-        version of the view `name`; every input is checked before anything is written."""
+        version of the view `name`; every input is checked before anything is written.
+        With `reuse`, an existing version of the same selection at the same table version
+        (hence the same rows) is returned instead: a training run killed after
+        materialising its dataset leaves no orphan behind its rerun."""
         check_range(start, end)
         check_view_name(name)
         table_version = feature_group.table_version()
@@ -100,10 +107,25 @@ class DatasetRegistry:
         if rows.empty:
             raise InputError(f"no price rows between {start} and {end}")
         self.backend.ensure_writable()
+        selected = tuple(sorted(set(rows["symbol"])))
+        digest = content_hash(rows)
         with self.catalog.write_lock():
-            version = self._next_version(name)
-            uri_name = f"training_datasets/{name}/v{version}"
-            Table(self.backend, uri_name, schemas.PRICES).replace_where(rows, "true")
+            existing = self.list(name)
+            if reuse:
+                for dataset in existing:
+                    same = (
+                        dataset.feature_group_version,
+                        dataset.table_version,
+                        dataset.start,
+                        dataset.end,
+                        dataset.symbols,
+                        dataset.content_hash,
+                    ) == (feature_group.version, table_version, start, end, selected, digest)
+                    if same:
+                        return dataset
+            version = max((d.version for d in existing), default=0) + 1
+            location = _location(name, version)
+            Table(self.backend, location, schemas.PRICES).replace_where(rows, "true")
             dataset = TrainingDataset(
                 name=name,
                 version=version,
@@ -112,12 +134,16 @@ class DatasetRegistry:
                 table_version=table_version,
                 start=start,
                 end=end,
-                symbols=tuple(sorted(set(rows["symbol"]))),
+                symbols=selected,
                 row_count=len(rows),
-                content_hash=content_hash(rows),
-                uri=f"{self.backend.root}/{uri_name}",
+                content_hash=digest,
+                uri=f"{self.backend.root}/{location}",
             )
-            record = {**dataset.model_dump(), "symbols": ",".join(dataset.symbols)}
+            record = {
+                **dataset.model_dump(),
+                "symbols": ",".join(dataset.symbols),
+                "uri": location,  # relative to the store root
+            }
             record["created_at"] = pd.Timestamp.now(tz="UTC")
             # Catalog rows are written after the data, so a listed version is always complete.
             self.catalog.append(pd.DataFrame([record]))
@@ -127,7 +153,7 @@ class DatasetRegistry:
         name_filter = None if name is None else text_field("name") == name
         frame = self.catalog.read(filter=name_filter)
         frame = frame.sort_values(["name", "version"])
-        return [_from_record(record) for record in frame.to_dict("records")]
+        return [_from_record(record, self.backend.root) for record in frame.to_dict("records")]
 
     def get(self, version: int, name: str = DEFAULT_VIEW) -> TrainingDataset:
         for dataset in self.list(name):
@@ -137,7 +163,7 @@ class DatasetRegistry:
 
     def read(self, version: int, name: str = DEFAULT_VIEW) -> tuple[TrainingDataset, pd.DataFrame]:
         dataset = self.get(version, name)
-        table = Table(self.backend, f"training_datasets/{name}/v{version}", schemas.PRICES)
+        table = Table(self.backend, _location(name, version), schemas.PRICES)
         rows = table.read().sort_values(list(schemas.PRICE_KEY), ignore_index=True)
         return dataset, rows
 
@@ -147,12 +173,19 @@ class DatasetRegistry:
         intact = len(rows) == dataset.row_count and content_hash(rows) == dataset.content_hash
         return dataset, intact
 
-    def _next_version(self, name: str) -> int:
-        existing = [d.version for d in self.list(name)]
-        return max(existing, default=0) + 1
+
+def _location(name: str, version: int) -> str:
+    return f"training_datasets/{name}/v{version}"
 
 
-def _from_record(record: dict[str, object]) -> TrainingDataset:
+def _from_record(record: dict[str, object], root: str) -> TrainingDataset:
+    """A catalog row as a dataset located under `root`. Older catalogs stored absolute
+    URIs; the location follows from name and version either way, so both resolve."""
+    location = _location(str(record["name"]), int(record["version"]))  # type: ignore[call-overload]
     return TrainingDataset.model_validate(
-        {**record, "symbols": tuple(str(record["symbols"]).split(","))}
+        {
+            **record,
+            "symbols": tuple(str(record["symbols"]).split(",")),
+            "uri": f"{root}/{location}",
+        }
     )

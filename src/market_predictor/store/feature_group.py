@@ -1,4 +1,9 @@
-"""The `prices` feature group: one Delta table per group version, keyed by (symbol, date)."""
+"""The `prices` feature group: one Delta table per group version, keyed by (symbol, date).
+
+Statistics live in their own table, committed after the data; a writer killed between
+the two commits leaves them missing or older than the data, and the next upsert
+rebuilds them (it checks the data table's history since the statistics' version).
+"""
 
 from __future__ import annotations
 
@@ -9,18 +14,28 @@ import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from market_predictor.config import MAX_FEATURE_GROUP_VERSION
+from market_predictor.errors import InputError
 from market_predictor.store import schemas
 from market_predictor.store.backends import StorageBackend
 from market_predictor.store.delta import Table, WriteResult
 from market_predictor.store.reads import all_of, date_range, matching
 
 FEATURE_GROUP = "prices"
+# Commits that change rows; a MERGE counts only when it inserted, updated or deleted.
+_DATA_OPERATIONS = frozenset(
+    {"WRITE", "CREATE TABLE", "CREATE OR REPLACE TABLE", "DELETE", "UPDATE"}
+)
+_MERGE_CHANGES = ("num_target_rows_inserted", "num_target_rows_updated", "num_target_rows_deleted")
 
 
 class PriceFeatureGroup:
     def __init__(self, backend: StorageBackend, version: int = 1) -> None:
-        if version < 1:
-            raise ValueError("feature group versions start at 1")
+        if not 1 <= version <= MAX_FEATURE_GROUP_VERSION:
+            raise InputError(
+                f"feature group version {version} is out of range: "
+                f"use 1 to {MAX_FEATURE_GROUP_VERSION}"
+            )
         self.version = version
         self.table = Table(backend, f"feature_groups/{FEATURE_GROUP}/v{version}", schemas.PRICES)
         self.statistics_table = Table(
@@ -37,13 +52,45 @@ class PriceFeatureGroup:
         return self.table.version()
 
     def upsert(self, rows: pd.DataFrame, metadata: dict[str, str] | None = None) -> WriteResult:
-        """Merge validated rows: new keys insert, restated values overwrite in place."""
+        """Merge validated rows: new keys insert, restated values overwrite in place.
+        Statistics follow: of the touched symbols, or of all if they were stale."""
+        before = self.table.version()
         result = self.table.upsert(
             rows, keys=schemas.PRICE_KEY, compare=schemas.PRICE_VALUES, metadata=metadata
         )
-        if result.inserted or result.updated:
+        if before is not None and self.statistics_stale(before):
+            self.refresh_statistics(self.symbols(), result.version)
+        elif result.inserted or result.updated:
             self.refresh_statistics(sorted(set(rows["symbol"])), result.version)
         return result
+
+    def statistics_stale(self, data_version: int | None = None) -> bool:
+        """Whether the statistics are missing or older than the data at `data_version`
+        (default: the latest): some commit after the one they describe changed rows."""
+        data_version = self.table.version() if data_version is None else data_version
+        if data_version is None:
+            return False
+        described = self.statistics_table.read_arrow(columns=["table_version"])["table_version"]
+        if len(described) == 0:
+            return True
+        since = int(pc.max(described).as_py())
+        if since >= data_version:
+            return False
+        current = self.table.version() or data_version
+        for entry in self.table.history(limit=current - since):
+            version = int(entry.get("version", -1))  # type: ignore[call-overload]
+            if not since < version <= data_version:
+                continue
+            metrics = entry.get("operationMetrics")
+            changes = (
+                sum(int(metrics.get(k, 0)) for k in _MERGE_CHANGES)
+                if isinstance(metrics, dict)
+                else 0
+            )
+            operation = entry.get("operation")
+            if operation in _DATA_OPERATIONS or (operation == "MERGE" and changes):
+                return True
+        return False
 
     def read(
         self,

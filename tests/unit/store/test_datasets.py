@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -73,3 +75,40 @@ def test_dataset_of_an_empty_store_is_an_input_error(settings: Settings) -> None
     empty = FeatureStore.from_settings(settings)
     with pytest.raises(InputError, match="no prices yet"):
         empty.datasets.create(empty.prices(), START, END)
+
+
+def test_the_catalog_stores_locations_relative_to_the_store_root(
+    store: FeatureStore, tmp_path: Path
+) -> None:
+    created = store.datasets.create(store.prices(), START, END, ["AAPL"])
+    catalog = store.datasets.catalog.read()
+    assert catalog["uri"].tolist() == ["training_datasets/prices_daily/v1"]
+
+    copy = FeatureStore(str(tmp_path / "copied-store"))
+    shutil.copytree(store.uri, copy.uri)
+    shutil.rmtree(store.uri)
+    dataset, rows = copy.datasets.read(created.version)
+    assert dataset.uri == f"{copy.uri}/training_datasets/prices_daily/v1"
+    assert content_hash(rows) == created.content_hash
+
+
+def test_reuse_returns_the_version_of_the_same_selection_instead_of_an_orphan_copy(
+    store: FeatureStore, settings: Settings
+) -> None:
+    first = store.datasets.create(store.prices(), START, END, ["AAPL"])
+    again = store.datasets.create(store.prices(), START, END, ["AAPL"], reuse=True)
+    assert again.version == first.version
+    shorter = dt.date(2012, 12, 28)
+    other_end = store.datasets.create(store.prices(), START, shorter, ["AAPL"], reuse=True)
+    assert other_end.version == 2
+    # A later ingest moves the table version: the same dates are a new dataset.
+    ingest_prices(
+        settings,
+        symbols=["AAPL"],
+        source="sample",
+        start=dt.date(2013, 1, 16),
+        as_of=dt.date(2013, 1, 31),
+    )
+    moved = store.datasets.create(store.prices(), START, END, ["AAPL"], reuse=True)
+    assert moved.version == 3
+    assert [d.version for d in store.datasets.list()] == [1, 2, 3]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import pandas as pd
 import pytest
 
+from market_predictor.config import MAX_FEATURE_GROUP_VERSION
+from market_predictor.errors import InputError
 from market_predictor.store import FeatureStore, PriceFeatureGroup
 from tests.fixtures.data import price_rows
 
@@ -86,3 +89,69 @@ def test_statistics_count_missing_values(prices: PriceFeatureGroup) -> None:
     volume = prices.statistics().set_index(["symbol", "feature"]).loc[("AAPL", "volume")]
     assert volume["missing_rate"] == pytest.approx(0.25)
     assert volume["count"] == 3
+
+
+# -- statistics heal after a writer died between its two commits -----------------------
+
+
+def _statistics_versions(prices: PriceFeatureGroup) -> set[int]:
+    return set(prices.statistics()["table_version"])
+
+
+def test_missing_statistics_are_rebuilt_by_the_next_upsert_even_if_it_changes_nothing(
+    prices: PriceFeatureGroup,
+) -> None:
+    prices.upsert(pd.concat([_rows("AAPL"), _rows("MSFT")]))
+    expected = prices.statistics().drop(columns="updated_at")
+    # The data commit landed, the statistics commit never did.
+    shutil.rmtree(prices.statistics_table.uri)
+    assert prices.statistics_stale()
+
+    result = prices.upsert(_rows("AAPL"))
+    assert (result.inserted, result.updated) == (0, 0)
+    rebuilt = prices.statistics().drop(columns="updated_at")
+    pd.testing.assert_frame_equal(
+        rebuilt.drop(columns="table_version"), expected.drop(columns="table_version")
+    )
+    assert not prices.statistics_stale()
+
+
+def test_statistics_older_than_the_data_are_rebuilt_for_every_symbol(
+    prices: PriceFeatureGroup,
+) -> None:
+    prices.upsert(pd.concat([_rows("AAPL"), _rows("MSFT")]))
+    # A restatement committed without its statistics (the writer was killed).
+    restated = _rows("MSFT").assign(close=lambda f: f["close"] * 2)
+    prices.table.upsert(restated, keys=["symbol", "date"], compare=["close"])
+    assert prices.statistics_stale()
+
+    prices.upsert(_rows("AAPL"))
+    stats = prices.statistics().set_index(["symbol", "feature"])
+    assert stats.loc[("MSFT", "close"), "max"] == pytest.approx(restated["close"].max())
+    assert not prices.statistics_stale()
+
+
+def test_statistics_are_fresh_after_a_normal_upsert_and_after_compaction(
+    prices: PriceFeatureGroup,
+) -> None:
+    for day in range(3):
+        prices.upsert(_rows("AAPL", days=1, start=f"2013-01-0{day + 2}"))
+    assert not prices.statistics_stale()
+    assert prices.table.compact(min_files=1)  # rewrites files, changes no row
+    assert not prices.statistics_stale()
+    versions_before = _statistics_versions(prices)
+    prices.upsert(_rows("AAPL", days=1, start="2013-01-02"))  # nothing new
+    assert _statistics_versions(prices) == versions_before
+
+
+@pytest.mark.parametrize("version", [0, MAX_FEATURE_GROUP_VERSION + 1])
+def test_feature_group_versions_outside_the_documented_range_are_refused(
+    tmp_path,
+    version: int,  # type: ignore[no-untyped-def]
+) -> None:
+    with pytest.raises(InputError, match=f"use 1 to {MAX_FEATURE_GROUP_VERSION}"):
+        PriceFeatureGroup(FeatureStore(str(tmp_path / "store")).backend, version)
+
+
+def test_the_highest_documented_feature_group_version_is_accepted(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert FeatureStore(str(tmp_path / "s")).prices(MAX_FEATURE_GROUP_VERSION).version == 999
