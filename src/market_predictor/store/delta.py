@@ -148,7 +148,7 @@ class Table:
         Re-running the same upsert therefore writes nothing new: with no changed row
         Delta still commits an empty merge, which is cheap and keeps the history honest.
         """
-        data = self.to_arrow(frame)
+        data = self._clustered(self.to_arrow(frame))
         if data.num_rows == 0:
             return WriteResult(version=self.version() or 0)
         # The target rows a source key can match lie within the source's date range;
@@ -270,10 +270,14 @@ class Table:
 
     # -- internals -----------------------------------------------------------------------
 
+    def _clustered(self, data: pa.Table) -> pa.Table:
+        if not self.cluster_by or data.num_rows == 0:
+            return data
+        return data.sort_by([(column, "ascending") for column in self.cluster_by])
+
     def _create(self, data: pa.Table, metadata: dict[str, str] | None) -> WriteResult | None:
         """Create the table with `data` as version 0; None if another writer won the race."""
-        if self.cluster_by:
-            data = data.sort_by([(column, "ascending") for column in self.cluster_by])
+        data = self._clustered(data)
         try:
             write_deltalake(
                 self.uri,
