@@ -50,6 +50,7 @@ for seq in range(int(bursts)):  # then commits as fast as they go, racing for ve
 """
 
 
+@pytest.mark.slow  # about a minute on 2 shared cores
 def test_two_machines_writing_one_s3_table_lose_nothing(
     logged_s3: S3Server, tmp_path: Path
 ) -> None:
