@@ -9,6 +9,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
+import boto3
 import pandas as pd
 import pytest
 
@@ -89,6 +90,8 @@ def test_s3_mlflow_server_and_postgres_give_the_embedded_answers(
         theirs[[*keys, "predicted_close", "lower", "upper"]].reset_index(drop=True),
         rtol=1e-6,
     )
-    # The model really went through the server into S3.
-    stored = [p["path"] for p in logged_s3.commit_puts()]
-    assert any(str(p).startswith("/stack/store/predictions/") for p in stored)
+    # The tables and the model artifacts really are in S3.
+    stored = [str(p["path"]) for p in logged_s3.commit_puts()]
+    assert any(p.startswith("/stack/store/predictions/") for p in stored)
+    s3 = boto3.client("s3", endpoint_url=logged_s3.endpoint, region_name="us-east-1")
+    assert s3.list_objects_v2(Bucket="stack", Prefix="mlflow/")["KeyCount"] > 0

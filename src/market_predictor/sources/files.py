@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -38,7 +38,7 @@ OPTIONAL_COLUMNS = ("adj_close",)
 # Whole files kept in memory while `reusing_reads()` is active, keyed by path, size and
 # modification time: a replay reads the file once, not once per day, and a file that
 # changes is read again.
-_kept: dict[tuple[str, int, int], pa.Table | pd.DataFrame] | None = None
+_kept: dict[tuple[str, int, int], Any] | None = None  # an Arrow table or a frame
 
 
 @contextlib.contextmanager
@@ -62,8 +62,9 @@ def _kept_copy(path: Path, read: Callable[[], T]) -> T:
     if key not in _kept:
         for stale in [k for k in _kept if k[0] == key[0]]:
             del _kept[stale]
-        _kept[key] = read()  # type: ignore[assignment]
-    return _kept[key]  # type: ignore[return-value]
+        _kept[key] = read()
+    kept: T = _kept[key]
+    return kept
 
 
 class FileSource:
