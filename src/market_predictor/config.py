@@ -30,7 +30,9 @@ class Settings(BaseSettings):
         None, description="MLflow tracking URI (default: SQLite under MPP_HOME)."
     )
     mlflow_artifact_uri: str | None = Field(
-        None, description="Artifact root for new experiments (default: MPP_HOME/mlartifacts)."
+        None,
+        description="Artifact root for new experiments (default: MPP_HOME/mlartifacts, "
+        "or the tracking server's own artifact store when the tracking URI is http(s)).",
     )
     experiment_name: str = "market-price-predictor"
     model_name: str = Field("market-price-predictor", description="Registered model name.")
@@ -110,9 +112,13 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.resolved_home / 'mlflow.db'}"
 
     @property
-    def resolved_artifact_uri(self) -> str:
+    def resolved_artifact_uri(self) -> str | None:
+        """None leaves the location to a tracking server: a folder on this machine would
+        be unreadable to the API workers and Airflow tasks on the others."""
         if self.mlflow_artifact_uri:
             return self.mlflow_artifact_uri
+        if self.resolved_tracking_uri.startswith(("http://", "https://")):
+            return None
         return (self.resolved_home / "mlartifacts").as_uri()
 
 
