@@ -22,7 +22,9 @@ from market_predictor.store.reads import read_errors, read_predictions, read_sum
 from market_predictor.training import train
 from tests.fixtures.services import PostgresServer, S3Server, start_mlflow_server, stop_process
 
-pytestmark = [pytest.mark.slow, pytest.mark.s3]
+# About 2 minutes on a quiet machine (the MLflow server migrates PostgreSQL, two trainings);
+# ten under heavy load.
+pytestmark = [pytest.mark.slow, pytest.mark.s3, pytest.mark.timeout(1800)]
 
 SYMBOLS = ["AAPL", "MSFT"]
 HISTORY_START, TRAINED_UNTIL = dt.date(2011, 6, 1), dt.date(2012, 11, 30)
