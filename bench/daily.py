@@ -1,12 +1,24 @@
-"""Daily-job benchmark: one `mpp daily` (1-day incremental ingest from a local Parquet
-file + batch predict + monitor) for 5, 50 and 500 symbols.
+"""Daily-job and replay benchmark at scale, this code beside the baseline code.
 
-Run: .venv/bin/python -m bench.daily [--sizes 5,50,500] [--years 10]
-Each measured step is its own process, timed on the wall clock, with peak memory from
-that process's own rusage (os.wait4). In the same run, for contrast, the original
-system's shape: a model load and a store read per symbol (then its forecast; no
-write, which flatters it). Setup (history ingest, champion, the previous day's
-forecasts) runs in this process and is not measured.
+Run: .venv/bin/python -m bench.daily [--sizes 500,5000] [--years 10]
+     [--replay-symbols 500] [--replay-days 252] [--baseline-days 5] [--baseline-ref REF]
+
+For each size: a synthetic universe (bench/synthetic.py) of `years` years in a local
+Parquet file; a store holding every day but the last, loaded in batches of 1,000
+symbols; a network champion (an LSTM trained briefly on 20 of the symbols and promoted,
+so inference runs the network for every symbol); the forecasts of the day before. Then,
+each in its own process on its own copy of that home, timed on the wall clock with
+peak memory from the process's rusage (os.wait4):
+- floor: a process that only imports what the daily job imports;
+- `mpp daily --as-of <last day>` with this code;
+- the same command with the baseline code: the tree of `--baseline-ref` (default: the
+  merge base with main, i.e. main without this branch), exported with `git archive`
+  and put first on PYTHONPATH.
+Both runs must store the same forecasts; the report says whether they did.
+Replay: a store holding history up to a year before the end and a network champion
+trained until then; `mpp replay --no-retrain` over the last `replay-days` trading days
+with this code, and over the first `baseline-days` of them with the baseline code (its
+per-day cost times the days gives its estimate, labelled as such).
 """
 
 from __future__ import annotations
@@ -27,7 +39,19 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / ".work" / "daily"
 REPORT = ROOT / "docs" / "benchmarks" / "daily.md"
 MPP = str(Path(sys.executable).with_name("mpp"))
-TARGET_SECONDS, TARGET_MB = 30.0, 2048.0
+LOAD_BATCH = 1_000  # symbols per ingest while building the store
+TRAIN_SYMBOLS = 20
+TRAIN_EPOCHS = 2
+WORK_TARGETS = {500: 1.5, 5000: 10.0}  # seconds of daily work beyond imports
+MEMORY_TARGET_MB = 2048.0
+REPLAY_TARGET_S = 300.0  # for a year
+YEAR_DAYS = 252
+FLOOR_IMPORTS = (
+    "import market_predictor.cli, market_predictor.pipeline, market_predictor.registry, "
+    "market_predictor.inference, market_predictor.monitoring, market_predictor.ingest, "
+    "market_predictor.validation, market_predictor.features, mlflow.pyfunc, torch, pandera, "
+    "exchange_calendars"
+)
 
 
 @dataclass
@@ -35,173 +59,356 @@ class Step:
     seconds: float
     peak_mb: float
     output: dict[str, object]
+    cpu: float = 0.0  # user + system seconds: less sensitive than wall time to other load
 
 
-def measure(command: list[str], env: dict[str, str]) -> Step:
+def measure(command: list[str], env: dict[str, str], label: str) -> Step:
     """Run `command` to completion; its output goes to files so a large JSON summary
     cannot fill a pipe before os.wait4 collects the child's rusage."""
-    out_path, err_path = WORK / "stdout.txt", WORK / "stderr.txt"
+    out_path, err_path = WORK / f"{label}.stdout", WORK / f"{label}.stderr"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, env=env, stdout=out, stderr=err)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
-        tail = err_path.read_text()[-2000:]
-        raise SystemExit(f"{' '.join(command[:3])} failed: {tail}")
+        raise SystemExit(f"{label} failed: {err_path.read_text()[-3000:]}")
     lines = out_path.read_text().strip().splitlines()
     text = lines[-1] if lines else ""
     # ru_maxrss is in KiB on Linux.
-    return Step(seconds, usage.ru_maxrss / 1024, json.loads(text) if text.startswith("{") else {})
+    output = json.loads(text) if text.startswith("{") else {}
+    return Step(seconds, usage.ru_maxrss / 1024, output, usage.ru_utime + usage.ru_stime)
 
 
-def prepare(n_symbols: int, years: int) -> dict[str, object]:
-    """A home holding every day but the last, a persistence-baseline champion and the
-    forecasts made the day before. Runs in its own process (see main) so that this
-    runner stays small: Linux children inherit the parent's peak RSS as their floor."""
+# -- worker modes (child processes) -------------------------------------------------------
+
+
+def prepare(folder: Path, n_symbols: int, years: int, history_end: str | None) -> dict[str, object]:
+    """A home holding the history up to the day before the measured one (or up to
+    `history_end`), a promoted network champion trained until then, and that day's
+    forecasts. Runs in a child so this runner stays small (a child's max RSS starts at
+    its parent's)."""
     from bench.synthetic import make_universe
     from market_predictor.config import Settings
     from market_predictor.inference import predict
     from market_predictor.ingest import ingest_prices
-    from market_predictor.registry import register_baseline
+    from market_predictor.registry import promote
+    from market_predictor.training import train
 
-    folder = WORK / f"n{n_symbols}"
     universe = make_universe(n_symbols, years, seed=0)
     path = folder / "prices.parquet"
     universe.to_parquet(path, index=False)
-    days = sorted(universe["date"].unique())
-    last_day, day_before = (dt.date.fromisoformat(str(d)[:10]) for d in (days[-1], days[-2]))
+    days = [dt.date.fromisoformat(str(d)[:10]) for d in sorted(universe["date"].unique())]
     symbols = sorted(universe["symbol"].unique())
+    del universe
+    cut = dt.date.fromisoformat(history_end) if history_end else days[-2]
     settings = Settings(home=folder / "home", source="parquet", source_path=path, symbols=symbols)
-    ingest_prices(settings, end=day_before, as_of=day_before)
-    register_baseline(settings, trained_until=day_before)
-    predict(settings, as_of=day_before)
-    return {"day": last_day.isoformat(), "rows": len(universe), "symbols": symbols}
+    for first in range(0, len(symbols), LOAD_BATCH):
+        ingest_prices(settings, symbols=symbols[first : first + LOAD_BATCH], end=cut, as_of=cut)
+    trained = train(
+        settings,
+        symbols=symbols[:TRAIN_SYMBOLS],
+        start=cut - dt.timedelta(days=3 * 365),
+        end=cut,
+        max_epochs=TRAIN_EPOCHS,
+        promote=False,
+    )
+    promote(settings, trained.version)
+    predict(settings, as_of=cut)
+    later = [d for d in days if d > cut]
+    return {
+        "day": later[0].isoformat(),
+        "last_day": days[-1].isoformat(),
+        "rows": len(days) * len(symbols),
+        "symbols": symbols,
+        "champion": f"{trained.network} v{trained.version}",
+    }
 
 
-def original_shape(as_of: dt.date) -> None:
-    """The original system's loop: for every symbol load the model, read its rows from
-    the store, forecast. Runs in its own process (see main)."""
-    from market_predictor import calendar
-    from market_predictor.config import get_settings
-    from market_predictor.registry import load_champion
+def stored_forecasts(home: Path, day: str) -> dict[str, object]:
+    """The forecasts stored for as-of `day`, for comparing two runs."""
     from market_predictor.store import FeatureStore
 
-    settings = get_settings()
-    start = calendar.shift_trading_days(as_of, -60, "XNYS")
-    forecasts = 0
-    for symbol in settings.symbols:
-        champion = load_champion(settings)
-        rows = FeatureStore.from_settings(settings).prices().read([symbol], start, as_of)
-        forecasts += len(champion.predict(rows))
-    print(json.dumps({"forecasts": forecasts}))
+    predictions = FeatureStore(str(home / "store")).predictions.read()
+    made = predictions[predictions["as_of_date"] == day].sort_values("symbol")
+    return {
+        "symbols": made["symbol"].tolist(),
+        **{c: made[c].round(12).tolist() for c in ("predicted_close", "lower", "upper")},
+    }
+
+
+# -- the runner ---------------------------------------------------------------------------
+
+
+def baseline_tree(ref: str | None) -> tuple[str, Path]:
+    commit = (
+        ref
+        or subprocess.run(
+            ["git", "-C", str(ROOT), "merge-base", "HEAD", "main"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", commit],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    tree = WORK / f"baseline-{commit}"
+    if not tree.exists():
+        tree.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", commit, "src"], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return commit, tree / "src"
+
+
+def environment(
+    base: dict[str, str], src: Path, home: Path, setup: dict[str, object]
+) -> dict[str, str]:
+    return base | {
+        "PYTHONPATH": f"{src}{os.pathsep}{ROOT}",
+        "MPP_HOME": str(home / "home"),
+        "MPP_SOURCE": "parquet",
+        "MPP_SOURCE_PATH": str(home / "prices.parquet"),
+        "MPP_SYMBOLS": ",".join(setup["symbols"]),  # type: ignore[arg-type]
+    }
+
+
+def fresh_copy(template: Path, name: str) -> Path:
+    target = WORK / name
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(template, target)
+    return target
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="5,50,500")
+    parser.add_argument("--sizes", default="500,5000")
     parser.add_argument("--years", type=int, default=10)
-    # Worker modes, run as child processes by the runner below.
-    parser.add_argument("--prepare", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--original-shape", help=argparse.SUPPRESS)
+    parser.add_argument("--replay-symbols", type=int, default=500)
+    parser.add_argument("--replay-days", type=int, default=252)
+    parser.add_argument("--baseline-days", type=int, default=5)
+    parser.add_argument("--baseline-ref", default=None)
+    parser.add_argument("--prepare", help=argparse.SUPPRESS)
+    parser.add_argument("--symbols", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--history-end", help=argparse.SUPPRESS)
+    parser.add_argument("--forecasts", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.prepare:
-        print(json.dumps(prepare(args.prepare, args.years)))
+        result = prepare(Path(args.prepare), args.symbols, args.years, args.history_end)
+        print(json.dumps(result))
         return
-    if args.original_shape:
-        original_shape(dt.date.fromisoformat(args.original_shape))
+    if args.forecasts:
+        print(json.dumps(stored_forecasts(Path(args.forecasts[0]), args.forecasts[1])))
         return
 
-    sizes = [int(s) for s in args.sizes.split(",")]
-    results = []
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("MPP_", "MLFLOW_"))}
-    for n_symbols in sizes:
-        folder = WORK / f"n{n_symbols}"
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        worker = [sys.executable, "-m", "bench.daily", "--years", str(args.years)]
-        setup = measure([*worker, "--prepare", str(n_symbols)], base_env).output
-        env = base_env | {
-            "MPP_HOME": str(folder / "home"),
-            "MPP_SOURCE": "parquet",
-            "MPP_SOURCE_PATH": str(folder / "prices.parquet"),
-            "MPP_SYMBOLS": ",".join(setup["symbols"]),  # type: ignore[arg-type]
-        }
-        day = str(setup["day"])
-        floor = measure(
-            [sys.executable, "-c", "import market_predictor.registry, mlflow.pyfunc, torch"], env
+    WORK.mkdir(parents=True, exist_ok=True)
+    commit, baseline_src = baseline_tree(args.baseline_ref)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("MPP_", "MLFLOW_"))}
+    ours = ROOT / "src"
+    worker = [sys.executable, "-m", "bench.daily", "--years", str(args.years)]
+    prep_env = base | {"PYTHONPATH": f"{ours}{os.pathsep}{ROOT}"}
+    rows: list[tuple[int, Step, dict[str, tuple[Step, Step, dict[str, object]]]]] = []
+    # The replay first, then the sizes, smallest first; the report is rewritten after
+    # each phase, so a run stopped early still leaves what it measured.
+    replay = None
+    if args.replay_days:
+        replay = run_replay(args, worker, prep_env, base, ours, baseline_src)
+        REPORT.write_text(render(args, commit, rows, replay))
+    for n_symbols in [int(s) for s in args.sizes.split(",") if s]:
+        template = WORK / f"n{n_symbols}"
+        shutil.rmtree(template, ignore_errors=True)
+        template.mkdir(parents=True)
+        setup = measure(
+            [*worker, "--prepare", str(template), "--symbols", str(n_symbols)],
+            prep_env,
+            f"prepare-{n_symbols}",
         )
-        daily = measure([MPP, "daily", "--as-of", day, "--json"], env)
-        per_symbol = measure([*worker, "--original-shape", day], env)
-        results.append((n_symbols, int(setup["rows"]), floor, daily, per_symbol))  # type: ignore[call-overload]
-        print(
-            f"{n_symbols} symbols: daily {daily.seconds:.1f} s, "
-            f"per-symbol {per_symbol.seconds:.1f} s"
-        )
-    report = render(args.years, results)
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(report)
-    print(report)
+        day = str(setup.output["day"])
+        runs = {}
+        for label, src in (("ours", ours), ("baseline", baseline_src)):
+            home = fresh_copy(template, f"run-{label}")
+            env = environment(base, src, home, setup.output)
+            floor = measure([sys.executable, "-c", FLOOR_IMPORTS], env, f"floor-{label}")
+            daily = measure([MPP, "daily", "--as-of", day, "--json"], env, f"daily-{label}")
+            made = measure([*worker, "--forecasts", str(home / "home"), day], prep_env, "made")
+            runs[label] = (floor, daily, made.output)
+            print(
+                f"{n_symbols} symbols, {label}: daily {daily.seconds:.1f} s, "
+                f"floor {floor.seconds:.1f} s"
+            )
+        rows.append((n_symbols, setup, runs))
+        REPORT.write_text(render(args, commit, rows, replay))
+    print(REPORT.read_text())
 
 
-def render(years: int, results: list[tuple[int, int, Step, Step, Step]]) -> str:
-    lines = [
-        "## Daily job",
-        "",
-        f"Synthetic universes of {years} years of NYSE trading days made by "
-        "`bench/synthetic.py` (each symbol a bootstrap of whole real daily bars of the "
-        "bokeh-sampledata AAPL, IBM, MSFT and GOOG prices, with its own price level and "
-        "volatility scale), stored in a local Parquet file. The store holds every day but "
-        "the last; the champion is the persistence baseline (a registered MLflow pyfunc "
-        "with a calibrated interval); the forecasts of the day before exist, so monitoring "
-        "scores one realised error per symbol. Measured: one `mpp daily --as-of <last day>` "
-        "process (incremental ingest of the last day, batch forecast of every symbol in "
-        "one write, realised errors, rolling skill, drift, retrain decision). Contrast, "
-        "same data, same run: the original system's shape, one model load and one store "
-        "read per symbol, then the forecast (no write). Floor: a process that only imports "
-        "the libraries. Every step is its own process; peak memory is its max RSS (on "
-        "Linux a child's max RSS starts at its parent's, so the setup runs in a child "
-        "too and this runner stays small).",
-        "",
-        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
-        f"{platform.python_version()}.",
-        "",
-        "| symbols | rows stored | floor: imports (s) | daily job (s) | of which ingest / "
-        "predict / monitor (s) | peak RSS (MB) | per-symbol shape (s) | x daily job "
-        "| per-symbol peak (MB) | target < 30 s, < 2 GB |",
-        "|---:|---:|---:|---:|---|---:|---:|---:|---:|---|",
-    ]
-    for n_symbols, rows, floor, daily, per_symbol in results:
-        seconds = daily.output.get("seconds", {})
-        assert isinstance(seconds, dict)
-        inside = " / ".join(
-            f"{seconds.get(s, float('nan')):.2f}" for s in ("ingest", "predict", "monitor")
-        )
-        met = daily.seconds < TARGET_SECONDS and daily.peak_mb < TARGET_MB
-        lines.append(
-            f"| {n_symbols} | {rows:,} | {floor.seconds:.1f} | {daily.seconds:.1f} | {inside} | "
-            f"{daily.peak_mb:.0f} | {per_symbol.seconds:.1f} | "
-            f"{per_symbol.seconds / daily.seconds:.1f} | {per_symbol.peak_mb:.0f} | "
-            f"{'yes' if met else '**no**'} |"
-        )
-    if len(results) > 1:
-        (n0, _, _, d0, p0), (n1, _, _, d1, p1) = results[0], results[-1]
-        work0 = sum(d0.output.get("seconds", {}).values())  # type: ignore[union-attr]
-        work1 = sum(d1.output.get("seconds", {}).values())  # type: ignore[union-attr]
-        lines += [
-            "",
-            f"From {n0} to {n1} symbols ({n1 / n0:.0f}x) the daily job's work inside the "
-            f"process grows {work1 / max(work0, 1e-9):.1f}x ({work0:.2f} s to {work1:.2f} s) "
-            f"and its wall time {d1.seconds / d0.seconds:.1f}x: the champion is loaded once "
-            "and every symbol is read, forecast and written in one batch per table, so an "
-            f"extra symbol costs about {(d1.seconds - d0.seconds) / (n1 - n0) * 1000:.0f} ms. "
-            "The per-symbol shape pays a model load and a store read for each symbol, about "
-            f"{(p1.seconds - p0.seconds) / (n1 - n0) * 1000:.0f} ms per extra symbol, and "
-            f"grows {p1.seconds / p0.seconds:.1f}x. Wall times include interpreter start-up "
-            "and imports (the floor column); the machine is shared, so single runs vary by "
-            "a second or two.",
+@dataclass
+class Replay:
+    symbols: int
+    days: int
+    ours: Step
+    baseline: Step
+    baseline_days: int
+    identical: bool
+    champion: str
+
+
+def run_replay(
+    args: argparse.Namespace,
+    worker: list[str],
+    prep_env: dict[str, str],
+    base: dict[str, str],
+    ours: Path,
+    baseline_src: Path,
+) -> Replay:
+    import pandas as pd
+
+    from bench.synthetic import trading_days
+
+    end = dt.date(2013, 3, 1)
+    days = trading_days(end - dt.timedelta(days=400), end)[-args.replay_days :]
+    start = days[0].date()
+    history_end = (start - dt.timedelta(days=1)).isoformat()
+    template = WORK / f"replay{args.replay_symbols}"
+    shutil.rmtree(template, ignore_errors=True)
+    template.mkdir(parents=True)
+    setup = measure(
+        [
+            *worker,
+            "--prepare",
+            str(template),
+            "--symbols",
+            str(args.replay_symbols),
+            "--history-end",
+            history_end,
+        ],
+        prep_env,
+        "prepare-replay",
+    )
+    results = {}
+    for label, src, count in (
+        ("ours", ours, args.replay_days),
+        ("baseline", baseline_src, args.baseline_days),
+    ):
+        home = fresh_copy(template, f"replay-{label}")
+        env = environment(base, src, home, setup.output)
+        last = days[count - 1].date().isoformat()
+        command = [MPP, "replay", "--start", start.isoformat(), "--end", last, "--no-retrain"]
+        results[label] = (home, measure([*command, "--json"], env, f"replay-{label}"))
+        print(f"replay {label}: {count} days in {results[label][1].seconds:.1f} s")
+    # The baseline's days must match ours exactly, forecast for forecast.
+    identical = True
+    for day in days[: args.baseline_days]:
+        stamp = pd.Timestamp(day).date().isoformat()
+        made = [
+            measure(
+                [*worker, "--forecasts", str(results[label][0] / "home"), stamp], prep_env, "made"
+            )
+            for label in ("ours", "baseline")
         ]
-    lines.append("")
+        identical &= made[0].output == made[1].output and bool(made[0].output["symbols"])
+    return Replay(
+        symbols=args.replay_symbols,
+        days=args.replay_days,
+        ours=results["ours"][1],
+        baseline=results["baseline"][1],
+        baseline_days=args.baseline_days,
+        identical=identical,
+        champion=str(setup.output["champion"]),
+    )
+
+
+def render(
+    args: argparse.Namespace,
+    commit: str,
+    rows: list[tuple[int, Step, dict[str, tuple[Step, Step, dict[str, object]]]]],
+    replay: Replay | None,
+) -> str:
+    command = (
+        f".venv/bin/python -m bench.daily --sizes {args.sizes} --years {args.years} "
+        f"--replay-symbols {args.replay_symbols} --replay-days {args.replay_days} "
+        f"--baseline-days {args.baseline_days}"
+    )
+    lines = [
+        "## Daily job and replay at scale",
+        "",
+        f"Command: `{command}` (baseline: commit `{commit}`, exported with `git archive`).",
+        "",
+        f"Synthetic universes of {args.years} years of NYSE trading days (`bench/synthetic.py`: "
+        "each symbol a bootstrap of whole real daily bars of the sample's AAPL, IBM, MSFT "
+        "and GOOG, with its own price level and volatility scale) in a local Parquet file. "
+        f"The store holds every day but the last, loaded {LOAD_BATCH:,} symbols per ingest. "
+        f"The champion is a network (an LSTM trained for {TRAIN_EPOCHS} epochs on "
+        f"{TRAIN_SYMBOLS} of the symbols and promoted), so every symbol's forecast runs the "
+        "network. The forecasts of the day before exist, so monitoring scores a realised "
+        "error per symbol. Measured: one `mpp daily --as-of <last day>` process, with this "
+        "code and with the baseline code, each on its own copy of the same home. Floor: a "
+        "process that only imports what the daily job imports; work = wall time minus the "
+        "floor of the same run. Peak memory: the process's max RSS.",
+        "",
+        f"Machine: {os.cpu_count()} cores (shared with other jobs), {platform.machine()}, "
+        f"Python {platform.python_version()}.",
+        "",
+        "| symbols | rows stored | code | floor: imports, wall / CPU (s) | daily job, wall / "
+        "CPU (s) | work beyond imports, wall / CPU (s) | steps ingest / predict / monitor / "
+        "compact (s) | peak RSS (MB) | same forecasts | target (work, memory) |",
+        "|---:|---:|---|---:|---:|---:|---|---:|---|---|",
+    ]
+    for n_symbols, setup, runs in rows:
+        same = runs["ours"][2] == runs["baseline"][2] and bool(runs["ours"][2].get("symbols"))
+        for label in ("baseline", "ours"):
+            floor, daily, _ = runs[label]
+            seconds = daily.output.get("seconds", {})
+            assert isinstance(seconds, dict)
+            inside = " / ".join(
+                f"{seconds.get(s, float('nan')):.2f}"
+                for s in ("ingest", "predict", "monitor", "compact")
+            )
+            work = daily.seconds - floor.seconds
+            work_cpu = daily.cpu - floor.cpu
+            target = WORK_TARGETS.get(n_symbols)
+            verdict = ""
+            if label == "ours" and target is not None:
+                met = work < target and (n_symbols < 5000 or daily.peak_mb < MEMORY_TARGET_MB)
+                memory = f", < {MEMORY_TARGET_MB / 1024:.0f} GB" if n_symbols >= 5000 else ""
+                verdict = f"< {target:g} s{memory}: {'met' if met else '**missed**'}"
+            lines.append(
+                f"| {n_symbols:,} | {int(setup.output['rows']):,} | {label} | "
+                f"{floor.seconds:.1f} / {floor.cpu:.1f} | {daily.seconds:.1f} / {daily.cpu:.1f} | "
+                f"{work:.1f} / {work_cpu:.1f} | {inside} | "
+                f"{daily.peak_mb:.0f} | {'yes' if same else '**no**'} | {verdict} |"
+            )
+    if replay is None:
+        return "\n".join([*lines, ""])
+    per_day_base = replay.baseline.seconds / replay.baseline_days
+    per_day = replay.ours.seconds / replay.days
+    year = per_day * YEAR_DAYS
+    met = year < REPLAY_TARGET_S
+    lines += [
+        "",
+        f"Replay without retraining, {replay.symbols} symbols, champion {replay.champion}:",
+        "",
+        "| code | trading days replayed | wall / CPU (s) | per day, wall (s) | peak RSS (MB) "
+        "| target |",
+        "|---|---:|---:|---:|---:|---|",
+        f"| baseline | {replay.baseline_days} | {replay.baseline.seconds:.1f} / "
+        f"{replay.baseline.cpu:.1f} | "
+        f"{per_day_base:.2f} | {replay.baseline.peak_mb:.0f} | {YEAR_DAYS} days ≈ "
+        f"{per_day_base * YEAR_DAYS:.0f} s (per-day cost × {YEAR_DAYS}) |",
+        f"| ours | {replay.days} | {replay.ours.seconds:.1f} / {replay.ours.cpu:.1f} | "
+        f"{per_day:.2f} | {replay.ours.peak_mb:.0f} | {YEAR_DAYS} days "
+        f"{'' if replay.days >= YEAR_DAYS else '≈ '}{year:.0f} s"
+        f"{'' if replay.days >= YEAR_DAYS else f' (per-day cost × {YEAR_DAYS})'}, "
+        f"< {REPLAY_TARGET_S:.0f} s: {'met' if met else '**missed**'} |",
+        "",
+        f"The first {replay.baseline_days} replayed days stored "
+        f"{'the same' if replay.identical else '**different**'} forecasts with both codes.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -47,7 +47,9 @@ class Settings(BaseSettings):
         None, description="MLflow tracking URI (default: SQLite under MPP_HOME)."
     )
     mlflow_artifact_uri: str | None = Field(
-        None, description="Artifact root for new experiments (default: MPP_HOME/mlartifacts)."
+        None,
+        description="Artifact root for new experiments (default: MPP_HOME/mlartifacts, "
+        "or the tracking server's own artifact store when the tracking URI is http(s)).",
     )
     experiment_name: str = "market-price-predictor"
     model_name: str = Field("market-price-predictor", description="Registered model name.")
@@ -161,9 +163,13 @@ class Settings(BaseSettings):
         return uri
 
     @property
-    def resolved_artifact_uri(self) -> str:
+    def resolved_artifact_uri(self) -> str | None:
+        """None leaves the location to a tracking server: a folder on this machine would
+        be unreadable to the API workers and Airflow tasks on the others."""
         uri = self.mlflow_artifact_uri
         if not uri:
+            if self.resolved_tracking_uri.startswith(("http://", "https://")):
+                return None
             return (self.resolved_home / "mlartifacts").as_uri()
         if _is_local_path(uri) and not Path(uri).expanduser().is_absolute():
             return Path(self._under_home(uri)).as_uri()

@@ -124,14 +124,10 @@ def _resume_dates(
     """Per stored symbol, the date `overlap` stored trading days before its last row.
 
     Counting stored rows rather than calendar days means holidays and the exchange
-    calendar need no special case: the last `overlap` sessions are re-fetched."""
-    if prices.table_version() is None:
-        return {}
-    stored = prices.read(symbols=symbols, columns=["symbol", "date"])
-    if stored.empty:
-        return {}
-    rank = stored.groupby("symbol")["date"].rank(method="first", ascending=False)
-    cut = stored[rank <= max(overlap, 0) + 1].groupby("symbol")["date"].min()
+    calendar need no special case: the last `overlap` sessions are re-fetched. Only
+    those last rows are read, not the history."""
+    stored = prices.tail(symbols, max(overlap, 0) + 1)
+    cut = stored.groupby("symbol")["date"].min()
     return {symbol: pd.Timestamp(day).date() for symbol, day in cut.items()}
 
 

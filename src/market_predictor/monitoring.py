@@ -163,6 +163,49 @@ def rolling_skill(errors: pd.DataFrame, window: int = ROLLING_WINDOW) -> dict[st
     }
 
 
+def skill_by_symbol(
+    errors: pd.DataFrame, symbols: Iterable[str], window: int = ROLLING_WINDOW
+) -> dict[str, dict[str, Any]]:
+    """`rolling_skill` of every symbol in one pass (the same numbers: each mean sums the
+    same values in the same order); per-symbol frame slicing cost seconds at thousands."""
+    ordered = errors.sort_values(["symbol", "target_date"], kind="stable")
+    recent = ordered.groupby("symbol", sort=False).tail(window)
+    names = recent["symbol"].to_numpy()
+    bounds = np.flatnonzero(names[1:] != names[:-1]) + 1
+    starts = np.concatenate([[0], bounds]) if len(names) else np.array([], dtype=int)
+    ends = np.concatenate([bounds, [len(names)]]) if len(names) else np.array([], dtype=int)
+    abs_error = recent["abs_error"].to_numpy(dtype="float64")
+    persistence = recent["persistence_abs_error"].to_numpy(dtype="float64")
+    inside = recent["inside_interval"].astype(bool).to_numpy()
+    called = recent["direction_correct"].notna().to_numpy()
+    correct = recent["direction_correct"].fillna(False).astype(bool).to_numpy()
+    found: dict[str, dict[str, Any]] = {}
+    for start, end in zip(starts, ends, strict=True):
+        n = int(end - start)
+        mae = _nanmean(abs_error[start:end])
+        persistence_mae = _nanmean(persistence[start:end])
+        n_called = int(called[start:end].sum())
+        found[str(names[start])] = {
+            "n": n,
+            "mae": mae,
+            "persistence_mae": persistence_mae,
+            "mase": mae / persistence_mae if persistence_mae > 0 else float("nan"),
+            "coverage": float(inside[start:end].sum() / n),
+            "directional_accuracy": float(correct[start:end].sum() / n_called)
+            if n_called
+            else float("nan"),
+        }
+    empty = {"n": 0} | {name: float("nan") for name in SKILL_COLUMNS[1:]}
+    return {symbol: found.get(symbol, dict(empty)) for symbol in symbols}
+
+
+def _nanmean(values: np.ndarray) -> float:
+    # pandas' Series.mean: NaNs zeroed, then summed and divided by the count of the rest.
+    present = ~np.isnan(values)
+    count = int(present.sum())
+    return float(np.where(present, values, 0.0).sum() / count) if count else float("nan")
+
+
 def feature_drift(
     profile: dict[str, Any], prices: pd.DataFrame, since: dt.date
 ) -> dict[str, float]:
@@ -303,8 +346,9 @@ def _summary_rows(
     version = champion.version if champion is not None else _latest_version(errors)
     now = pd.Timestamp.now(tz="UTC")
     records = []
+    skills = skill_by_symbol(errors, monitored)
     for symbol in monitored:
-        skill = rolling_skill(errors[errors["symbol"] == symbol])
+        skill = skills[symbol]
         reason = policy.reason(skill, psi_max, psi_feature)
         records.append(
             {

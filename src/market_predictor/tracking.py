@@ -143,8 +143,9 @@ def prepare_database(settings: Settings) -> None:
         return
     with database_lock(path):
         _create_tables(uri)
-        if settings.mlflow_artifact_uri is None:
-            rehome_artifacts(path, settings.resolved_artifact_uri)
+        root = settings.resolved_artifact_uri  # never None with an embedded database
+        if settings.mlflow_artifact_uri is None and root is not None:
+            rehome_artifacts(path, root)
     _prepared.add(uri)
 
 

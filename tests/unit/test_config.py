@@ -12,7 +12,16 @@ def test_store_and_tracking_default_under_home(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "h")
     assert settings.resolved_store_uri == str((tmp_path / "h" / "store").resolve())
     assert settings.resolved_tracking_uri == f"sqlite:///{(tmp_path / 'h').resolve()}/mlflow.db"
-    assert settings.resolved_artifact_uri.startswith("file://")
+    artifacts = settings.resolved_artifact_uri
+    assert artifacts is not None and artifacts.startswith("file://")
+
+
+def test_a_tracking_server_keeps_the_artifacts_unless_a_root_is_set(tmp_path: Path) -> None:
+    served = Settings(home=tmp_path, mlflow_tracking_uri="http://mlflow:5000")
+    assert served.resolved_artifact_uri is None
+    rooted = served.model_copy(update={"mlflow_artifact_uri": "s3://bucket/artifacts"})
+    assert rooted.resolved_artifact_uri == "s3://bucket/artifacts"
+    assert Settings(home=tmp_path, mlflow_tracking_uri="sqlite:///x.db").resolved_artifact_uri
 
 
 def test_symbols_from_environment_are_split_and_upper_cased(

@@ -170,3 +170,35 @@ def test_rows_with_different_utc_offsets_keep_their_own_wall_dates(tmp_path: Pat
 def test_a_directory_given_as_path_is_named_as_a_directory(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="is a directory, not a file"):
         get_source("csv", tmp_path)
+
+
+def test_fetches_reusing_one_read_return_what_fresh_reads_return(tmp_path: Path) -> None:
+    from market_predictor.sources.files import reusing_reads
+
+    path = tmp_path / "p.parquet"
+    _rows().assign(date=lambda f: pd.to_datetime(f["date"])).to_parquet(path, index=False)
+    source = get_source("parquet", path)
+    asks = [
+        (["AAPL"], None, None),
+        (["AAPL", "MSFT"], dt.date(2024, 1, 2), None),
+        (["AAPL"], dt.date(2024, 1, 3), None),
+        (["MSFT"], None, dt.date(2024, 1, 2)),
+    ]
+    fresh = [source.fetch(*ask) for ask in asks]
+    with reusing_reads():
+        kept = [source.fetch(*ask) for ask in asks]
+    for one, other in zip(fresh, kept, strict=True):
+        pd.testing.assert_frame_equal(one, other, check_exact=True)
+
+
+def test_a_file_changed_while_reads_are_reused_is_read_again(tmp_path: Path) -> None:
+    from market_predictor.sources.files import reusing_reads
+
+    path = tmp_path / "p.parquet"
+    _rows().to_parquet(path, index=False)
+    source = get_source("parquet", path)
+    with reusing_reads():
+        before = source.fetch(["AAPL"], None, None)
+        _rows().assign(close=lambda f: f["close"] + 0.25).to_parquet(path, index=False)
+        after = source.fetch(["AAPL"], None, None)
+    assert (after["close"].to_numpy() == before["close"].to_numpy() + 0.25).all()

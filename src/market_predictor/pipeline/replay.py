@@ -1,7 +1,8 @@
 """Replay: the daily job for every trading day of a period, in order.
 
 Each day reads only data up to itself, so a replay is a faithful rehearsal of
-production (and is how the demo builds a real monitoring history).
+production (and is how the demo builds a real monitoring history). A price file is
+read once per replay rather than once per day; the answers are the day-by-day ones.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from market_predictor.errors import InputError
 from market_predictor.pipeline.daily import check_options, daily_lock, run_daily
 from market_predictor.pipeline.steps import load_champion
 from market_predictor.results import DailyReport, ReplayDay, ReplayReport
+from market_predictor.sources.files import reusing_reads
 
 Progress = Callable[[Iterable[dt.date]], Iterable[dt.date]]
 
@@ -43,7 +45,9 @@ def replay(
         raise InputError(f"no {settings.calendar} trading days between {start} and {end}")
     summary = ReplayReport(start=start, end=end, trading_days=len(days))
     champion = load_champion(settings)
-    with daily_lock(settings):
+    # A file source is read once for the whole replay (each day filters that copy);
+    # everything read from the store is read per day, as the daily job would.
+    with daily_lock(settings), reusing_reads():
         for day in (progress or _no_progress)(days):
             report = run_daily(
                 settings,

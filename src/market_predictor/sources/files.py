@@ -9,8 +9,11 @@ and row; rows that parse but break the price contract are quarantined downstream
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -28,6 +31,7 @@ from market_predictor.sources.base import (
 )
 from market_predictor.symbols import normalise_symbol
 
+T = TypeVar("T")
 REQUIRED_COLUMNS = ("symbol", "date", *PRICE_COLUMNS)
 OPTIONAL_COLUMNS = ("adj_close",)
 # A UTC offset after a time of day ("...09:30:00-04:00", "...Z"). Rows of one file may
@@ -36,6 +40,37 @@ _UTC_OFFSET = r"^(.*\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$"
 # The days the store's nanosecond timestamps can hold.
 FIRST_DAY = pd.Timestamp.min.ceil("D")
 LAST_DAY = pd.Timestamp.max.floor("D")
+
+# Whole files kept in memory while `reusing_reads()` is active, keyed by path, size and
+# modification time: a replay reads the file once, not once per day, and a file that
+# changes is read again.
+_kept: dict[tuple[str, int, int], Any] | None = None  # an Arrow table or a frame
+
+
+@contextlib.contextmanager
+def reusing_reads() -> Iterator[None]:
+    """Within the block, each file is read once and every fetch filters that copy in
+    memory with the same predicate, so it returns exactly the rows a fresh read would."""
+    global _kept
+    outer = _kept
+    _kept = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _kept = outer
+
+
+def _kept_copy(path: Path, read: Callable[[], T]) -> T:
+    if _kept is None:
+        return read()
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _kept:
+        for stale in [k for k in _kept if k[0] == key[0]]:
+            del _kept[stale]
+        _kept[key] = read()
+    kept: T = _kept[key]
+    return kept
 
 
 class FileSource:
@@ -62,7 +97,8 @@ class FileSource:
             raise InputError(f"{self.name} file {str(self.path)!r} does not exist")
         try:
             if self.name == "csv":
-                return _with_canonical_names(pd.read_csv(self.path, dtype="str"))
+                raw = _kept_copy(self.path, lambda: pd.read_csv(self.path, dtype="str"))
+                return _with_canonical_names(raw.copy())
             return _read_parquet(self.path, symbols, start, end)
         except UnicodeDecodeError as exc:
             raise InputError(
@@ -109,7 +145,11 @@ def _read_parquet(
             clause = {"ge": field >= value, "le": field <= value, "lt": field < value}[op]
             condition = clause if condition is None else condition & clause
     columns = [by_canonical[c] for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in by_canonical]
-    table = dataset.to_table(columns=columns, filter=condition)
+    if _kept is None:
+        table = dataset.to_table(columns=columns, filter=condition)
+    else:
+        whole = _kept_copy(path, lambda: dataset.to_table(columns=columns))
+        table = whole if condition is None else whole.filter(condition)
     return table.to_pandas().rename(columns=names)
 
 

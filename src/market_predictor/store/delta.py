@@ -16,8 +16,9 @@ from typing import TypeVar
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from filelock import FileLock
 from tenacity import (
@@ -44,11 +45,23 @@ class WriteResult:
 class Table:
     """One Delta table under the store root, addressed by its relative name."""
 
-    def __init__(self, backend: StorageBackend, name: str, schema: pa.Schema) -> None:
+    def __init__(
+        self,
+        backend: StorageBackend,
+        name: str,
+        schema: pa.Schema,
+        cluster_by: Sequence[str] = (),
+        row_group_rows: int | None = None,
+    ) -> None:
+        """`cluster_by`: the order rows are written in when the table is created, so that
+        Parquet statistics let reads filtered on those columns skip row groups;
+        `row_group_rows` caps a row group's rows (smaller groups, finer skipping)."""
         self.backend = backend
         self.name = name
         self.schema = schema
         self.uri = f"{backend.root}/{name}"
+        self.cluster_by = list(cluster_by)
+        self.writer_properties = WriterProperties(max_row_group_size=row_group_rows)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -135,10 +148,12 @@ class Table:
         Re-running the same upsert therefore writes nothing new: with no changed row
         Delta still commits an empty merge, which is cheap and keeps the history honest.
         """
-        data = self.to_arrow(frame)
+        data = self._clustered(self.to_arrow(frame))
         if data.num_rows == 0:
             return WriteResult(version=self.version() or 0)
-        predicate = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+        # The target rows a source key can match lie within the source's date range;
+        # saying so lets the merge skip files and row groups outside it.
+        predicate = " AND ".join([f"t.`{k}` = s.`{k}`" for k in keys] + _date_bounds(data, keys))
         changed_cols = (
             list(compare)
             if compare is not None
@@ -156,6 +171,7 @@ class Table:
                 predicate=predicate,
                 source_alias="s",
                 target_alias="t",
+                writer_properties=self.writer_properties,
                 commit_properties=_commit(metadata),
             )
             if changed:
@@ -186,6 +202,7 @@ class Table:
                 mode="overwrite",
                 predicate=predicate,
                 storage_options=self.backend.storage_options(),
+                writer_properties=self.writer_properties,
                 commit_properties=_commit(metadata),
             )
             return WriteResult(version=self.open().version(), inserted=data.num_rows)
@@ -201,6 +218,7 @@ class Table:
                 data,
                 mode="append",
                 storage_options=self.backend.storage_options(),
+                writer_properties=self.writer_properties,
                 commit_properties=_commit(metadata),
             )
             return WriteResult(version=self.open().version(), inserted=data.num_rows)
@@ -242,21 +260,31 @@ class Table:
             return False
 
         def attempt() -> bool:
-            self.open().optimize.compact(commit_properties=_commit({"mpp_command": "compact"}))
+            self.open().optimize.compact(
+                writer_properties=self.writer_properties,
+                commit_properties=_commit({"mpp_command": "compact"}),
+            )
             return True
 
         return self._with_retry(attempt)
 
     # -- internals -----------------------------------------------------------------------
 
+    def _clustered(self, data: pa.Table) -> pa.Table:
+        if not self.cluster_by or data.num_rows == 0:
+            return data
+        return data.sort_by([(column, "ascending") for column in self.cluster_by])
+
     def _create(self, data: pa.Table, metadata: dict[str, str] | None) -> WriteResult | None:
         """Create the table with `data` as version 0; None if another writer won the race."""
+        data = self._clustered(data)
         try:
             write_deltalake(
                 self.uri,
                 data,
                 mode="error",
                 storage_options=self.backend.storage_options(),
+                writer_properties=self.writer_properties,
                 commit_properties=_commit(metadata),
             )
         except (DeltaError, CommitFailedError) as exc:
@@ -294,6 +322,18 @@ def text_field(name: str) -> ds.Expression:
     only (date and number predicates still prune files).
     """
     return ds.field(name).cast(pa.string())
+
+
+def _date_bounds(data: pa.Table, keys: Sequence[str]) -> list[str]:
+    bounds = []
+    for key in keys:
+        if pa.types.is_date32(data.schema.field(key).type):
+            low, high = pc.min_max(data[key]).values()
+            bounds += [
+                f"t.`{key}` >= CAST('{low.as_py().isoformat()}' AS DATE)",
+                f"t.`{key}` <= CAST('{high.as_py().isoformat()}' AS DATE)",
+            ]
+    return bounds
 
 
 def _commit(metadata: dict[str, str] | None) -> CommitProperties | None:

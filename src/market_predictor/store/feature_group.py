@@ -1,8 +1,9 @@
 """The `prices` feature group: one Delta table per group version, keyed by (symbol, date).
 
-Statistics live in their own table, committed after the data; a writer killed between
-the two commits leaves them missing or older than the data, and the next upsert
-rebuilds them (it checks the data table's history since the statistics' version).
+The table is written in date order (row groups a few weeks wide at thousands of
+symbols), so reads bounded by date skip the older row groups: the daily path reads
+the last rows of each symbol, its feature window and the monitoring window, never the
+whole history. The statistics table doubles as the index of each symbol's last date.
 """
 
 from __future__ import annotations
@@ -16,17 +17,18 @@ import pyarrow.dataset as ds
 
 from market_predictor.config import MAX_FEATURE_GROUP_VERSION
 from market_predictor.errors import InputError
-from market_predictor.store import schemas
+from market_predictor.store import schemas, statistics
 from market_predictor.store.backends import StorageBackend
 from market_predictor.store.delta import Table, WriteResult
 from market_predictor.store.reads import all_of, date_range, matching
 
 FEATURE_GROUP = "prices"
-# Commits that change rows; a MERGE counts only when it inserted, updated or deleted.
-_DATA_OPERATIONS = frozenset(
-    {"WRITE", "CREATE TABLE", "CREATE OR REPLACE TABLE", "DELETE", "UPDATE"}
-)
-_MERGE_CHANGES = ("num_target_rows_inserted", "num_target_rows_updated", "num_target_rows_deleted")
+# Rows per Parquet row group: a date-bounded read skips whole groups, so smaller groups
+# skip more; 64 Ki rows is about 13 trading days at 5,000 symbols and a year at 250.
+ROW_GROUP_ROWS = 65_536
+# Symbols whose last date is this much older than the newest are read separately, so
+# one long-delisted symbol does not widen every other symbol's bounded read.
+_FRESH_SPAN = dt.timedelta(days=31)
 
 
 class PriceFeatureGroup:
@@ -37,7 +39,13 @@ class PriceFeatureGroup:
                 f"use 1 to {MAX_FEATURE_GROUP_VERSION}"
             )
         self.version = version
-        self.table = Table(backend, f"feature_groups/{FEATURE_GROUP}/v{version}", schemas.PRICES)
+        self.table = Table(
+            backend,
+            f"feature_groups/{FEATURE_GROUP}/v{version}",
+            schemas.PRICES,
+            cluster_by=("date", "symbol"),
+            row_group_rows=ROW_GROUP_ROWS,
+        )
         self.statistics_table = Table(
             backend,
             f"metadata/feature_groups/{FEATURE_GROUP}/v{version}/statistics",
@@ -52,45 +60,17 @@ class PriceFeatureGroup:
         return self.table.version()
 
     def upsert(self, rows: pd.DataFrame, metadata: dict[str, str] | None = None) -> WriteResult:
-        """Merge validated rows: new keys insert, restated values overwrite in place.
-        Statistics follow: of the touched symbols, or of all if they were stale."""
-        before = self.table.version()
+        """Merge validated rows: new keys insert, restated values overwrite in place."""
+        stored = self.statistics_table.read()
         result = self.table.upsert(
             rows, keys=schemas.PRICE_KEY, compare=schemas.PRICE_VALUES, metadata=metadata
         )
-        if before is not None and self.statistics_stale(before):
+        if result.inserted or result.updated:
+            self._update_statistics(rows, stored, result)
+        elif not self._statistics_current(stored, result.version + 1):
+            # A writer killed between its prices and statistics commits: heal on rerun.
             self.refresh_statistics(self.symbols(), result.version)
-        elif result.inserted or result.updated:
-            self.refresh_statistics(sorted(set(rows["symbol"])), result.version)
         return result
-
-    def statistics_stale(self, data_version: int | None = None) -> bool:
-        """Whether the statistics are missing or older than the data at `data_version`
-        (default: the latest): some commit after the one they describe changed rows."""
-        data_version = self.table.version() if data_version is None else data_version
-        if data_version is None:
-            return False
-        described = self.statistics_table.read_arrow(columns=["table_version"])["table_version"]
-        if len(described) == 0:
-            return True
-        since = int(pc.max(described).as_py())
-        if since >= data_version:
-            return False
-        current = self.table.version() or data_version
-        for entry in self.table.history(limit=current - since):
-            version = int(entry.get("version", -1))  # type: ignore[call-overload]
-            if not since < version <= data_version:
-                continue
-            metrics = entry.get("operationMetrics")
-            changes = (
-                sum(int(metrics.get(k, 0)) for k in _MERGE_CHANGES)
-                if isinstance(metrics, dict)
-                else 0
-            )
-            operation = entry.get("operation")
-            if operation in _DATA_OPERATIONS or (operation == "MERGE" and changes):
-                return True
-        return False
 
     def read(
         self,
@@ -113,7 +93,10 @@ class PriceFeatureGroup:
         return sorted(pc.unique(symbols).to_pylist())
 
     def last_dates(self, symbols: Iterable[str] | None = None) -> dict[str, dt.date]:
-        data = self.table.read_arrow(filter=_price_filter(symbols), columns=["symbol", "date"])
+        if symbols is not None:
+            last = self.tail(list(symbols), 1)
+            return {s: d.date() for s, d in zip(last["symbol"], last["date"], strict=True)}
+        data = self.table.read_arrow(columns=["symbol", "date"])
         if data.num_rows == 0:
             return {}
         grouped = data.group_by("symbol").aggregate([("date", "max")])
@@ -121,36 +104,103 @@ class PriceFeatureGroup:
             zip(grouped["symbol"].to_pylist(), grouped["date_max"].to_pylist(), strict=True)
         )
 
+    def tail(self, symbols: Sequence[str], rows: int) -> pd.DataFrame:
+        """`symbol` and `date` of the last `rows` stored rows of each symbol.
+
+        The statistics give each symbol's last date L, so rows dated from a little before
+        L are read. The answer equals a full read's even when the statistics lag the
+        table (rows are never deleted, so the true last date is at least L); a symbol
+        with fewer than `rows` rows in that window, or unknown to the statistics, is
+        read in full."""
+        if not symbols or self.table_version() is None:
+            return pd.DataFrame({"symbol": pd.Series(dtype=str), "date": pd.Series(dtype="M8[ns]")})
+        hints = self._last_date_hints()
+        known = [s for s in symbols if s in hints]
+        full = [s for s in symbols if s not in hints]
+        parts = []
+        span = dt.timedelta(days=rows * 7 // 5 + 10)  # `rows` sessions plus holidays
+        for group in _by_freshness(known, hints):
+            bound = min(hints[s] for s in group) - span
+            part = self.read(symbols=group, start=bound, columns=["symbol", "date"])
+            counts = part["symbol"].value_counts()
+            short = [s for s in group if counts.get(s, 0) < rows]
+            full += short
+            parts.append(part[~part["symbol"].isin(short)])
+        if full:
+            parts.append(self.read(symbols=full, columns=["symbol", "date"]))
+        frame = pd.concat(parts, ignore_index=True).sort_values(["symbol", "date"])
+        return frame.groupby("symbol", sort=False).tail(rows).reset_index(drop=True)
+
     def statistics(self) -> pd.DataFrame:
         return self.statistics_table.read().sort_values(["symbol", "feature"], ignore_index=True)
 
     def refresh_statistics(self, symbols: Sequence[str], table_version: int) -> None:
-        """Recompute count/min/max/mean/missing rate per feature for the touched symbols."""
-        frame = self.read(symbols=symbols)
-        now = pd.Timestamp.now(tz="UTC")
-        rows = []
-        for symbol, group in frame.groupby("symbol"):
-            for feature in schemas.PRICE_VALUES:
-                values = group[feature]
-                rows.append(
-                    {
-                        "symbol": symbol,
-                        "feature": feature,
-                        "description": schemas.PRICE_DESCRIPTIONS[feature],
-                        "count": int(values.notna().sum()),
-                        "min": float(values.min()),
-                        "max": float(values.max()),
-                        "mean": float(values.mean()),
-                        "missing_rate": float(values.isna().mean()),
-                        "first_date": group["date"].min(),
-                        "last_date": group["date"].max(),
-                        "table_version": table_version,
-                        "updated_at": now,
-                    }
-                )
-        if rows:
-            quoted = ", ".join(f"'{s}'" for s in symbols)
-            self.statistics_table.replace_where(pd.DataFrame(rows), f"symbol IN ({quoted})")
+        """Recompute every statistic of `symbols` from all their rows."""
+        fresh = statistics.compute(
+            self.read(symbols=symbols), table_version, pd.Timestamp.now(tz="UTC")
+        )
+        self._write_statistics(fresh, symbols)
+
+    def _update_statistics(
+        self, rows: pd.DataFrame, stored: pd.DataFrame, result: WriteResult
+    ) -> None:
+        symbols = sorted(set(rows["symbol"]))
+        if not self._statistics_current(stored, result.version):
+            # A statistics write was lost after its prices commit: rebuild them all.
+            self.refresh_statistics(self.symbols(), result.version)
+            return
+        appended = statistics.rows_after(stored, rows)
+        if (
+            result.updated == 0
+            and len(appended) == result.inserted
+            and statistics.mergeable(stored, sorted(set(stored["symbol"]) & set(symbols)))
+        ):
+            now = pd.Timestamp.now(tz="UTC")
+            known = stored[stored["symbol"].isin(symbols)]
+            added = statistics.compute(appended, result.version, now)
+            self._write_statistics(statistics.merge(known, added, result.version, now), symbols)
+        else:
+            # Restated values or filled gaps: min and max may have moved either way.
+            self.refresh_statistics(symbols, result.version)
+
+    def statistics_stale(self) -> bool:
+        """Whether the statistics are missing or older than the data: some prices commit
+        after the one they describe changed rows (a writer killed between the two)."""
+        version = self.table.version()
+        if version is None:
+            return False
+        return not self._statistics_current(self.statistics_table.read(), version + 1)
+
+    def _statistics_current(self, stored: pd.DataFrame, version: int) -> bool:
+        """Whether `stored` statistics describe every prices commit before `version`."""
+        gap = version - (int(stored["table_version"].max()) if not stored.empty else -1)
+        history = self.table.history(limit=gap + 1) if gap > 1 else []
+        return statistics.current(stored, history, version)
+
+    def _write_statistics(self, frame: pd.DataFrame, symbols: Sequence[str]) -> None:
+        if frame.empty:
+            return
+        quoted = ", ".join(f"'{s}'" for s in symbols)
+        self.statistics_table.replace_where(frame, f"symbol IN ({quoted})")
+
+    def _last_date_hints(self) -> dict[str, dt.date]:
+        stored = self.statistics_table.read_arrow(columns=["symbol", "last_date"])
+        if stored.num_rows == 0:
+            return {}
+        grouped = stored.group_by("symbol").aggregate([("last_date", "max")])
+        return dict(
+            zip(grouped["symbol"].to_pylist(), grouped["last_date_max"].to_pylist(), strict=True)
+        )
+
+
+def _by_freshness(symbols: list[str], hints: dict[str, dt.date]) -> list[list[str]]:
+    """Symbols split into those near the newest last date and the rest."""
+    if not symbols:
+        return []
+    newest = max(hints[s] for s in symbols)
+    fresh = [s for s in symbols if hints[s] >= newest - _FRESH_SPAN]
+    stale = [s for s in symbols if hints[s] < newest - _FRESH_SPAN]
+    return [group for group in (fresh, stale) if group]
 
 
 def _price_filter(
