@@ -177,6 +177,7 @@ class TrainResult(Result):
     message: str
     network: str = "lstm"
     baseline_version: str | None = None
+    garch_version: str | None = None
     validation_start: dt.date | None = None
     epochs_trained: int | None = None
     median_source: str | None = None
