@@ -160,9 +160,7 @@ def monitor_stretch(prices: pd.DataFrame, train_end: pd.Timestamp, alpha: float)
         forecasts["actual_close"] <= forecasts["upper"]
     )
     forecasts["abs_error"] = (forecasts["predicted_close"] - forecasts["actual_close"]).abs()
-    forecasts["persistence_abs_error"] = (
-        forecasts["last_close"] - forecasts["actual_close"]
-    ).abs()
+    forecasts["persistence_abs_error"] = (forecasts["last_close"] - forecasts["actual_close"]).abs()
     inputs = triggers.model_inputs(features)
     feature_dates = np.sort(pd.to_datetime(features["date"]).unique())
     symbols = sorted(prices["symbol"].unique())
@@ -341,7 +339,8 @@ def render(
         "| Case | Rules | Any | Coverage | Skill (MASE) | Drift |",
         "|---|---|---:|---:|---:|---:|",
     ]
-    for case, stretches in (("stationary bootstrap", stationary), ("replay, fresh champion", replay)):
+    cases = (("stationary bootstrap", stationary), ("replay, fresh champion", replay))
+    for case, stretches in cases:
         old = false_alarm_rates(stretches, "old")
         new = false_alarm_rates(stretches, "new")
         lines.append(
@@ -384,4 +383,3 @@ def render(
 
 if __name__ == "__main__":
     main()
-

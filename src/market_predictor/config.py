@@ -49,14 +49,15 @@ class Settings(BaseSettings):
     training_config: Path | None = Field(
         None, description="Training hyperparameter file (default: the packaged train.yaml)."
     )
-    retrain_mase_threshold: float = 1.05
-    retrain_coverage_low: float = 0.65
-    retrain_coverage_high: float = 0.95
-    retrain_psi_threshold: float = 0.25
-    drift_ignored_features: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["volatility_5", "volatility_21", "high_low_range"],
-        description="Features whose drift is reported but never triggers a retrain "
-        "(volatility regimes always differ from years of training data; coverage catches them).",
+    trigger_alpha: float = Field(
+        0.01,
+        gt=0,
+        lt=1,
+        description="Family-wise false-alarm probability of a day's retrain-trigger tests "
+        "(Bonferroni-shared by symbols x tests).",
+    )
+    max_model_age_days: int = Field(
+        63, ge=1, description="Trading days after which the champion is retrained on schedule."
     )
     retrain_cooldown_days: int = Field(
         20, description="Trading days after a retrain before the monitor may trigger another."
@@ -81,9 +82,9 @@ class Settings(BaseSettings):
         items = _comma_list(value)
         return parse_symbols(items) if isinstance(items, list) else items
 
-    @field_validator("drift_ignored_features", "cors_origins", mode="before")
+    @field_validator("cors_origins", mode="before")
     @classmethod
-    def _split_features(cls, value: object) -> object:
+    def _split_origins(cls, value: object) -> object:
         return _comma_list(value)
 
     @property

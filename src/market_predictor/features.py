@@ -9,8 +9,6 @@ including symbols it never saw.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
@@ -68,44 +66,3 @@ def build_features(prices: pd.DataFrame) -> pd.DataFrame:
 def complete_rows(features: pd.DataFrame) -> pd.Series:
     """Rows whose every feature is present (warm-up over)."""
     return features[FEATURE_COLUMNS].notna().all(axis=1)
-
-
-def feature_profile(features: pd.DataFrame, bins: int = 10) -> dict[str, Any]:
-    """Reference distribution of each feature: quantile bin edges and their fractions.
-
-    Saved with a model so monitoring can compute drift (PSI) against its training data.
-    """
-    profile: dict[str, Any] = {}
-    for column in FEATURE_COLUMNS:
-        values = features[column].dropna().to_numpy(dtype="float64")
-        if values.size < bins:
-            continue
-        inner = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
-        counts = np.bincount(np.searchsorted(inner, values, side="right"), minlength=inner.size + 1)
-        profile[column] = {
-            "edges": inner.tolist(),
-            "fractions": (counts / values.size).tolist(),
-        }
-    return profile
-
-
-def population_stability(
-    profile: dict[str, Any], features: pd.DataFrame, epsilon: float = 1e-4
-) -> dict[str, float]:
-    """Population stability index of each profiled feature (0 = same distribution;
-    > 0.25 is the usual 'shifted' threshold)."""
-    scores: dict[str, float] = {}
-    for column, reference in profile.items():
-        if column not in features.columns:
-            continue
-        values = features[column].dropna().to_numpy(dtype="float64")
-        if values.size == 0:
-            continue
-        edges = np.asarray(reference["edges"], dtype="float64")
-        expected = np.asarray(reference["fractions"], dtype="float64")
-        counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=edges.size + 1)
-        actual = counts / values.size
-        expected = np.clip(expected, epsilon, None)
-        actual = np.clip(actual, epsilon, None)
-        scores[column] = float(np.sum((actual - expected) * np.log(actual / expected)))
-    return scores

@@ -226,14 +226,15 @@ def register_rival(
     of its own and, with `promote`, make it champion; returns the version."""
     import mlflow
 
-    from market_predictor.features import build_features, feature_profile
+    from market_predictor.features import build_features
     from market_predictor.models.pyfunc import forecaster_kind
     from market_predictor.tracking import ensure_experiment
+    from market_predictor.triggers import drift_reference
 
     name = model_name or settings.model_name
     client = _client(settings)
     kind = forecaster_kind(forecaster)
-    profile = feature_profile(build_features(profile_rows)) if not profile_rows.empty else {}
+    profile = drift_reference(build_features(profile_rows)) if not profile_rows.empty else {}
     experiment_id = ensure_experiment(client, settings)
     run_name = "persistence-baseline" if forecaster.is_baseline else f"{kind}-rival"
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:

@@ -118,10 +118,27 @@ class SymbolSkill(OptionalFloatsModel):
     mase: float | None = None
     coverage: float | None = None
     directional_accuracy: float | None = None
-    psi_max: float | None = None
-    psi_feature: str | None = None
+    # The reported trigger test (the firing one with the smallest p-value, else the one
+    # closest to firing), with its statistic, rejection rule and sample size.
+    test: str | None = None
+    statistic: float | None = None
+    threshold: str | None = None
+    test_window: int | None = None
+    p_value: float | None = None
+    tests: list[TriggerTestResult] = Field(default_factory=list)
     retrain_recommended: bool = False
     reason: str = ""
+
+
+class TriggerTestResult(OptionalFloatsModel):
+    """One retrain-trigger test of one symbol on one day (market_predictor.triggers)."""
+
+    test: str
+    statistic: float | None = None
+    threshold: str
+    window: int
+    p_value: float | None = None
+    fired: bool
 
 
 class MonitorResult(Result):
@@ -130,7 +147,9 @@ class MonitorResult(Result):
     new_errors: int = 0
     pending: int = 0
     symbols: dict[str, SymbolSkill] = Field(default_factory=dict)
-    drift: dict[str, float] = Field(default_factory=dict)
+    # Each test's level: the day's family-wise `alpha` shared by symbols x tests.
+    alpha: float | None = None
+    test_level: float | None = None
     errors_table_version: int | None = None
     summary_table_version: int | None = None
     message: str = ""
@@ -234,6 +253,10 @@ RetrainStatus = Literal["not needed", "disabled", "cooldown", "trained"]
 
 class RetrainResult(Result):
     status: RetrainStatus
+    # triggered: a monitoring test fired; scheduled: the champion outlived
+    # MPP_MAX_MODEL_AGE_DAYS without one.
+    trigger: Literal["triggered", "scheduled"] | None = None
+    model_age_days: int | None = None
     reasons: dict[str, str] = Field(default_factory=dict)
     last_retrain: dt.date | None = None
     trading_days_since: int | None = None
@@ -271,6 +294,8 @@ class ReplayDay(Result):
     errors_inserted: int = 0
     retrain_recommended: bool = False
     retrain: RetrainStatus | None = None
+    retrain_trigger: Literal["triggered", "scheduled"] | None = None
+    reasons: dict[str, str] = Field(default_factory=dict)
     champion_version: str | None = None
     failed_step: DailyStep | None = None
 

@@ -88,7 +88,6 @@ def train(
     from lightning.pytorch.loggers import MLFlowLogger
 
     from market_predictor import registry
-    from market_predictor.features import feature_profile
     from market_predictor.plots import forecast_figure, residuals_figure
     from market_predictor.store import FeatureStore
     from market_predictor.tracking import (
@@ -96,6 +95,7 @@ def train(
         configure_tracking,
         ensure_experiment,
     )
+    from market_predictor.triggers import drift_reference
 
     overrides = dict(config_overrides or {})
     if model is not None:
@@ -213,7 +213,7 @@ def train(
             name,
             network,
             trained_until=trained_until,
-            drift_profile=feature_profile(build_features(rows)),
+            drift_profile=drift_reference(build_features(rows)),
             tags={**gate_tags, "network": config.model},
         )
         client.set_registered_model_alias(name, registry.CHALLENGER, version)

@@ -81,8 +81,10 @@ def per_test_level(alpha: float, symbols: int, tests_per_symbol: int) -> float:
 
 
 def tests_per_symbol(reference: dict[str, Any] | None) -> int:
-    inputs = len(reference.get("inputs", ())) if is_current_reference(reference) else 0
-    return 2 + inputs
+    """Coverage and skill, and one drift test per input the reference profiles."""
+    if reference is None or not is_current_reference(reference):
+        return 2
+    return 2 + len(reference["inputs"])
 
 
 # -- performance ---------------------------------------------------------------------------
@@ -228,14 +230,17 @@ def drift_reference(
         "bins": BINS,
         "symbols": profiles,
         "pooled": pooled,
-        "inflation": {name: max(1.0, float(np.mean(v))) if v else 1.0 for name, v in ratios.items()},
+        "inflation": {
+            name: max(1.0, float(np.mean(v))) if v else 1.0 for name, v in ratios.items()
+        },
         "first_date": recent["date"].min().date().isoformat(),
         "last_date": recent["date"].max().date().isoformat(),
     }
 
 
-def is_current_reference(reference: dict[str, Any] | None) -> bool:
-    return bool(reference) and reference.get("version") == REFERENCE_VERSION  # type: ignore[union-attr]
+def is_current_reference(reference: dict[str, Any]) -> bool:
+    """A reference built by this code (models trained before issue 9 stored a PSI profile)."""
+    return reference.get("version") == REFERENCE_VERSION
 
 
 def drift_tests(
@@ -271,7 +276,5 @@ def drift_tests(
 def strongest(results: Iterable[TriggerTest]) -> TriggerTest | None:
     """The test to report on a row: the firing one with the smallest p-value, else the
     one closest to firing."""
-    ordered = sorted(
-        results, key=lambda r: (not r.fired, 1.0 if r.p_value is None else r.p_value)
-    )
+    ordered = sorted(results, key=lambda r: (not r.fired, 1.0 if r.p_value is None else r.p_value))
     return ordered[0] if ordered else None
