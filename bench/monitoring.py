@@ -162,36 +162,54 @@ def monitor_stretch(prices: pd.DataFrame, train_end: pd.Timestamp, alpha: float)
     forecasts["abs_error"] = (forecasts["predicted_close"] - forecasts["actual_close"]).abs()
     forecasts["persistence_abs_error"] = (forecasts["last_close"] - forecasts["actual_close"]).abs()
     inputs = triggers.model_inputs(features)
-    feature_dates = np.sort(pd.to_datetime(features["date"]).unique())
     symbols = sorted(prices["symbol"].unique())
-    level = triggers.per_test_level(alpha, len(symbols), triggers.tests_per_symbol(reference))
-    by_symbol_errors = {s: forecasts[forecasts["symbol"] == s] for s in symbols}
-    by_symbol_inputs = {s: inputs[inputs["symbol"] == s] for s in symbols}
+    level = triggers.per_test_level(alpha, len(symbols), triggers.trigger_count(reference))
+    # Per symbol, rows sorted by date so each day's window is a slice (searchsorted).
+    errors = {}
+    for symbol in symbols:
+        mine = forecasts[forecasts["symbol"] == symbol].sort_values("target_date")
+        errors[symbol] = (
+            mine["target_date"].to_numpy(),
+            mine["inside"].to_numpy(dtype=bool),
+            mine["abs_error"].to_numpy(),
+            mine["persistence_abs_error"].to_numpy(),
+        )
+    own_inputs = {
+        s: inputs[inputs["symbol"] == s].sort_values("date").reset_index(drop=True) for s in symbols
+    }
+    ordered = features.sort_values("date", kind="stable").reset_index(drop=True)
+    ordered_dates = ordered["date"].to_numpy()
+    days_known = np.unique(ordered_dates)
     new_rows, old_rows = [], []
     for day in scored:
+        moment = np.datetime64(day)
         fired = {"coverage": False, "skill": False, "drift": False}
         old = {"mase": False, "coverage": False, "psi": False}
         for symbol in symbols:
-            errors = by_symbol_errors[symbol]
-            known = errors[errors["target_date"] <= day]
-            recent = known.tail(triggers.PERFORMANCE_WINDOW)
+            target, inside, abs_error, naive = errors[symbol]
+            known = int(np.searchsorted(target, moment, side="right"))
+            first = max(0, known - triggers.PERFORMANCE_WINDOW)
             tests = [
-                triggers.coverage_test(recent["inside"], 0.8, level),
-                triggers.skill_test(recent["abs_error"], recent["persistence_abs_error"], level),
+                triggers.coverage_test(inside[first:known], 0.8, level),
+                triggers.skill_test(abs_error[first:known], naive[first:known], level),
             ]
-            window = by_symbol_inputs[symbol]
-            window = window[window["date"] <= day].tail(reference["window"])
+            frame = own_inputs[symbol]
+            upto = int(np.searchsorted(frame["date"].to_numpy(), moment, side="right"))
+            window = frame.iloc[max(0, upto - reference["window"]) : upto]
             tests += triggers.drift_tests(reference, window, symbol, level)
             for test in tests:
                 if test is not None and test.fired:
                     fired[test.test.split(":")[0]] = True
-            last = known.tail(OLD_WINDOW)
-            if len(last) >= OLD_MIN_ERRORS:
-                mase = last["abs_error"].mean() / last["persistence_abs_error"].mean()
-                coverage = last["inside"].mean()
+            first = max(0, known - OLD_WINDOW)
+            if known - first >= OLD_MIN_ERRORS:
+                mase = abs_error[first:known].mean() / naive[first:known].mean()
+                coverage = inside[first:known].mean()
                 old["mase"] |= bool(mase > OLD_MASE)
                 old["coverage"] |= not (OLD_COVERAGE[0] <= coverage <= OLD_COVERAGE[1])
-        old["psi"] = legacy_psi_fires(legacy_profile, features, feature_dates, day)
+        end = int(np.searchsorted(ordered_dates, moment, side="right"))
+        since = days_known[np.searchsorted(days_known, moment, side="right") - OLD_DRIFT_WINDOW]
+        start = int(np.searchsorted(ordered_dates, since, side="right"))
+        old["psi"] = legacy_psi_fires(legacy_profile, ordered.iloc[start:end])
         new_rows.append({"date": day, **fired, "any": any(fired.values())})
         old_rows.append({"date": day, **old, "any": any(old.values())})
     return Stretch(pd.DataFrame(new_rows), pd.DataFrame(old_rows))
@@ -210,18 +228,14 @@ def legacy_feature_profile(features: pd.DataFrame, bins: int = 10) -> dict[str, 
     return profile
 
 
-def legacy_psi_fires(
-    profile: dict[str, Any], features: pd.DataFrame, days: np.ndarray, day: pd.Timestamp
-) -> bool:
-    """The removed rule: PSI of the last 60 days pooled over symbols > 0.25 for a feature
-    outside the ignored (volatility) list."""
-    dates = features["date"].to_numpy()
-    since = days[np.searchsorted(days, np.datetime64(day), side="right") - OLD_DRIFT_WINDOW]
-    recent = features[(dates > since) & (dates <= np.datetime64(day))]
+def legacy_psi_fires(profile: dict[str, Any], recent: pd.DataFrame) -> bool:
+    """The removed rule: PSI of the last 60 days' features pooled over symbols > 0.25
+    for a feature outside the ignored (volatility) list."""
     for column, (edges, expected) in profile.items():
         if column in OLD_IGNORED:
             continue
-        values = recent[column].dropna().to_numpy(dtype="float64")
+        values = recent[column].to_numpy(dtype="float64")
+        values = values[np.isfinite(values)]
         counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=edges.size + 1)
         actual = np.clip(counts / values.size, 1e-4, None)
         reference = np.clip(expected, 1e-4, None)

@@ -41,7 +41,7 @@ from market_predictor.triggers import (
     per_test_level,
     skill_test,
     strongest,
-    tests_per_symbol,
+    trigger_count,
 )
 
 if TYPE_CHECKING:
@@ -262,7 +262,7 @@ def _summary_rows(
     errors = served_errors(read_errors(store, monitored, name, end=as_of))
     reference = getattr(champion, "drift_profile", None) or None
     inputs = _recent_inputs(settings, store, as_of, monitored) if reference else None
-    level = per_test_level(settings.trigger_alpha, len(monitored), tests_per_symbol(reference))
+    level = per_test_level(settings.trigger_alpha, len(monitored), trigger_count(reference))
     nominal = _nominal_coverage(champion)
     version = champion.version if champion is not None else _latest_version(errors)
     now = pd.Timestamp.now(tz="UTC")

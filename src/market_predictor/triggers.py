@@ -1,18 +1,17 @@
 """Retrain triggers as statistical tests, each with a threshold that accounts for its
-sample size and for how many tests run on the same day.
+sample size and for how many tests run on the same day (docs/monitoring.md).
 
 Every symbol runs, every day:
 
 - **coverage**: the share of the last `n` realised closes inside the served 10%-90%
-  interval against its nominal 80%, an exact binomial test (two-sided);
+  interval against its nominal 80%, an exact binomial test (two equal tails);
 - **skill**: the served median's absolute error against persistence's over the same
   `n` days, a Diebold-Mariano test with the Harvey-Leybourne-Newbold small-sample
   correction (one-sided: the model is worse), critical value from t with n - 1 d.f.;
-- **drift**: for each input the model sees, scaled by volatility as the model's output
+- **drift**: for each input as the model sees it, normalised by volatility as its output
   is (return, gap and range over the previous day's 21-day volatility, the 5/21-day
-  volatility ratio, volume change), a chi-square statistic of the last
-  `window` days' counts in the quintile bins of the champion's most recent training
-  years (`reference_days` per symbol), against the same bins' expected counts.
+  volatility ratio, volume change), a chi-square statistic of the last `window` days'
+  counts in the quintile bins of the champion's most recent training years.
 
 Days are serially dependent (volatility clusters, features overlap), so the drift
 statistic's null is not chi-square: its inflation for the window length is measured
@@ -20,11 +19,9 @@ when the model is trained, as the mean statistic of the reference's own windows 
 that length divided by the chi-square mean (a moving-block estimate of the null). The
 threshold is that inflation times the chi-square quantile.
 
-The level of every test is Bonferroni-corrected: a day's tests (symbols x (2 + inputs))
-share a family-wise false-alarm probability `alpha` (default 1%), so that on data with
-no change at most about `alpha` of days flag anything, however many symbols there are.
-A retrain would move the reference (it is the newest training years) and the interval
-calibration, so every trigger asks something a retrain can answer.
+The level of every test is Bonferroni-corrected: a day's tests (symbols x tests) share
+a family-wise false-alarm probability `alpha` (default 1%), so on data with no change
+about `alpha` of days flag anything at most, however many symbols there are.
 """
 
 from __future__ import annotations
@@ -75,12 +72,12 @@ class TriggerTest:
         return asdict(self)
 
 
-def per_test_level(alpha: float, symbols: int, tests_per_symbol: int) -> float:
+def per_test_level(alpha: float, symbols: int, tests: int) -> float:
     """Bonferroni: each test's level so that all of a day's tests share `alpha`."""
-    return alpha / max(1, symbols * tests_per_symbol)
+    return alpha / max(1, symbols * tests)
 
 
-def tests_per_symbol(reference: dict[str, Any] | None) -> int:
+def trigger_count(reference: dict[str, Any] | None) -> int:
     """Coverage and skill, and one drift test per input the reference profiles."""
     if reference is None or not is_current_reference(reference):
         return 2
@@ -138,8 +135,11 @@ def skill_test(
     critical = float(stats.t.ppf(1.0 - level, n - 1))
     spread = float(gap.std(ddof=1))
     if spread == 0.0:
-        # The served median is the last close (or identical to it): no skill to lose.
-        statistic, p_value = 0.0, 1.0
+        # Identical gaps every day: zero when the served median is the last close (no
+        # skill to lose), else a sure difference whose sign decides.
+        mean = float(gap.mean())
+        statistic = 0.0 if mean == 0 else math.copysign(math.inf, mean)
+        p_value = 0.0 if mean > 0 else 1.0
     else:
         statistic = float(gap.mean() / (spread / math.sqrt(n)) * math.sqrt((n - 1) / n))
         p_value = float(stats.t.sf(statistic, n - 1))
