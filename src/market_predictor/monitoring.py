@@ -132,7 +132,7 @@ def rolling_skill(errors: pd.DataFrame, window: int = PERFORMANCE_WINDOW) -> dic
 
 def symbol_tests(
     errors: pd.DataFrame,
-    inputs: pd.DataFrame,
+    inputs: pd.DataFrame | None,
     symbol: str,
     reference: dict[str, Any] | None,
     nominal_coverage: float,
@@ -147,7 +147,7 @@ def symbol_tests(
         coverage_test(recent["inside_interval"].astype(bool), nominal_coverage, level),
         skill_test(recent["abs_error"], recent["persistence_abs_error"], level),
     ]
-    if reference is not None and is_current_reference(reference):
+    if inputs is not None and reference is not None and is_current_reference(reference):
         window = inputs.sort_values("date").tail(int(reference["window"]))
         tests += drift_tests(reference, window, symbol, level)
     return [test for test in tests if test is not None]
@@ -270,14 +270,7 @@ def _summary_rows(
     for symbol in monitored:
         mine = errors[errors["symbol"] == symbol]
         own_inputs = inputs[inputs["symbol"] == symbol] if inputs is not None else None
-        tests = symbol_tests(
-            mine,
-            own_inputs if own_inputs is not None else pd.DataFrame(),
-            symbol,
-            reference if own_inputs is not None else None,
-            nominal,
-            level,
-        )
+        tests = symbol_tests(mine, own_inputs, symbol, reference, nominal, level)
         top = strongest(tests)
         fired = [test for test in tests if test.fired]
         records.append(

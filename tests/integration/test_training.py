@@ -118,9 +118,9 @@ def test_garch_becomes_champion_when_it_beats_the_network_and_persistence(
     # Volatility clusters faster than a 21-day window follows and one epoch leaves the
     # network at about persistence: GARCH is the honest winner on the unseen window.
     summary = train(garch_store, config_overrides={**FAST_TRAINING, "max_epochs": 1})
-    garch = summary.metrics["garch"]["pinball"]
-    assert garch < summary.metrics["persistence"]["pinball"]
-    assert garch < summary.metrics["model"]["pinball"]
+    garch = summary.metrics["garch"].pinball
+    assert garch < summary.metrics["persistence"].pinball
+    assert garch < summary.metrics["model"].pinball
     assert summary.decision == "rejected_vs_garch"
     assert summary.garch_version == summary.champion_version == "2"
     assert not summary.became_champion and not summary.is_baseline

@@ -123,8 +123,8 @@ def _inside(n: int, misses: int) -> list[bool]:
 def test_performance_is_tested_only_once_enough_errors_are_realised() -> None:
     few = _errors([3.0] * 19, [1.0] * 19, _inside(19, 19))
     enough = _errors([3.0] * 20, [1.0] * 20, _inside(20, 20))
-    assert symbol_tests(few, pd.DataFrame(), "AAA", None, 0.8, 0.001) == []
-    tests = symbol_tests(enough, pd.DataFrame(), "AAA", None, 0.8, 0.001)
+    assert symbol_tests(few, None, "AAA", None, 0.8, 0.001) == []
+    tests = symbol_tests(enough, None, "AAA", None, 0.8, 0.001)
     assert [t.test for t in tests] == ["coverage", "skill"]
     assert all(t.fired and t.window == 20 for t in tests)
 
@@ -132,7 +132,7 @@ def test_performance_is_tested_only_once_enough_errors_are_realised() -> None:
 def test_performance_tests_read_only_the_last_window_of_errors() -> None:
     # 60 calibrated days after 40 terrible ones: the terrible days are out of the window.
     errors = _errors([9.0] * 40 + [1.0] * 60, [1.0] * 100, [False] * 40 + _inside(60, 12))
-    tests = symbol_tests(errors, pd.DataFrame(), "AAA", None, 0.8, 0.001)
+    tests = symbol_tests(errors, None, "AAA", None, 0.8, 0.001)
     assert {t.test: t.window for t in tests} == {"coverage": 60, "skill": 60}
     assert not any(t.fired for t in tests)
 
@@ -140,7 +140,8 @@ def test_performance_tests_read_only_the_last_window_of_errors() -> None:
 def test_a_model_without_a_current_reference_is_not_tested_for_drift() -> None:
     errors = _errors([1.0] * 30, [1.0] * 30, _inside(30, 6))
     old_profile = {"log_return": {"edges": [0.0], "fractions": [0.5, 0.5]}}
-    tests = symbol_tests(errors, pd.DataFrame(), "AAA", old_profile, 0.8, 0.001)
+    inputs = pd.DataFrame({"symbol": ["AAA"], "date": [pd.Timestamp("2013-01-01")]})
+    tests = symbol_tests(errors, inputs, "AAA", old_profile, 0.8, 0.001)
     assert [t.test for t in tests] == ["coverage", "skill"]
 
 
