@@ -176,7 +176,14 @@ def train(
             "drift": forecasts_with_outcomes(drift, rows, validation_start),
         }
         if garch is not None:
-            results["garch"] = forecasts_with_outcomes(garch, rows, validation_start)
+            garch_rows = forecasts_with_outcomes(garch, rows, validation_start)
+            # GARCH needs more history per symbol than the network: where it cannot
+            # forecast every row the others do, it is no rival (the gate compares all
+            # forecasters on common rows only, and must not lose rows to it).
+            if len(garch_rows) == len(results["model"]):
+                results["garch"] = garch_rows
+            else:
+                garch = None
         if champion is not None:
             results["champion"] = forecasts_with_outcomes(
                 champion.forecaster, rows, validation_start
