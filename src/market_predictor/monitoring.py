@@ -21,7 +21,7 @@ from market_predictor.checks import check_not_future
 from market_predictor.config import Settings
 from market_predictor.errors import InputError, NotFoundError
 from market_predictor.evaluation import mase
-from market_predictor.results import MonitorResult, SymbolSkill, TriggerTestResult
+from market_predictor.results import MonitorResult, SymbolSkill
 from market_predictor.store import (
     FeatureStore,
     read_errors,
@@ -233,7 +233,7 @@ def monitor(
                     key: row[key]
                     for key in (*SKILL_COLUMNS, *TEST_COLUMNS, "retrain_recommended", "reason")
                 },
-                "tests": [TriggerTestResult(**test) for test in json.loads(row["tests"])],
+                "tests": row["tests"],
             }
         )
         for row in rows.to_dict("records")

@@ -8,6 +8,7 @@ are undefined (NaN, e.g. MASE over zero realised errors) serialise as null.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from typing import Any, Literal
 
@@ -128,6 +129,12 @@ class SymbolSkill(OptionalFloatsModel):
     tests: list[TriggerTestResult] = Field(default_factory=list)
     retrain_recommended: bool = False
     reason: str = ""
+
+    @field_validator("tests", mode="before")
+    @classmethod
+    def _stored_as_json(cls, value: object) -> object:
+        """The summary table stores the tests as JSON text."""
+        return json.loads(value) if isinstance(value, str) else value
 
 
 class TriggerTestResult(OptionalFloatsModel):
