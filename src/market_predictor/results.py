@@ -110,6 +110,17 @@ class PredictionBatch(Result):
 # -- monitor -------------------------------------------------------------------------------
 
 
+class TriggerTestResult(OptionalFloatsModel):
+    """One retrain-trigger test of one symbol on one day (market_predictor.triggers)."""
+
+    test: str
+    statistic: float | None = None
+    threshold: str
+    window: int
+    p_value: float | None = None
+    fired: bool
+
+
 class SymbolSkill(OptionalFloatsModel):
     """One symbol's row of the monitoring summary for a day."""
 
@@ -135,17 +146,6 @@ class SymbolSkill(OptionalFloatsModel):
     def _stored_as_json(cls, value: object) -> object:
         """The summary table stores the tests as JSON text."""
         return json.loads(value) if isinstance(value, str) else value
-
-
-class TriggerTestResult(OptionalFloatsModel):
-    """One retrain-trigger test of one symbol on one day (market_predictor.triggers)."""
-
-    test: str
-    statistic: float | None = None
-    threshold: str
-    window: int
-    p_value: float | None = None
-    fired: bool
 
 
 class MonitorResult(Result):
