@@ -99,7 +99,7 @@ def render_demo(summary: Mapping[str, Any]) -> None:
         f"(the demo records it; `mpp daily` acts on it).",
         markup=False,
     )
-    for decision in summary["trigger_decisions"]:
+    for decision in summary.get("trigger_decisions", []):
         for symbol, reason in decision["reasons"].items():
             who = "" if symbol == "*" else f"{symbol} "
             console.print(
