@@ -24,7 +24,7 @@ from market_predictor.config import Settings
 from market_predictor.errors import InputError, NotFoundError
 from market_predictor.evaluation import DEFAULT_QUANTILES, metrics_table
 from market_predictor.features import build_features, complete_rows
-from market_predictor.models.baselines import DriftForecaster, PersistenceForecaster
+from market_predictor.fitting import BASELINES
 from market_predictor.models.forecaster import Forecaster
 from market_predictor.results import BacktestReport, FoldWindow, Metrics
 from market_predictor.train_config import DEFAULT_RETRAIN_EVERY
@@ -211,11 +211,22 @@ def attach_outcomes(forecasts: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFra
 
 def baseline_factories(
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
+    held_out_months: int = 0,
+    kinds: Sequence[str] = BASELINES,
 ) -> dict[str, ForecasterFactory]:
-    return {
-        "persistence": lambda rows, fold: PersistenceForecaster(quantiles).fit(rows),
-        "drift": lambda rows, fold: DriftForecaster(quantiles).fit(rows),
-    }
+    """Persistence, drift and GARCH given the network's treatment in each fold: fitted
+    before its last `held_out_months` (the network's early-stopping months) and their
+    interval recalibrated on those months. With 0 they fit every row, uncalibrated."""
+    from market_predictor.fitting import fit_baseline
+
+    def factory(kind: str) -> ForecasterFactory:
+        def fit(rows: pd.DataFrame, fold: Fold) -> Forecaster:
+            held_out = fold_validation_start(rows, fold.start, held_out_months)
+            return fit_baseline(kind, rows, quantiles, held_out)
+
+        return fit
+
+    return {kind: factory(kind) for kind in kinds}
 
 
 def network_factory(config: Any) -> ForecasterFactory:
@@ -264,7 +275,8 @@ def backtest(
     include_network: bool = True,
     progress: Progress | None = None,
 ) -> BacktestResult:
-    """Walk-forward backtest of the configured network and the baselines on stored prices.
+    """Walk-forward backtest of the configured network beside persistence, drift and
+    GARCH(1,1)-t on stored prices, every interval recalibrated the same way.
 
     Defaults: every stored symbol of the settings, `end` = the last stored date, `start`
     = one year before `end`, refit every 3 months. Raises InputError (nothing is
@@ -290,7 +302,8 @@ def backtest(
     factories: dict[str, ForecasterFactory] = {}
     if config is not None:
         factories[config.model] = network_factory(config)
-    factories |= baseline_factories(quantiles)
+    held_out = (config or network_config(settings, None, None, None)).validation_months
+    factories |= baseline_factories(quantiles, held_out)
     result = walk_forward(
         prices,
         start=start,

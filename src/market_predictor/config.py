@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 from urllib.parse import urlparse
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from market_predictor.errors import InputError
@@ -73,14 +73,15 @@ class Settings(BaseSettings):
     training_config: Path | None = Field(
         None, description="Training hyperparameter file (default: the packaged train.yaml)."
     )
-    retrain_mase_threshold: float = Field(1.05, gt=0, allow_inf_nan=False)
-    retrain_coverage_low: float = Field(0.65, ge=0, le=1, allow_inf_nan=False)
-    retrain_coverage_high: float = Field(0.95, ge=0, le=1, allow_inf_nan=False)
-    retrain_psi_threshold: float = Field(0.25, gt=0, allow_inf_nan=False)
-    drift_ignored_features: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["volatility_5", "volatility_21", "high_low_range"],
-        description="Features whose drift is reported but never triggers a retrain "
-        "(volatility regimes always differ from years of training data; coverage catches them).",
+    trigger_alpha: float = Field(
+        0.01,
+        gt=0,
+        lt=1,
+        description="Family-wise false-alarm probability of a day's retrain-trigger tests "
+        "(Bonferroni-shared by symbols x tests).",
+    )
+    max_model_age_days: int = Field(
+        63, ge=1, description="Trading days after which the champion is retrained on schedule."
     )
     retrain_cooldown_days: int = Field(
         20, ge=0, description="Trading days after a retrain before the monitor may trigger another."
@@ -121,19 +122,10 @@ class Settings(BaseSettings):
         except InputError as exc:  # reported with the variable's name and value
             raise ValueError(str(exc)) from None
 
-    @field_validator("drift_ignored_features", "cors_origins", mode="before")
+    @field_validator("cors_origins", mode="before")
     @classmethod
-    def _split_features(cls, value: object) -> object:
+    def _split_origins(cls, value: object) -> object:
         return _comma_list(value)
-
-    @model_validator(mode="after")
-    def _coverage_band_is_ordered(self) -> Self:
-        if not self.retrain_coverage_low < self.retrain_coverage_high:
-            raise ValueError(
-                f"MPP_RETRAIN_COVERAGE_LOW={self.retrain_coverage_low} must be below "
-                f"MPP_RETRAIN_COVERAGE_HIGH={self.retrain_coverage_high}"
-            )
-        return self
 
     @property
     def api_keys(self) -> list[str]:

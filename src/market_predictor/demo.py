@@ -71,6 +71,13 @@ def run_demo(
         "champion": champion,
         "replay": replayed.model_dump(mode="json", exclude={"days"}),
         "retrain_recommended_days": sum(d.retrain_recommended for d in replayed.days),
+        # Each day a retrain was asked for: triggered (which test, its statistic,
+        # threshold and window, per symbol) or scheduled (the champion's age).
+        "trigger_decisions": [
+            {"as_of": d.as_of.isoformat(), "trigger": d.retrain_trigger, "reasons": d.reasons}
+            for d in replayed.days
+            if d.retrain_trigger is not None
+        ],
         "symbols": symbol_table(store, settings.model_name, first_day, end, settings.calendar),
         "table_rows": {
             "predictions": _rows(store, "predictions", first_day, end),

@@ -21,7 +21,9 @@ from market_predictor.evaluation import forecast_metrics
 from market_predictor.features import FEATURE_COLUMNS, TARGET, build_features
 
 if TYPE_CHECKING:
+    from market_predictor.models.baselines import PersistenceForecaster
     from market_predictor.models.forecaster import Forecaster
+    from market_predictor.models.garch import GarchForecaster
     from market_predictor.models.network_forecaster import NetworkForecaster
 
 from market_predictor.train_config import TrainConfig
@@ -79,9 +81,10 @@ def fit_forecaster(
 ) -> NetworkForecaster:
     """Fit the configured network on `prices` (any symbols, one global model).
 
-    Scalers and the interval calibration see only rows dated before
+    Scalers and the interval's z-scores see only rows dated before
     `validation_start`; when it is given, early stopping watches the pinball loss on
-    the rows from it on and the best epoch's weights are kept. Deterministic for a seed.
+    the rows from it on, the best epoch's weights are kept, and the median source and
+    the interval recalibration are chosen on those same rows. Deterministic for a seed.
     """
     import lightning
     import torch
@@ -90,6 +93,7 @@ def fit_forecaster(
 
     from market_predictor.models.base import QuantileRegressor
     from market_predictor.models.baselines import PersistenceForecaster
+    from market_predictor.models.calibration import calibrate
     from market_predictor.models.network_forecaster import (
         NetworkForecaster,
         build_network,
@@ -185,6 +189,40 @@ def fit_forecaster(
             features["close"].to_numpy(dtype="float64")[rows],
         )
     forecaster.epochs_trained = trainer.current_epoch  # type: ignore[attr-defined]
+    return calibrate(forecaster, prices, validation_start)  # type: ignore[return-value]
+
+
+BASELINES = ("persistence", "drift", "garch")
+
+
+def fit_baseline(
+    kind: str,
+    prices: pd.DataFrame,
+    quantiles: Sequence[float],
+    held_out_start: dt.date | None = None,
+) -> PersistenceForecaster | GarchForecaster:
+    """A naive or GARCH forecaster given the network's treatment: fitted on the rows
+    before `held_out_start`, its interval recalibrated on the rows from it on (the
+    network's early-stopping months). Without a held-out start: fitted on every row,
+    uncalibrated."""
+    from market_predictor.models.baselines import DriftForecaster, PersistenceForecaster
+    from market_predictor.models.calibration import calibrate
+    from market_predictor.models.garch import GarchForecaster
+
+    forecaster: PersistenceForecaster | GarchForecaster
+    if kind == "persistence":
+        forecaster = PersistenceForecaster(quantiles)
+    elif kind == "drift":
+        forecaster = DriftForecaster(quantiles)
+    elif kind == "garch":
+        forecaster = GarchForecaster(quantiles)
+    else:
+        raise ValueError(f"unknown baseline {kind!r}: choose one of {', '.join(BASELINES)}")
+    fitting = prices
+    if held_out_start is not None:
+        fitting = prices[pd.to_datetime(prices["date"]) < pd.Timestamp(held_out_start)]
+    forecaster.fit(fitting)
+    calibrate(forecaster, prices, held_out_start)
     return forecaster
 
 

@@ -1,5 +1,6 @@
-"""Realised error of every served prediction, rolling skill against persistence,
-input drift, and the retrain trigger.
+"""Realised error of every served prediction, rolling skill against persistence, and
+the retrain triggers: coverage, skill and input-drift tests whose thresholds account
+for their sample size and for the number of tests a day runs (market_predictor.triggers).
 
 Everything is computed "as of" a day: only predictions whose target date is on or
 before it and only prices dated on or before it are read, so replaying history
@@ -9,8 +10,8 @@ produces exactly the monitoring rows production would have written on each day.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,14 +31,22 @@ from market_predictor.store import (
     schemas,
 )
 from market_predictor.symbols import checked_symbols
+from market_predictor.triggers import (
+    DRIFT_WINDOW,
+    PERFORMANCE_WINDOW,
+    TriggerTest,
+    coverage_test,
+    drift_tests,
+    is_current_reference,
+    model_inputs,
+    per_test_level,
+    skill_test,
+    strongest,
+    trigger_count,
+)
 
 if TYPE_CHECKING:
     from market_predictor.registry import ChampionModel
-
-ROLLING_WINDOW = 20  # trading days of realised errors behind MAE, MASE, coverage
-DRIFT_WINDOW = 60  # recent trading days compared with the champion's training data
-# Below this many realised errors MASE and coverage are too noisy to act on.
-MIN_REALISED_ERRORS = 10
 
 SKILL_COLUMNS = (
     "n",
@@ -47,48 +56,7 @@ SKILL_COLUMNS = (
     "coverage",
     "directional_accuracy",
 )
-
-
-@dataclass(frozen=True)
-class RetrainPolicy:
-    """The retrain rules; their defaults live in `Settings` (MPP_RETRAIN_*)."""
-
-    mase_threshold: float
-    coverage_low: float
-    coverage_high: float
-    psi_threshold: float
-    min_errors: int = MIN_REALISED_ERRORS
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RetrainPolicy:
-        return cls(
-            mase_threshold=settings.retrain_mase_threshold,
-            coverage_low=settings.retrain_coverage_low,
-            coverage_high=settings.retrain_coverage_high,
-            psi_threshold=settings.retrain_psi_threshold,
-        )
-
-    def reason(self, skill: dict[str, Any], psi_max: float, psi_feature: str | None) -> str:
-        """Why this symbol's forecasts call for retraining; "" when they do not."""
-        reasons = []
-        if skill["n"] >= self.min_errors:
-            if _finite(skill["mase"]) and skill["mase"] > self.mase_threshold:
-                reasons.append(
-                    f"rolling MASE {skill['mase']:.3f} > {self.mase_threshold:g} "
-                    f"(worse than persistence over {skill['n']} days)"
-                )
-            if _finite(skill["coverage"]) and not (
-                self.coverage_low <= skill["coverage"] <= self.coverage_high
-            ):
-                reasons.append(
-                    f"interval coverage {skill['coverage']:.2f} outside "
-                    f"{self.coverage_low:g}-{self.coverage_high:g}"
-                )
-        if _finite(psi_max) and psi_max > self.psi_threshold:
-            reasons.append(
-                f"input drift: PSI of {psi_feature} {psi_max:.3f} > {self.psi_threshold:g}"
-            )
-        return "; ".join(reasons)
+TEST_COLUMNS = ("test", "statistic", "threshold", "test_window", "p_value")
 
 
 # -- the pure parts ----------------------------------------------------------------------
@@ -143,7 +111,7 @@ def served_errors(errors: pd.DataFrame) -> pd.DataFrame:
     return latest.drop(columns="_version").reset_index(drop=True)
 
 
-def rolling_skill(errors: pd.DataFrame, window: int = ROLLING_WINDOW) -> dict[str, Any]:
+def rolling_skill(errors: pd.DataFrame, window: int = PERFORMANCE_WINDOW) -> dict[str, Any]:
     """MAE, persistence MAE, MASE, coverage and directional accuracy over the last
     `window` realised errors of one symbol (NaN where there is nothing to measure)."""
     recent = errors.sort_values("target_date").tail(window)
@@ -164,7 +132,7 @@ def rolling_skill(errors: pd.DataFrame, window: int = ROLLING_WINDOW) -> dict[st
 
 
 def skill_by_symbol(
-    errors: pd.DataFrame, symbols: Iterable[str], window: int = ROLLING_WINDOW
+    errors: pd.DataFrame, symbols: Iterable[str], window: int = PERFORMANCE_WINDOW
 ) -> dict[str, dict[str, Any]]:
     """`rolling_skill` of every symbol in one pass (the same numbers: each mean sums the
     same values in the same order); per-symbol frame slicing cost seconds at thousands."""
@@ -206,29 +174,27 @@ def _nanmean(values: np.ndarray) -> float:
     return float(np.where(present, values, 0.0).sum() / count) if count else float("nan")
 
 
-def feature_drift(
-    profile: dict[str, Any], prices: pd.DataFrame, since: dt.date
-) -> dict[str, float]:
-    """PSI of every profiled feature: the complete feature rows dated after `since`,
-    pooled over the symbols in `prices`, against the training `profile` (which is
-    pooled over the training symbols too, so the comparison is like for like)."""
-    from market_predictor.features import build_features, complete_rows, population_stability
-
-    if not profile or prices.empty:
-        return {}
-    features = build_features(prices)
-    recent = features[complete_rows(features) & (features["date"] > pd.Timestamp(since))]
-    return {name: round(value, 6) for name, value in population_stability(profile, recent).items()}
-
-
-def drift_trigger(psi: dict[str, float], ignored: Iterable[str]) -> tuple[float, str | None]:
-    """The largest PSI among the features allowed to trigger a retrain, and its name."""
-    skip = set(ignored)
-    eligible = {name: value for name, value in psi.items() if name not in skip}
-    if not eligible:
-        return float("nan"), None
-    feature = max(eligible, key=lambda name: eligible[name])
-    return eligible[feature], feature
+def symbol_tests(
+    errors: pd.DataFrame,
+    inputs: pd.DataFrame | None,
+    symbol: str,
+    reference: dict[str, Any] | None,
+    nominal_coverage: float,
+    level: float,
+) -> list[TriggerTest]:
+    """Every trigger test of one symbol: coverage and skill over its last
+    PERFORMANCE_WINDOW realised errors (none below MIN_REALISED_ERRORS), drift of its
+    last `window` model inputs against the champion's reference (a model trained before
+    issue 9 has no reference: its inputs are not tested)."""
+    recent = errors.sort_values("target_date").tail(PERFORMANCE_WINDOW)
+    tests = [
+        coverage_test(recent["inside_interval"].astype(bool), nominal_coverage, level),
+        skill_test(recent["abs_error"], recent["persistence_abs_error"], level),
+    ]
+    if inputs is not None and reference is not None and is_current_reference(reference):
+        window = inputs.sort_values("date").tail(int(reference["window"]))
+        tests += drift_tests(reference, window, symbol, level)
+    return [test for test in tests if test is not None]
 
 
 # -- the monitoring step -----------------------------------------------------------------
@@ -291,7 +257,8 @@ def monitor(
             summary.new_errors = result.inserted
 
     summary.pending += _awaiting_their_day(store, name, as_of, symbols)
-    rows, summary.drift = _summary_rows(settings, store, name, as_of, symbols, champion)
+    rows, summary.test_level = _summary_rows(settings, store, name, as_of, symbols, champion)
+    summary.alpha = settings.trigger_alpha
     if rows.empty:
         summary.message = f"no predictions of {name} on or before {as_of}"
         return summary
@@ -306,14 +273,11 @@ def monitor(
     summary.symbols = {
         row["symbol"]: SymbolSkill.model_validate(
             {
-                key: row[key]
-                for key in (
-                    *SKILL_COLUMNS,
-                    "psi_max",
-                    "psi_feature",
-                    "retrain_recommended",
-                    "reason",
-                )
+                **{
+                    key: row[key]
+                    for key in (*SKILL_COLUMNS, *TEST_COLUMNS, "retrain_recommended", "reason")
+                },
+                "tests": row["tests"],
             }
         )
         for row in rows.to_dict("records")
@@ -332,58 +296,72 @@ def _summary_rows(
     as_of: dt.date,
     symbols: list[str] | None,
     champion: ChampionModel | None,
-) -> tuple[pd.DataFrame, dict[str, float]]:
+) -> tuple[pd.DataFrame, float | None]:
     """One summary row per symbol that has a prediction made on or before `as_of`, and
-    the PSI of every feature (pooled over those symbols)."""
+    the level each of the day's tests ran at."""
     predicted = read_predictions(store, symbols, name, as_of_end=as_of, columns=["symbol"])
     monitored = sorted(set(predicted["symbol"]))
     if not monitored:
-        return pd.DataFrame(columns=schemas.SUMMARY.names), {}
+        return pd.DataFrame(columns=schemas.SUMMARY.names), None
     errors = served_errors(read_errors(store, monitored, name, end=as_of))
-    drift = _drift(settings, store, as_of, monitored, champion)
-    psi_max, psi_feature = drift_trigger(drift, settings.drift_ignored_features)
-    policy = RetrainPolicy.from_settings(settings)
+    reference = getattr(champion, "drift_profile", None) or None
+    inputs = _recent_inputs(settings, store, as_of, monitored) if reference else None
+    level = per_test_level(settings.trigger_alpha, len(monitored), trigger_count(reference))
+    nominal = _nominal_coverage(champion)
     version = champion.version if champion is not None else _latest_version(errors)
     now = pd.Timestamp.now(tz="UTC")
     records = []
     skills = skill_by_symbol(errors, monitored)
     for symbol in monitored:
         skill = skills[symbol]
-        reason = policy.reason(skill, psi_max, psi_feature)
+        mine = errors[errors["symbol"] == symbol]
+        own_inputs = inputs[inputs["symbol"] == symbol] if inputs is not None else None
+        tests = symbol_tests(mine, own_inputs, symbol, reference, nominal, level)
+        top = strongest(tests)
+        fired = [test for test in tests if test.fired]
         records.append(
             {
                 "date": as_of,
                 "symbol": symbol,
                 "model_name": name,
                 "model_version": version,
-                "window": ROLLING_WINDOW,
+                "window": PERFORMANCE_WINDOW,
                 **skill,
-                "psi_max": psi_max,
-                "psi_feature": psi_feature,
-                "retrain_recommended": bool(reason),
-                "reason": reason,
+                "test": top.test if top else None,
+                "statistic": top.statistic if top else None,
+                "threshold": top.threshold if top else None,
+                "test_window": top.window if top else None,
+                "p_value": top.p_value if top else None,
+                "tests": json.dumps([test.to_dict() for test in tests]),
+                "retrain_recommended": bool(fired),
+                "reason": "; ".join(test.describe() for test in fired),
                 "created_at": now,
             }
         )
-    return pd.DataFrame.from_records(records), drift
+    return pd.DataFrame.from_records(records), level
 
 
-def _drift(
-    settings: Settings,
-    store: FeatureStore,
-    as_of: dt.date,
-    symbols: list[str],
-    champion: ChampionModel | None,
-) -> dict[str, float]:
-    from market_predictor.features import WARMUP_ROWS
+def _nominal_coverage(champion: ChampionModel | None) -> float:
+    """The served interval's nominal coverage (0.8 for the 10%-90% interval)."""
+    from market_predictor.evaluation import DEFAULT_QUANTILES
 
-    profile = getattr(champion, "drift_profile", None) or {}
-    if not profile:
-        return {}
+    quantiles = champion.forecaster.quantiles if champion is not None else DEFAULT_QUANTILES
+    return float(max(quantiles) - min(quantiles))
+
+
+def _recent_inputs(
+    settings: Settings, store: FeatureStore, as_of: dt.date, symbols: list[str]
+) -> pd.DataFrame:
+    """The model inputs (triggers.model_inputs) of the last DRIFT_WINDOW trading days."""
+    from market_predictor.features import WARMUP_ROWS, build_features
+
     since = calendar.shift_trading_days(as_of, -DRIFT_WINDOW, settings.calendar)
     start = calendar.shift_trading_days(since, -WARMUP_ROWS - 5, settings.calendar)
     prices = read_prices(store, symbols, start=start, end=as_of)
-    return feature_drift(profile, prices, since)
+    if prices.empty:
+        return pd.DataFrame(columns=["symbol", "date"])
+    inputs = model_inputs(build_features(prices))
+    return inputs[inputs["date"] > pd.Timestamp(since)]
 
 
 def _predictions_due(
@@ -427,7 +405,3 @@ def _latest_version(errors: pd.DataFrame) -> str | None:
     if errors.empty:
         return None
     return str(served_errors(errors).sort_values("target_date")["model_version"].iloc[-1])
-
-
-def _finite(value: float | None) -> bool:
-    return value is not None and bool(np.isfinite(value))

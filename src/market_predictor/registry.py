@@ -11,6 +11,7 @@ the daily job always has a forecast that is no worse than naive.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -55,14 +56,24 @@ class GateDecision:
 
 
 def gate(
-    model_pinball: float, persistence_pinball: float, champion_pinball: float | None
+    model_pinball: float,
+    persistence_pinball: float,
+    champion_pinball: float | None,
+    garch_pinball: float | None = None,
 ) -> GateDecision:
-    """The champion gate: strictly lower pinball loss than persistence and the champion."""
+    """The champion gate: strictly lower pinball loss than persistence, GARCH (when it
+    was fitted) and the champion."""
     if not model_pinball < persistence_pinball:
         return GateDecision(
             False,
             "rejected_vs_persistence",
             f"pinball {model_pinball:.5f} does not beat persistence {persistence_pinball:.5f}",
+        )
+    if garch_pinball is not None and not model_pinball < garch_pinball:
+        return GateDecision(
+            False,
+            "rejected_vs_garch",
+            f"pinball {model_pinball:.5f} does not beat GARCH(1,1)-t {garch_pinball:.5f}",
         )
     if champion_pinball is not None and not model_pinball < champion_pinball:
         return GateDecision(
@@ -186,40 +197,82 @@ def register_baseline(
     """Register the persistence forecast as a version (flagged `is_baseline`) and, with
     `promote`, make it champion. It is calibrated on `prices` (default: every stored
     row up to `trained_until`); with no rows it keeps the normal-quantile interval."""
-    import mlflow
-
-    from market_predictor.features import build_features, feature_profile
     from market_predictor.models.baselines import PersistenceForecaster
     from market_predictor.store import FeatureStore
-    from market_predictor.tracking import ensure_experiment
 
-    name = model_name or settings.model_name
-    client = _client(settings)
     if prices is None:
         prices = FeatureStore.from_settings(settings).prices().read(end=trained_until)
     baseline = PersistenceForecaster()
-    profile: dict[str, Any] = {}
     if not prices.empty:
         baseline.fit(prices)
-        profile = feature_profile(build_features(prices))
-        last = pd.Timestamp(prices["date"].max()).date()
-        trained_until = trained_until or last
-    trained_until = trained_until or dt.date.today()
+        trained_until = trained_until or pd.Timestamp(prices["date"].max()).date()
+    return register_rival(
+        settings,
+        model_name,
+        baseline,
+        promote=promote,
+        trained_until=trained_until or dt.date.today(),
+        profile_rows=prices,
+        tags=tags,
+    )
+
+
+def register_rival(
+    settings: Settings,
+    model_name: str | None,
+    forecaster: Forecaster,
+    *,
+    promote: bool,
+    trained_until: dt.date,
+    profile_rows: pd.DataFrame,
+    tags: Mapping[str, str] | None = None,
+) -> str:
+    """Register an already fitted non-network forecaster (persistence, GARCH) in a run
+    of its own and, with `promote`, make it champion; returns the version."""
+    import mlflow
+
+    from market_predictor.features import build_features
+    from market_predictor.models.pyfunc import forecaster_kind
+    from market_predictor.tracking import ensure_experiment
+    from market_predictor.triggers import drift_reference
+
+    name = model_name or settings.model_name
+    client = _client(settings)
+    kind = forecaster_kind(forecaster)
+    profile = drift_reference(build_features(profile_rows)) if not profile_rows.empty else {}
     experiment_id = ensure_experiment(client, settings)
-    with mlflow.start_run(experiment_id=experiment_id, run_name="persistence-baseline") as run:
-        mlflow.set_tags({"is_baseline": "true", "model_name": name, **(tags or {})})
-        mlflow.log_params({"model": "persistence", **_flat(baseline.to_params())})
+    run_name = "persistence-baseline" if forecaster.is_baseline else f"{kind}-rival"
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
+        mlflow.set_tags(
+            {"is_baseline": str(forecaster.is_baseline).lower(), "model_name": name, **(tags or {})}
+        )
+        mlflow.log_params({"model": kind, **_flat(_scalar_params(forecaster))})
         version = register_forecaster(
             client,
             name,
-            baseline,
+            forecaster,
             trained_until=trained_until,
             drift_profile=profile,
-            tags={"source_run_id": run.info.run_id, **(tags or {})},
+            tags={"source_run_id": run.info.run_id, "network": kind, **(tags or {})},
         )
     if promote:
         set_champion(client, name, version, promoted_by=(tags or {}).get("promoted_by", "gate"))
     return version
+
+
+def _scalar_params(forecaster: Forecaster) -> dict[str, Any]:
+    """The forecaster's parameters that fit MLflow's flat params (nested ones flattened)."""
+    params: dict[str, Any] = {}
+    for key, value in forecaster.to_params().items():  # type: ignore[attr-defined]
+        if isinstance(value, dict):
+            for symbol, inner in value.items():
+                for name, number in inner.items():
+                    # MLflow keys allow letters, digits and _-./ only ("*", "alpha[1]").
+                    label = re.sub(r"[^\w./-]", "_", f"{key}.{symbol}.{name}")
+                    params[label] = f"{number:.6g}"
+        else:
+            params[key] = value
+    return params
 
 
 def last_retrain(settings: Settings, model_name: str | None = None) -> dt.date | None:

@@ -8,6 +8,7 @@ are undefined (NaN, e.g. MASE over zero realised errors) serialise as null.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from typing import Any, Literal
 
@@ -109,6 +110,17 @@ class PredictionBatch(Result):
 # -- monitor -------------------------------------------------------------------------------
 
 
+class TriggerTestResult(OptionalFloatsModel):
+    """One retrain-trigger test of one symbol on one day (market_predictor.triggers)."""
+
+    test: str
+    statistic: float | None = None
+    threshold: str
+    window: int
+    p_value: float | None = None
+    fired: bool
+
+
 class SymbolSkill(OptionalFloatsModel):
     """One symbol's row of the monitoring summary for a day."""
 
@@ -118,10 +130,22 @@ class SymbolSkill(OptionalFloatsModel):
     mase: float | None = None
     coverage: float | None = None
     directional_accuracy: float | None = None
-    psi_max: float | None = None
-    psi_feature: str | None = None
+    # The reported trigger test (the firing one with the smallest p-value, else the one
+    # closest to firing), with its statistic, rejection rule and sample size.
+    test: str | None = None
+    statistic: float | None = None
+    threshold: str | None = None
+    test_window: int | None = None
+    p_value: float | None = None
+    tests: list[TriggerTestResult] = Field(default_factory=list)
     retrain_recommended: bool = False
     reason: str = ""
+
+    @field_validator("tests", mode="before")
+    @classmethod
+    def _stored_as_json(cls, value: object) -> object:
+        """The summary table stores the tests as JSON text."""
+        return json.loads(value) if isinstance(value, str) else value
 
 
 class MonitorResult(Result):
@@ -130,7 +154,9 @@ class MonitorResult(Result):
     new_errors: int = 0
     pending: int = 0
     symbols: dict[str, SymbolSkill] = Field(default_factory=dict)
-    drift: dict[str, float] = Field(default_factory=dict)
+    # Each test's level: the day's family-wise `alpha` shared by symbols x tests.
+    alpha: float | None = None
+    test_level: float | None = None
     errors_table_version: int | None = None
     summary_table_version: int | None = None
     message: str = ""
@@ -177,6 +203,7 @@ class TrainResult(Result):
     message: str
     network: str = "lstm"
     baseline_version: str | None = None
+    garch_version: str | None = None
     validation_start: dt.date | None = None
     epochs_trained: int | None = None
     median_source: str | None = None
@@ -233,6 +260,10 @@ RetrainStatus = Literal["not needed", "disabled", "cooldown", "trained"]
 
 class RetrainResult(Result):
     status: RetrainStatus
+    # triggered: a monitoring test fired; scheduled: the champion outlived
+    # MPP_MAX_MODEL_AGE_DAYS without one.
+    trigger: Literal["triggered", "scheduled"] | None = None
+    model_age_days: int | None = None
     reasons: dict[str, str] = Field(default_factory=dict)
     last_retrain: dt.date | None = None
     trading_days_since: int | None = None
@@ -270,6 +301,8 @@ class ReplayDay(Result):
     errors_inserted: int = 0
     retrain_recommended: bool = False
     retrain: RetrainStatus | None = None
+    retrain_trigger: Literal["triggered", "scheduled"] | None = None
+    reasons: dict[str, str] = Field(default_factory=dict)
     champion_version: str | None = None
     failed_step: DailyStep | None = None
 

@@ -20,11 +20,13 @@ from market_predictor.results import TrainResult
 from market_predictor.symbols import checked_symbols
 
 if TYPE_CHECKING:
+    from market_predictor.models.forecaster import Forecaster
     from market_predictor.store import TrainingDataset
 
 from market_predictor.fitting import (
     check_history,
     compare_on_common_rows,
+    fit_baseline,
     fit_forecaster,
     forecasts_with_outcomes,
     validation_start_for,
@@ -43,6 +45,16 @@ def held_out_windows(rows: pd.DataFrame, config: TrainConfig) -> tuple[dt.date, 
     stopping_start = validation_start_for(before_validation, max(1, config.validation_months // 2))
     check_history(before_validation, config, stopping_start)
     return validation_start, stopping_start
+
+
+def _garch_or_none(
+    prices: pd.DataFrame, quantiles: Sequence[float], held_out_start: dt.date
+) -> Forecaster | None:
+    """The GARCH rival, or None when no symbol has enough returns to fit it."""
+    try:
+        return fit_baseline("garch", prices, quantiles, held_out_start)
+    except ValueError:
+        return None
 
 
 def check_model_name(name: str) -> str:
@@ -76,8 +88,6 @@ def train(
     from lightning.pytorch.loggers import MLFlowLogger
 
     from market_predictor import registry
-    from market_predictor.features import feature_profile
-    from market_predictor.models.baselines import DriftForecaster, PersistenceForecaster
     from market_predictor.plots import forecast_figure, residuals_figure
     from market_predictor.store import FeatureStore
     from market_predictor.tracking import (
@@ -85,6 +95,7 @@ def train(
         configure_tracking,
         ensure_experiment,
     )
+    from market_predictor.triggers import drift_reference
 
     overrides = dict(config_overrides or {})
     if model is not None:
@@ -133,8 +144,11 @@ def train(
     client = configure_tracking(settings)
     trained_until = pd.Timestamp(rows["date"].max()).date()
     before_validation = rows[pd.to_datetime(rows["date"]) < pd.Timestamp(validation_start)]
-    persistence = PersistenceForecaster(config.quantiles).fit(before_validation)
-    drift = DriftForecaster(config.quantiles).fit(before_validation)
+    # Every rival gets the network's treatment: fitted before the early-stopping months,
+    # interval recalibrated on them, scored on the gate's window that none of them saw.
+    persistence = fit_baseline("persistence", before_validation, config.quantiles, stopping_start)
+    drift = fit_baseline("drift", before_validation, config.quantiles, stopping_start)
+    garch = _garch_or_none(before_validation, config.quantiles, stopping_start)
     current = registry.champion_version(client, name)
     champion = registry.load_version(client, name, str(current.version)) if current else None
 
@@ -161,6 +175,15 @@ def train(
             "persistence": forecasts_with_outcomes(persistence, rows, validation_start),
             "drift": forecasts_with_outcomes(drift, rows, validation_start),
         }
+        if garch is not None:
+            garch_rows = forecasts_with_outcomes(garch, rows, validation_start)
+            # GARCH needs more history per symbol than the network: where it cannot
+            # forecast every row the others do, it is no rival (the gate compares all
+            # forecasters on common rows only, and must not lose rows to it).
+            if len(garch_rows) == len(results["model"]):
+                results["garch"] = garch_rows
+            else:
+                garch = None
         if champion is not None:
             results["champion"] = forecasts_with_outcomes(
                 champion.forecaster, rows, validation_start
@@ -171,8 +194,12 @@ def train(
         _log_figures(results["model"], config.model, forecast_figure, residuals_figure)
 
         champion_pinball = metrics["champion"]["pinball"] if champion is not None else None
+        garch_pinball = metrics["garch"]["pinball"] if garch is not None else None
         decision = registry.gate(
-            metrics["model"]["pinball"], metrics["persistence"]["pinball"], champion_pinball
+            metrics["model"]["pinball"],
+            metrics["persistence"]["pinball"],
+            champion_pinball,
+            garch_pinball,
         )
         gate_tags = {
             "gate_decision": decision.decision,
@@ -180,6 +207,7 @@ def train(
             "val_pinball_model": f"{metrics['model']['pinball']:.6g}",
             "val_pinball_persistence": f"{metrics['persistence']['pinball']:.6g}",
             "val_pinball_champion": "" if champion_pinball is None else f"{champion_pinball:.6g}",
+            "val_pinball_garch": "" if garch_pinball is None else f"{garch_pinball:.6g}",
             "validation_start": validation_start.isoformat(),
             "compared_with_champion": "" if champion is None else champion.version,
             "dataset_version": lineage["dataset_version"],
@@ -192,14 +220,40 @@ def train(
             name,
             network,
             trained_until=trained_until,
-            drift_profile=feature_profile(build_features(rows)),
+            drift_profile=drift_reference(build_features(rows)),
             tags={**gate_tags, "network": config.model},
         )
         client.set_registered_model_alias(name, registry.CHALLENGER, version)
 
     baseline_version = None
+    garch_version = None
+    fallback_tags = {
+        "source_run_id": run_id,
+        "val_pinball_persistence": gate_tags["val_pinball_persistence"],
+        "val_pinball_model": gate_tags["val_pinball_model"],
+        "val_pinball_garch": gate_tags["val_pinball_garch"],
+        "validation_start": validation_start.isoformat(),
+        **(tags or {}),
+    }
+    garch_wins = (
+        garch_pinball is not None
+        and garch_pinball < metrics["model"]["pinball"]
+        and registry.gate(
+            garch_pinball, metrics["persistence"]["pinball"], champion_pinball
+        ).promote
+    )
     if promote and decision.promote:
         registry.set_champion(client, name, version, promoted_by="gate")
+    elif promote and garch_wins:
+        garch_version = registry.register_rival(
+            settings,
+            name,
+            garch,  # type: ignore[arg-type]
+            promote=True,
+            trained_until=trained_until,
+            profile_rows=rows,
+            tags={"gate_decision": "garch_promoted", **fallback_tags},
+        )
     elif promote and champion is None:
         baseline_version = registry.register_baseline(
             settings,
@@ -207,14 +261,7 @@ def train(
             promote=True,
             trained_until=trained_until,
             prices=before_validation,
-            tags={
-                "gate_decision": "baseline_fallback",
-                "source_run_id": run_id,
-                "val_pinball_persistence": gate_tags["val_pinball_persistence"],
-                "val_pinball_model": gate_tags["val_pinball_model"],
-                "validation_start": validation_start.isoformat(),
-                **(tags or {}),
-            },
+            tags={"gate_decision": "baseline_fallback", **fallback_tags},
         )
     final = registry.champion_version(client, name)
     champion_now = None if final is None else str(final.version)
@@ -230,12 +277,14 @@ def train(
             "model": metrics["model"],
             "persistence": metrics["persistence"],
             "drift": metrics["drift"],
+            "garch": metrics.get("garch"),
             "champion": metrics.get("champion"),
         },
         lineage=lineage,
         message="",
         network=config.model,
         baseline_version=baseline_version,
+        garch_version=garch_version,
         validation_start=validation_start.isoformat(),
         epochs_trained=getattr(network, "epochs_trained", None),
         median_source=getattr(network, "median_source", None),
@@ -268,6 +317,14 @@ def _gate_sentence(summary: TrainResult, previous: str | None, promote: bool) ->
         return (
             f"The {network} beat persistence {versus}{rival} on the validation window; "
             f"it is version {summary.version} and now champion."
+        )
+    if summary.garch_version is not None:
+        garch = _pinball(summary, "garch")
+        return (
+            f"GARCH(1,1)-t beat the {network} and persistence on the validation window "
+            f"(pinball {garch:.5f} vs {model:.5f} and {naive:.5f}); it was registered as "
+            f"version {summary.garch_version} and is champion (the {network} is version "
+            f"{summary.version}, challenger)."
         )
     if summary.baseline_version is not None:
         return (

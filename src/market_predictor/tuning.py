@@ -105,7 +105,7 @@ def tune(
         settings, symbols, None, end, default_span=every.span(folds), window=max(WINDOW_CHOICES)
     )
     schedule = fold_schedule(start, end, every)
-    persistence = {"persistence": baseline_factories(base.quantiles)["persistence"]}
+    persistence = baseline_factories(base.quantiles, base.validation_months, ["persistence"])
     persistence_pinball = _pinball(forecast_folds(prices, schedule, persistence), base.quantiles)
 
     import mlflow

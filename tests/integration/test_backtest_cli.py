@@ -31,7 +31,7 @@ def test_backtest_reports_network_and_baselines_on_the_same_forecasts(stored: Se
     )
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert summary["forecasters"] == ["lstm", "persistence", "drift"]
+    assert summary["forecasters"] == ["lstm", "persistence", "drift", "garch"]
     assert summary["symbols"] == ["AAPL", "MSFT"]
     assert summary["folds"] == [{"start": "2012-10-01", "end": "2012-12-31"}]
     assert summary["config"]["max_epochs"] == 1

@@ -84,16 +84,16 @@ CASES = [
         "stale-days-text", PREDICT, "MPP_STALE_AFTER_DAYS=abc", env={"MPP_STALE_AFTER_DAYS": "abc"}
     ),
     Case(
-        "mase-threshold-negative",
+        "trigger-alpha-out-of-range",
         ("monitor",),
-        "MPP_RETRAIN_MASE_THRESHOLD=-1",
-        env={"MPP_RETRAIN_MASE_THRESHOLD": "-1"},
+        "MPP_TRIGGER_ALPHA=1.5",
+        env={"MPP_TRIGGER_ALPHA": "1.5"},
     ),
     Case(
-        "coverage-band-inverted",
+        "model-age-zero",
         ("daily", "--as-of", "2012-12-03"),
-        "MPP_RETRAIN_COVERAGE_LOW=0.9 must be below MPP_RETRAIN_COVERAGE_HIGH=0.1",
-        env={"MPP_RETRAIN_COVERAGE_LOW": "0.9", "MPP_RETRAIN_COVERAGE_HIGH": "0.1"},
+        "MPP_MAX_MODEL_AGE_DAYS=0",
+        env={"MPP_MAX_MODEL_AGE_DAYS": "0"},
     ),
     Case(
         "cooldown-negative",

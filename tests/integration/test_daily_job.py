@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from market_predictor.cli import app
 from market_predictor.config import Settings, get_settings
-from market_predictor.pipeline import run_daily
+from market_predictor.pipeline import replay, run_daily
 from market_predictor.registry import list_versions
 from market_predictor.results import DailySteps
 from market_predictor.store import FeatureStore
@@ -86,26 +86,78 @@ def test_failing_step_stops_the_later_steps_and_exits_1(ops_home: Settings) -> N
     assert prices["date"].max() == pd.Timestamp("2012-12-03")
 
 
-def test_drift_triggers_a_retrain_on_data_up_to_the_day_then_the_cooldown_holds(
+def _feed_with_shifted_opens(path: Path, since: dt.date, gap: float) -> Path:
+    """The sample's rows of AAPL and MSFT to the end of 2012 as a CSV, with every open
+    from `since` on `gap` away from the previous close (a feed or session change)."""
+    from market_predictor.sources.sample import load_sample_prices
+
+    prices = load_sample_prices()
+    rows = prices[prices["symbol"].isin(["AAPL", "MSFT"]) & (prices["date"] <= "2012-12-31")]
+    rows = rows.sort_values(["symbol", "date"]).reset_index(drop=True)
+    previous = rows.groupby("symbol")["close"].shift(1)
+    shifted = (rows["date"] >= pd.Timestamp(since)).to_numpy()
+    rows.loc[shifted, "open"] = previous[shifted] * (1 + gap)
+    rows["high"] = rows[["high", "open", "close"]].max(axis=1)
+    rows["low"] = rows[["low", "open", "close"]].min(axis=1)
+    rows.assign(date=rows["date"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
+    return path
+
+
+def test_shifted_inputs_trigger_a_retrain_on_data_up_to_the_day_then_the_cooldown_holds(
+    ops_home: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY_TRAINING)
+    feed = _feed_with_shifted_opens(tmp_path / "feed.csv", D(2012, 12, 3), gap=0.03)
+    monkeypatch.setenv("MPP_TRAINING_CONFIG", str(config))
+    monkeypatch.setenv("MPP_SOURCE", "csv")
+    monkeypatch.setenv("MPP_SOURCE_PATH", str(feed))
+    monkeypatch.setenv("MPP_RETRAIN_COOLDOWN_DAYS", "3")
+    monkeypatch.setenv("MPP_MAX_MODEL_AGE_DAYS", "200")  # no scheduled refresh here
+    get_settings.cache_clear()
+    settings = get_settings()
+
+    days = replay(settings, start=D(2012, 12, 3), end=D(2012, 12, 21)).days
+    flagged = [day for day in days if day.retrain_recommended]
+    assert flagged, "a 3% gap on every open must be detected within the 15 replayed days"
+    first = flagged[0]
+    assert first.retrain == "trained" and first.retrain_trigger == "triggered"
+    assert any("drift:gap_z" in reason for reason in first.reasons.values())
+    versions = list_versions(settings)
+    newest_first_retrain = [v for v in versions if v["tags"].get("retrain") == "triggered"][-1]
+    assert newest_first_retrain["trained_until"] == first.as_of.isoformat()  # no look-ahead
+    # Retrains happen only on flagged days, and not within the cooldown of the last one.
+    trained = [day for day in days if day.retrain == "trained"]
+    assert all(day.retrain_recommended and day.retrain_trigger == "triggered" for day in trained)
+    after = days[days.index(first) + 1 : days.index(first) + 4]
+    assert all(day.retrain in ("cooldown", "not needed") for day in after)
+    summary = FeatureStore.from_settings(settings).summary.read()
+    row = summary[(summary["date"] == pd.Timestamp(first.as_of)) & summary["retrain_recommended"]]
+    assert not row.empty
+    assert row["test"].str.startswith("drift:").all()
+    assert (row["test_window"] > 0).all() and row["threshold"].str.startswith("> ").all()
+
+
+def test_a_stale_champion_is_retrained_on_schedule_only(
     ops_home: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     config = tmp_path / "tiny.yaml"
     config.write_text(TINY_TRAINING)
     monkeypatch.setenv("MPP_TRAINING_CONFIG", str(config))
-    monkeypatch.setenv("MPP_RETRAIN_PSI_THRESHOLD", "0.0001")  # any drift at all
-    monkeypatch.setenv("MPP_RETRAIN_COOLDOWN_DAYS", "1")
+    monkeypatch.setenv("MPP_MAX_MODEL_AGE_DAYS", "3")
     get_settings.cache_clear()
     settings = get_settings()
 
-    # The champion was trained until Friday 30 November: two trading days before.
-    first = run_daily(settings, as_of=D(2012, 12, 4))
-    assert first.steps.monitor is not None and first.steps.monitor.retrain_recommended
-    retrain = first.steps.retrain
-    assert retrain is not None and retrain.status == "trained"
-    newest = list_versions(settings)[0]
-    assert newest["trained_until"] == "2012-12-04"  # no look-ahead past the as-of date
-
-    second = run_daily(settings, as_of=D(2012, 12, 5))
-    assert second.steps.retrain is not None and second.steps.retrain.status == "cooldown"
-    assert second.steps.retrain.last_retrain == D(2012, 12, 4)
-    assert len(list_versions(settings)) == 2
+    # The champion's data ends Friday 30 November: 4 trading days old on Thursday the 6th.
+    days = replay(settings, start=D(2012, 12, 3), end=D(2012, 12, 7)).days
+    assert not any(day.retrain_recommended for day in days)
+    assert [day.retrain for day in days] == [
+        "not needed",
+        "not needed",
+        "not needed",
+        "trained",
+        "not needed",
+    ]
+    assert days[3].retrain_trigger == "scheduled"
+    assert "4 trading days old (> 3)" in days[3].reasons["*"]
+    assert list_versions(settings)[0]["tags"]["retrain"] == "scheduled"

@@ -48,7 +48,9 @@ def test_champion_pyfunc_loads_by_alias_in_a_fresh_process_without_the_package(
 ) -> None:
     train(synthetic_store, config_overrides={**FAST_TRAINING, "max_epochs": 1})
     prices = FeatureStore.from_settings(synthetic_store).prices().read()
-    recent = prices.groupby("symbol").tail(60)
+    # Whichever rival won the gate (a one-epoch network may lose to GARCH), send it
+    # enough rows to forecast every symbol.
+    recent = prices.groupby("symbol").tail(load_champion(synthetic_store).min_history + 5)
     recent = recent[["symbol", "date", "open", "high", "low", "close", "volume"]]
     rows_file = tmp_path / "rows.json"
     recent.to_json(rows_file, orient="records")

@@ -72,7 +72,14 @@ def test_registered_baseline_is_champion_and_sets_the_last_retrain_date(
     champion = load_champion(real_store)
     assert champion.is_baseline
     assert champion.trained_until == dt.date(2012, 6, 29)
-    assert set(champion.drift_profile) >= {"log_return", "volatility_21"}
+    assert champion.drift_profile["inputs"] == [
+        "return_z",
+        "gap_z",
+        "range_z",
+        "volatility_ratio",
+        "volume_change",
+    ]
+    assert champion.drift_profile["last_date"] <= "2012-06-29"
     assert last_retrain(real_store) == dt.date(2012, 6, 29)
 
 

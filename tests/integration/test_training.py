@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -9,7 +11,7 @@ from market_predictor.config import Settings
 from market_predictor.registry import load_champion
 from market_predictor.store import FeatureStore
 from market_predictor.training import train
-from tests.fixtures.ml import FAST_TRAINING
+from tests.fixtures.ml import FAST_TRAINING, garch_prices, store_prices
 
 LEARNS = {**FAST_TRAINING, "learning_rate": 0.01, "max_epochs": 4}
 DIVERGES = {**FAST_TRAINING, "learning_rate": 5.0, "max_epochs": 1}
@@ -102,3 +104,47 @@ def test_a_single_symbol_model_has_its_own_registry_name(synthetic_store: Settin
 def _aliases(settings: Settings) -> dict[str, str]:
     model = _client(settings).get_registered_model(settings.model_name)
     return {alias: str(version) for alias, version in model.aliases.items()}
+
+
+@pytest.fixture
+def garch_store(mlflow_home: Settings) -> Settings:
+    store_prices(mlflow_home, garch_prices())
+    return mlflow_home
+
+
+def test_garch_becomes_champion_when_it_beats_the_network_and_persistence(
+    garch_store: Settings,
+) -> None:
+    # Volatility clusters faster than a 21-day window follows and one epoch leaves the
+    # network at about persistence: GARCH is the honest winner on the unseen window.
+    summary = train(garch_store, config_overrides={**FAST_TRAINING, "max_epochs": 1})
+    garch = summary.metrics["garch"].pinball
+    assert garch < summary.metrics["persistence"].pinball
+    assert garch < summary.metrics["model"].pinball
+    assert summary.decision == "rejected_vs_garch"
+    assert summary.garch_version == summary.champion_version == "2"
+    assert not summary.became_champion and not summary.is_baseline
+    assert "GARCH(1,1)-t beat the LSTM" in summary.message
+    champion = load_champion(garch_store)
+    assert champion.tags["gate_decision"] == "garch_promoted"
+    assert type(champion.forecaster).__name__ == "GarchForecaster"
+    # Refitted on the training range, calibrated on the early-stopping months only.
+    calibration = champion.forecaster.calibration
+    assert calibration is not None
+    assert dt.date.fromisoformat(calibration.end) < summary.validation_start
+    prices = FeatureStore.from_settings(garch_store).prices().read()
+    forecast = champion.predict(prices)
+    assert (forecast["predicted_close"] == forecast["last_close"]).all()
+
+
+def test_every_rival_is_calibrated_before_the_gate_window(
+    synthetic_store: Settings, first_run
+) -> None:
+    champion = load_champion(synthetic_store)
+    calibration = champion.forecaster.calibration
+    assert calibration is not None
+    assert dt.date.fromisoformat(calibration.end) < first_run.validation_start
+    assert first_run.metrics["garch"] is not None
+    client = _client(synthetic_store)
+    tags = client.get_model_version(synthetic_store.model_name, "1").tags
+    assert float(tags["val_pinball_model"]) < float(tags["val_pinball_garch"])

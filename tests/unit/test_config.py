@@ -65,11 +65,9 @@ def test_symbols_may_also_be_a_json_list(monkeypatch: pytest.MonkeyPatch) -> Non
         ("MPP_STALE_AFTER_DAYS", "abc", "valid integer"),
         ("MPP_INGEST_OVERLAP_DAYS", "-1", "greater than or equal to 0"),
         ("MPP_RETRAIN_COOLDOWN_DAYS", "-1", "greater than or equal to 0"),
-        ("MPP_RETRAIN_MASE_THRESHOLD", "0", "greater than 0"),
-        ("MPP_RETRAIN_MASE_THRESHOLD", "nan", "finite"),
-        ("MPP_RETRAIN_PSI_THRESHOLD", "-0.1", "greater than 0"),
-        ("MPP_RETRAIN_COVERAGE_LOW", "-0.01", "greater than or equal to 0"),
-        ("MPP_RETRAIN_COVERAGE_HIGH", "1.01", "less than or equal to 1"),
+        ("MPP_TRIGGER_ALPHA", "0", "greater than 0"),
+        ("MPP_TRIGGER_ALPHA", "1", "less than 1"),
+        ("MPP_MAX_MODEL_AGE_DAYS", "0", "greater than or equal to 1"),
         ("MPP_FEATURE_GROUP_VERSION", "0", "greater than or equal to 1"),
         ("MPP_FEATURE_GROUP_VERSION", str(MAX_FEATURE_GROUP_VERSION + 1), "less than or equal"),
         ("MPP_STALE_RUN_HOURS", "0", "greater than 0"),
@@ -95,8 +93,7 @@ def test_an_invalid_setting_is_an_input_error_naming_variable_value_and_rule(
         ("MPP_STALE_AFTER_DAYS", "0"),
         ("MPP_INGEST_OVERLAP_DAYS", "0"),
         ("MPP_RETRAIN_COOLDOWN_DAYS", "0"),
-        ("MPP_RETRAIN_COVERAGE_LOW", "0"),
-        ("MPP_RETRAIN_COVERAGE_HIGH", "1"),
+        ("MPP_MAX_MODEL_AGE_DAYS", "1"),
         ("MPP_FEATURE_GROUP_VERSION", "1"),
         ("MPP_FEATURE_GROUP_VERSION", str(MAX_FEATURE_GROUP_VERSION)),
     ],
@@ -106,15 +103,6 @@ def test_boundary_values_of_the_allowed_ranges_are_accepted(
 ) -> None:
     monkeypatch.setenv(variable, value)
     assert str(getattr(Settings(), variable.removeprefix("MPP_").lower())) in (value, f"{value}.0")
-
-
-def test_coverage_band_must_be_ordered(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MPP_RETRAIN_COVERAGE_LOW", "0.8")
-    monkeypatch.setenv("MPP_RETRAIN_COVERAGE_HIGH", "0.8")
-    with pytest.raises(InputError, match=r"MPP_RETRAIN_COVERAGE_LOW=0\.8 must be below"):
-        Settings()
-    monkeypatch.setenv("MPP_RETRAIN_COVERAGE_HIGH", "0.81")
-    assert Settings().retrain_coverage_high == 0.81
 
 
 def test_get_settings_reports_an_invalid_value_as_an_input_error(

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from market_predictor.features import (
     FEATURE_COLUMNS,
@@ -10,10 +9,8 @@ from market_predictor.features import (
     WARMUP_ROWS,
     build_features,
     complete_rows,
-    feature_profile,
-    population_stability,
 )
-from tests.fixtures.ml import sample_prices, synthetic_prices
+from tests.fixtures.ml import sample_prices
 
 
 def _features_through(features: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
@@ -68,31 +65,3 @@ def test_features_do_not_depend_on_the_price_level() -> None:
     a = build_features(prices)[FEATURE_COLUMNS]
     b = build_features(scaled)[FEATURE_COLUMNS]
     pd.testing.assert_frame_equal(a, b, atol=1e-12, rtol=0)
-
-
-def test_psi_is_near_zero_for_the_same_distribution() -> None:
-    features = build_features(synthetic_prices(("AAA",), days=800))
-    profile = feature_profile(features)
-    scores = population_stability(profile, features)
-    assert set(scores) == set(FEATURE_COLUMNS)
-    assert max(scores.values()) < 0.01
-
-
-def test_psi_flags_a_volatility_regime_shift() -> None:
-    calm = build_features(synthetic_prices(("AAA",), days=800, seed=1))
-    wild = synthetic_prices(("AAA",), days=800, seed=2)
-    wild["close"] = wild["close"].iloc[0] * (wild["close"] / wild["close"].iloc[0]) ** 4
-    wild["open"] = wild["close"]
-    wild["high"] = wild["close"] * 1.03
-    wild["low"] = wild["close"] * 0.97
-    scores = population_stability(feature_profile(calm), build_features(wild))
-    assert scores["volatility_21"] > 0.25
-    assert scores["high_low_range"] > 0.25
-
-
-def test_profile_skips_features_with_too_few_values() -> None:
-    features = build_features(synthetic_prices(("AAA",), days=25))
-    profile = feature_profile(features, bins=10)
-    assert "volatility_21" not in profile  # only 4 values after the warm-up
-    assert "log_return" in profile
-    assert sum(profile["log_return"]["fractions"]) == pytest.approx(1.0)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -8,15 +7,12 @@ import pandas as pd
 import pytest
 
 from market_predictor.config import Settings
-from market_predictor.features import build_features, feature_profile
 from market_predictor.monitoring import (
-    RetrainPolicy,
-    drift_trigger,
-    feature_drift,
     monitor,
     realised_errors,
     rolling_skill,
     served_errors,
+    symbol_tests,
 )
 from market_predictor.pipeline import replay
 from market_predictor.store import FeatureStore
@@ -120,83 +116,33 @@ def test_rolling_skill_of_nothing_is_nan_not_an_error() -> None:
     assert np.isnan(skill["mase"])
 
 
-def _policy() -> RetrainPolicy:
-    return RetrainPolicy.from_settings(Settings())
+def _inside(n: int, misses: int) -> list[bool]:
+    return [True] * (n - misses) + [False] * misses
 
 
-def _skill(n: int, mase: float, coverage: float) -> dict[str, float]:
-    return {"n": n, "mase": mase, "coverage": coverage}
+def test_performance_is_tested_only_once_enough_errors_are_realised() -> None:
+    few = _errors([3.0] * 19, [1.0] * 19, _inside(19, 19))
+    enough = _errors([3.0] * 20, [1.0] * 20, _inside(20, 20))
+    assert symbol_tests(few, None, "AAA", None, 0.8, 0.001) == []
+    tests = symbol_tests(enough, None, "AAA", None, 0.8, 0.001)
+    assert [t.test for t in tests] == ["coverage", "skill"]
+    assert all(t.fired and t.window == 20 for t in tests)
 
 
-def test_mase_above_threshold_recommends_retraining() -> None:
-    reason = _policy().reason(_skill(20, 1.2, 0.8), float("nan"), None)
-    assert "MASE 1.200 > 1.05" in reason
+def test_performance_tests_read_only_the_last_window_of_errors() -> None:
+    # 60 calibrated days after 40 terrible ones: the terrible days are out of the window.
+    errors = _errors([9.0] * 40 + [1.0] * 60, [1.0] * 100, [False] * 40 + _inside(60, 12))
+    tests = symbol_tests(errors, None, "AAA", None, 0.8, 0.001)
+    assert {t.test: t.window for t in tests} == {"coverage": 60, "skill": 60}
+    assert not any(t.fired for t in tests)
 
 
-def test_coverage_outside_band_recommends_retraining() -> None:
-    policy = _policy()
-    assert "coverage 0.50" in policy.reason(_skill(20, 1.0, 0.5), float("nan"), None)
-    assert "coverage 1.00" in policy.reason(_skill(20, 1.0, 1.0), float("nan"), None)
-    assert policy.reason(_skill(20, 1.0, 0.8), float("nan"), None) == ""
-
-
-def test_skill_cannot_trigger_before_the_minimum_number_of_errors() -> None:
-    assert (
-        dataclasses.replace(_policy(), min_errors=10).reason(
-            _skill(9, 3.0, 0.0), float("nan"), None
-        )
-        == ""
-    )
-
-
-def test_drift_above_threshold_recommends_retraining_at_any_count() -> None:
-    reason = _policy().reason(_skill(0, float("nan"), float("nan")), 0.4, "volatility_21")
-    assert reason == "input drift: PSI of volatility_21 0.400 > 0.25"
-
-
-def test_thresholds_come_from_settings(settings: Settings) -> None:
-    settings.retrain_mase_threshold = 2.0
-    settings.retrain_psi_threshold = 1.0
-    policy = RetrainPolicy.from_settings(settings)
-    assert policy.reason(_skill(20, 1.5, 0.8), 0.5, "log_return") == ""
-
-
-def _random_walk(symbol: str, days: int, volatility: float, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, volatility, days)))
-    return pd.DataFrame(
-        {
-            "symbol": symbol,
-            "date": pd.bdate_range("2010-01-01", periods=days),
-            "open": close,
-            "high": close * (1 + volatility),
-            "low": close * (1 - volatility),
-            "close": close,
-            "volume": rng.integers(1_000, 2_000, days).astype("float64"),
-        }
-    )
-
-
-def test_drift_is_small_in_the_training_regime_and_large_after_a_volatility_shift() -> None:
-    calm = _random_walk("AAA", 800, 0.01, seed=1)
-    profile = feature_profile(build_features(calm))
-    since = dt.date(2010, 1, 1) + dt.timedelta(days=100)
-    same = feature_drift(profile, _random_walk("SAME", 300, 0.01, seed=2), since)
-    wild = feature_drift(profile, _random_walk("WILD", 300, 0.05, seed=3), since)
-    assert same["log_return"] < 0.1
-    assert wild["log_return"] > 0.25
-    assert drift_trigger(wild, ())[0] > 0.25
-
-
-def test_regime_features_are_measured_but_cannot_trigger() -> None:
-    psi = {"volatility_21": 3.0, "volatility_5": 2.0, "high_low_range": 1.0, "log_return": 0.05}
-    ignored = Settings().drift_ignored_features
-    assert drift_trigger(psi, ignored) == (0.05, "log_return")
-    assert np.isnan(drift_trigger({"volatility_21": 3.0}, ignored)[0])
-
-
-def test_no_profile_means_no_drift_measurement() -> None:
-    assert feature_drift({}, _random_walk("AAA", 50, 0.01, seed=1), dt.date(2010, 1, 1)) == {}
+def test_a_model_without_a_current_reference_is_not_tested_for_drift() -> None:
+    errors = _errors([1.0] * 30, [1.0] * 30, _inside(30, 6))
+    old_profile = {"log_return": {"edges": [0.0], "fractions": [0.5, 0.5]}}
+    inputs = pd.DataFrame({"symbol": ["AAA"], "date": [pd.Timestamp("2013-01-01")]})
+    tests = symbol_tests(errors, inputs, "AAA", old_profile, 0.8, 0.001)
+    assert [t.test for t in tests] == ["coverage", "skill"]
 
 
 def test_monitor_before_any_prediction_writes_nothing(ops_prices: Settings) -> None:
@@ -205,33 +151,27 @@ def test_monitor_before_any_prediction_writes_nothing(ops_prices: Settings) -> N
     assert not FeatureStore.from_settings(ops_prices).summary.exists()
 
 
-def test_rolling_mase_triggers_only_once_ten_errors_are_realised(ops_home: Settings) -> None:
-    # The persistence champion has MASE exactly 1, so a 0.5 threshold must trip, but
-    # only when the rolling window holds MIN_REALISED_ERRORS errors.
-    settings = ops_home.model_copy(
-        update={"retrain_mase_threshold": 0.5, "retrain_psi_threshold": 100.0}
-    )
-    days = replay(settings, start=dt.date(2012, 12, 3), end=dt.date(2012, 12, 17), retrain=False)
-    flags = [day.retrain_recommended for day in days.days]
-    assert flags == [False] * 10 + [True]
-    latest = monitor(settings, as_of=dt.date(2012, 12, 17))
-    assert latest.symbols["AAPL"].n == 10
-    assert latest.symbols["AAPL"].mase == pytest.approx(1.0)
-    assert "rolling MASE 1.000 > 0.5" in latest.reasons["AAPL"]
-    rows = FeatureStore.from_settings(settings).errors.read()
-    assert len(rows) == 20
-    assert (rows["abs_error"] == rows["persistence_abs_error"]).all()
-
-
-def test_which_features_may_trigger_on_drift_is_configurable(
-    monkeypatch: pytest.MonkeyPatch,
+def test_every_summary_row_names_its_test_statistic_threshold_and_window(
+    ops_home: Settings,
 ) -> None:
-    from market_predictor.config import Settings
-
-    monkeypatch.setenv("MPP_DRIFT_IGNORED_FEATURES", "log_return")
-    ignored = Settings().drift_ignored_features
-    assert ignored == ["log_return"]
-    assert drift_trigger({"log_return": 0.9, "volatility_21": 0.4}, ignored) == (
-        0.4,
-        "volatility_21",
-    )
+    replay(ops_home, start=dt.date(2012, 12, 3), end=dt.date(2012, 12, 7), retrain=False)
+    latest = monitor(ops_home, as_of=dt.date(2012, 12, 7))
+    # 2 symbols x (coverage + skill + 5 drift inputs) share the day's 1% family-wise level.
+    assert latest.alpha == 0.01
+    assert latest.test_level == pytest.approx(0.01 / 14)
+    for row in latest.symbols.values():
+        assert row.n == 4
+        # Four realised errors: only the drift tests ran, each on its 20-day window.
+        assert {t.test for t in row.tests} == {
+            "drift:return_z",
+            "drift:gap_z",
+            "drift:range_z",
+            "drift:volatility_ratio",
+            "drift:volume_change",
+        }
+        assert all(t.window == 20 and t.threshold.startswith("> ") for t in row.tests)
+        assert row.test in {t.test for t in row.tests}
+        assert row.statistic is not None and row.test_window == 20
+    stored = FeatureStore.from_settings(ops_home).summary.read()
+    assert set(stored["test"]) <= {t.test for r in latest.symbols.values() for t in r.tests}
+    assert stored["tests"].str.startswith("[").all()

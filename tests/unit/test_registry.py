@@ -24,3 +24,10 @@ def test_gate_refuses_a_model_that_beats_persistence_but_not_the_champion() -> N
     assert not decision.promote
     assert decision.decision == "rejected_vs_champion"
     assert "0.00290" in decision.reason
+
+
+def test_gate_refuses_a_model_that_beats_persistence_but_not_garch() -> None:
+    decision = gate(0.0030, 0.0031, None, 0.0029)
+    assert not decision.promote
+    assert decision.decision == "rejected_vs_garch"
+    assert gate(0.0030, 0.0031, None, 0.00301).promote

@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
         ] = False,
         json_output: JsonOption = False,
     ) -> None:
-        """Walk-forward backtest of the network beside persistence and drift.
+        """Walk-forward backtest of the network beside persistence, drift and GARCH(1,1)-t.
 
         Refits on an expanding window every period, forecasts each next day and compares
         every forecaster on the same rows.

@@ -72,7 +72,10 @@ def render_daily(summary: DailyReport) -> None:
     if steps.monitor:
         render_monitoring(steps.monitor)
     if steps.retrain:
-        console.print(f"retrain: {steps.retrain.status}", markup=False)
+        trigger = f" ({steps.retrain.trigger})" if steps.retrain.trigger else ""
+        console.print(f"retrain: {steps.retrain.status}{trigger}", markup=False)
+        for symbol, reason in steps.retrain.reasons.items():
+            console.print(f"  {'' if symbol == '*' else symbol + ': '}{reason}", markup=False)
         if steps.retrain.train:
             console.print(steps.retrain.train.message, markup=False)
     if steps.compact and steps.compact.compacted:

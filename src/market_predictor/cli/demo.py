@@ -99,6 +99,12 @@ def render_demo(summary: Mapping[str, Any]) -> None:
         f"(the demo records it; `mpp daily` acts on it).",
         markup=False,
     )
+    for decision in summary.get("trigger_decisions", []):
+        for symbol, reason in decision["reasons"].items():
+            who = "" if symbol == "*" else f"{symbol} "
+            console.print(
+                f"  {decision['as_of']} {decision['trigger']}: {who}{reason}", markup=False
+            )
     console.print(f"Done in {summary['seconds']} s. Explore the runs and the registry with:")
     console.print(f"  {summary['mlflow_ui']}", markup=False, highlight=False)
     console.print(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from market_predictor.cli._common import JsonOption, console, parse_date, run_command
-from market_predictor.results import MonitorResult
+from market_predictor.results import MonitorResult, SymbolSkill
 
 
 def register(app: typer.Typer) -> None:
@@ -40,17 +40,20 @@ def monitor(
 def render_monitoring(summary: MonitorResult) -> None:
     from rich.table import Table
 
+    from market_predictor.triggers import PERFORMANCE_WINDOW
+
     if not summary.symbols:
         console.print(summary.message, markup=False)
         return
     table = Table(
         title=(
-            f"Monitoring as of {summary.as_of} ({summary.model_name}): MAE of the model "
-            "and of persistence over the last 20 realised days"
+            f"Monitoring as of {summary.as_of} ({summary.model_name}): skill over the last "
+            f"{PERFORMANCE_WINDOW} realised days; each trigger test at level "
+            f"{_number(summary.test_level, 5)} (family-wise {summary.alpha} a day)"
         ),
         show_edge=False,
     )
-    columns = ("symbol", "n", "MAE", "persistence", "MASE", "coverage", "direction", "PSI")
+    columns = ("symbol", "n", "MAE", "persistence", "MASE", "coverage", "direction", "test")
     for column in columns:
         table.add_column(column, justify="left" if column == "symbol" else "right")
     for symbol, row in summary.symbols.items():
@@ -62,7 +65,7 @@ def render_monitoring(summary: MonitorResult) -> None:
             _number(row.mase, 3),
             _number(row.coverage, 2),
             _number(row.directional_accuracy, 2),
-            _number(row.psi_max, 3),
+            _test(row),
         )
     console.print(table)
     for symbol, reason in summary.reasons.items():
@@ -72,6 +75,13 @@ def render_monitoring(summary: MonitorResult) -> None:
         f"{summary.message}",
         markup=False,
     )
+
+
+def _test(row: SymbolSkill) -> str:
+    """The reported test: name, statistic, rejection rule and window."""
+    if row.test is None:
+        return "-"
+    return f"{row.test} {_number(row.statistic, 3)} {row.threshold} (n={row.test_window})"
 
 
 def _number(value: float | None, digits: int = 4) -> str:

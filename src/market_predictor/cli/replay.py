@@ -75,7 +75,8 @@ def render_replay(summary: ReplayReport) -> None:
     )
     for retrain in summary.retrains:
         console.print(
-            f"retrained on {retrain.as_of} (champion now v{retrain.champion_version})",
+            f"retrained on {retrain.as_of}, {retrain.retrain_trigger} "
+            f"(champion now v{retrain.champion_version})",
             markup=False,
         )
     if summary.failed_step:

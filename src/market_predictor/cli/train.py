@@ -79,6 +79,8 @@ def render_summary(summary: TrainResult) -> None:
     columns = [("model", summary.network.upper()), ("persistence", "Persistence")]
     if metrics.get("drift"):
         columns.append(("drift", "Drift"))
+    if metrics.get("garch"):
+        columns.append(("garch", "GARCH"))
     if metrics.get("champion"):
         columns.append(("champion", "Champion"))
     for _, title in columns:

@@ -96,7 +96,8 @@ def retrain_triggers(metrics_by_symbol: Mapping[str, Mapping[str, Any]]) -> pd.D
         flagged.insert(1, "symbol", symbol)
         parts.append(flagged)
     columns = [
-        "date", "symbol", "model_version", "mase", "coverage", "psi_max", "psi_feature", "reason"
+        "date", "symbol", "model_version", "mase", "coverage", "test", "statistic", "threshold",
+        "test_window", "reason",
     ]  # fmt: skip
     if not parts:
         return pd.DataFrame(columns=columns)
@@ -109,7 +110,7 @@ def retrain_triggers(metrics_by_symbol: Mapping[str, Mapping[str, Any]]) -> pd.D
 
 def validation_table(validation: Mapping[str, Mapping[str, Any] | None]) -> pd.DataFrame:
     """Champion validation metrics, one row per forecaster (model first, baselines after)."""
-    order = ["model", "champion", "persistence", "drift"]
+    order = ["model", "champion", "persistence", "garch", "drift"]
     names = sorted(validation, key=lambda k: (order.index(k) if k in order else len(order), k))
     rows = [{"forecaster": name, **(validation[name] or {})} for name in names]
     columns = ["forecaster", "pinball", "mae", "mase", "rmse", "mape"]

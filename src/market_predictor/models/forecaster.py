@@ -11,12 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from market_predictor.evaluation import DEFAULT_QUANTILES
 from market_predictor.features import build_features
+
+if TYPE_CHECKING:
+    from market_predictor.models.calibration import IntervalCalibration
 
 FORECAST_COLUMNS = [
     "symbol",
@@ -32,6 +36,8 @@ FORECAST_COLUMNS = [
 class Forecaster(ABC):
     quantiles: tuple[float, ...] = DEFAULT_QUANTILES
     is_baseline: bool = False
+    # Held-out recalibration of the interval, applied on top of quantile_returns.
+    calibration: IntervalCalibration | None = None
 
     @property
     def median_index(self) -> int:
@@ -77,6 +83,9 @@ class Forecaster(ABC):
         if rows.size == 0:
             return pd.DataFrame(columns=FORECAST_COLUMNS)
         quantiles = np.sort(self.quantile_returns(features, rows), axis=1)
+        if self.calibration is not None:
+            symbols = features["symbol"].to_numpy()[rows]
+            quantiles = self.calibration.apply(symbols, quantiles, self.median_index)
         median = quantiles[:, self.median_index]
         last_close = features["close"].to_numpy(dtype="float64")[rows]
         return pd.DataFrame(

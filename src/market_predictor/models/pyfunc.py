@@ -29,7 +29,9 @@ from mlflow.models.model import ModelInfo
 from mlflow.types import ColSpec, Schema
 
 from market_predictor.models.baselines import DriftForecaster, PersistenceForecaster
+from market_predictor.models.calibration import IntervalCalibration
 from market_predictor.models.forecaster import FORECAST_COLUMNS, Forecaster
+from market_predictor.models.garch import GarchForecaster
 from market_predictor.models.network_forecaster import NetworkForecaster
 
 ARTIFACT_KEY = "forecaster"
@@ -88,6 +90,8 @@ def load_registered(model_uri: str) -> tuple[Forecaster, dict[str, Any]]:
 def forecaster_kind(forecaster: Forecaster) -> str:
     if isinstance(forecaster, NetworkForecaster):
         return "network"
+    if isinstance(forecaster, GarchForecaster):
+        return "garch"
     if isinstance(forecaster, DriftForecaster):
         return "drift"
     if isinstance(forecaster, PersistenceForecaster):
@@ -111,6 +115,7 @@ def save_forecaster(
         "min_history": forecaster.min_history,
         "trained_until": trained_until.isoformat(),
         "drift_profile": drift_profile,
+        "calibration": None if forecaster.calibration is None else forecaster.calibration.to_dict(),
     }
     (directory / SPEC_FILE).write_text(json.dumps(spec, indent=1))
     if isinstance(forecaster, NetworkForecaster):
@@ -127,10 +132,14 @@ def load_forecaster(directory: Path) -> tuple[Forecaster, dict[str, Any]]:
         forecaster = NetworkForecaster.from_params(params, state)
     elif spec["kind"] == "drift":
         forecaster = DriftForecaster(params["quantiles"], z_scores=params["z_scores"])
+    elif spec["kind"] == "garch":
+        forecaster = GarchForecaster(params["quantiles"], params=params["garch"])
     elif spec["kind"] == "persistence":
         forecaster = PersistenceForecaster(params["quantiles"], z_scores=params["z_scores"])
     else:
         raise ValueError(f"unknown forecaster kind {spec['kind']!r}")
+    if spec.get("calibration"):
+        forecaster.calibration = IntervalCalibration.from_dict(spec["calibration"])
     return forecaster, spec
 
 

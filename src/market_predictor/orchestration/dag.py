@@ -101,7 +101,7 @@ def build_dag(settings: Settings | None = None) -> Any:
         ingested = ingest.partial(planned=planned).expand(batch=symbol_batches(planned))
         predicted = predict(planned, ingested)
         monitored = monitor(planned, predicted)
-        branch = decide_retrain(monitored)
+        branch = decide_retrain(planned, monitored)
         trained = train_and_gate(planned, predicted, monitored)
         skipped = EmptyOperator(task_id="no_retrain")
         compacted = compact(planned)
@@ -201,13 +201,19 @@ def monitor(planned: dict[str, Any], predicted: dict[str, Any]) -> dict[str, Any
 
 
 @task.branch
-def decide_retrain(monitored: dict[str, Any]) -> str:
-    """The library's verdict decides: train and gate a challenger, or skip."""
+def decide_retrain(planned: dict[str, Any], monitored: dict[str, Any]) -> str:
+    """The library's verdict decides: train and gate a challenger when a retrain is
+    triggered (a monitoring test fired) or scheduled (the champion is too old); else skip."""
+    from market_predictor.pipeline import load_champion, model_age_days, retrain_due
+
+    settings, as_of = _run(planned)
     result = MonitorResult.model_validate(monitored)
-    if result.retrain_recommended:
-        log.info("retraining: %s", "; ".join(f"{s}: {r}" for s, r in result.reasons.items()))
-        return "train_and_gate"
-    return "no_retrain"
+    age = model_age_days(settings, as_of, load_champion(settings))
+    due = retrain_due(settings, result, age)
+    if due is None:
+        return "no_retrain"
+    log.info("retraining (%s): %s", due, "; ".join(f"{s}: {r}" for s, r in result.reasons.items()))
+    return "train_and_gate"
 
 
 @task

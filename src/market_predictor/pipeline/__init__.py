@@ -7,8 +7,10 @@ from market_predictor.pipeline.steps import (
     ingest_step,
     last_retrain,
     load_champion,
+    model_age_days,
     monitor_step,
     predict_step,
+    retrain_due,
     retrain_step,
 )
 
@@ -20,10 +22,12 @@ __all__ = [
     "ingest_step",
     "last_retrain",
     "load_champion",
+    "model_age_days",
     "monitor_step",
     "predict_step",
     "replay",
     "resolve_as_of",
+    "retrain_due",
     "retrain_step",
     "run_daily",
 ]

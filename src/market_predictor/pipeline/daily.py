@@ -143,4 +143,5 @@ def daily_message(report: DailyReport) -> str:
     return (
         f"{report.as_of}: {steps.predict.predicted} forecasts for {steps.predict.target_date}, "
         f"{steps.monitor.new_errors} new realised errors, retrain: {steps.retrain.status}"
+        + (f" ({steps.retrain.trigger})" if steps.retrain.trigger else "")
     )

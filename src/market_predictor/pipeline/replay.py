@@ -60,7 +60,9 @@ def replay(
                 champion=champion,
             )
             retrained = report.steps.retrain
-            if retrained is not None and retrained.train and retrained.train.became_champion:
+            # The network, GARCH or the baseline may have won the gate: follow the alias.
+            trained = retrained.train if retrained is not None else None
+            if trained is not None and trained.champion_version != champion.version:
                 champion = load_champion(settings, champion.name)
             summary.days.append(replay_day(report, champion.version))
             if report.failed_step:
@@ -79,6 +81,8 @@ def replay_day(report: DailyReport, champion_version: str | int | None) -> Repla
         errors_inserted=steps.monitor.new_errors if steps.monitor else 0,
         retrain_recommended=steps.monitor.retrain_recommended if steps.monitor else False,
         retrain=steps.retrain.status if steps.retrain else None,
+        retrain_trigger=steps.retrain.trigger if steps.retrain else None,
+        reasons=steps.retrain.reasons if steps.retrain else {},
         champion_version=None if champion_version is None else str(champion_version),
         failed_step=report.failed_step,
     )

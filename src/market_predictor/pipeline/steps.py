@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from market_predictor import calendar
 from market_predictor.config import Settings
@@ -104,23 +104,31 @@ def retrain_step(
     max_epochs: int | None = None,
     champion: ChampionModel | None = None,
 ) -> RetrainResult:
-    """Train a challenger on data up to `as_of` when monitoring asks for it and the last
-    retrain is older than the cooldown; the champion gate decides promotion."""
-    if not monitored.retrain_recommended:
-        return RetrainResult(status="not needed")
-    reasons = monitored.reasons
-    if not retrain:
-        return RetrainResult(status="disabled", reasons=reasons)
+    """Train a challenger on data up to `as_of` when a monitoring test fired (triggered)
+    or the newest training is older than MPP_MAX_MODEL_AGE_DAYS trading days
+    (scheduled); a triggered retrain waits out the cooldown after the last one. The
+    champion gate decides promotion either way."""
     champion = champion or load_champion(settings)
     last = last_retrain(settings, champion)
-    age = calendar.trading_days_between(last, as_of, settings.calendar) if last else None
-    if age is not None and age <= settings.retrain_cooldown_days:
+    age = model_age_days(settings, as_of, champion)
+    trigger = retrain_due(settings, monitored, age)
+    if trigger is None:
+        return RetrainResult(status="not needed", model_age_days=age)
+    reasons = monitored.reasons
+    if trigger == "scheduled":
+        reasons = {
+            "*": f"champion data is {age} trading days old (> {settings.max_model_age_days})"
+        }
+    outcome = {"trigger": trigger, "reasons": reasons, "model_age_days": age}
+    if not retrain:
+        return RetrainResult(status="disabled", **outcome)
+    if trigger == "triggered" and age is not None and age <= settings.retrain_cooldown_days:
         return RetrainResult(
             status="cooldown",
-            reasons=reasons,
             last_retrain=last,
             trading_days_since=age,
             cooldown_days=settings.retrain_cooldown_days,
+            **outcome,
         )
     from market_predictor.training import train
 
@@ -131,8 +139,27 @@ def retrain_step(
         max_epochs=max_epochs,
         model_name=champion.name,
         promote=True,
+        tags={"retrain": trigger},
     )
-    return RetrainResult(status="trained", reasons=reasons, train=trained)
+    return RetrainResult(status="trained", last_retrain=last, train=trained, **outcome)
+
+
+def retrain_due(
+    settings: Settings, monitored: MonitorResult, model_age_days: int | None
+) -> Literal["triggered", "scheduled"] | None:
+    """Why a retrain is due: a monitoring test fired (triggered), or the newest training's
+    data is older than MPP_MAX_MODEL_AGE_DAYS trading days (scheduled); None if neither."""
+    if monitored.retrain_recommended:
+        return "triggered"
+    if model_age_days is not None and model_age_days > settings.max_model_age_days:
+        return "scheduled"
+    return None
+
+
+def model_age_days(settings: Settings, as_of: dt.date, champion: ChampionModel) -> int | None:
+    """Trading days between the newest training's data and `as_of`."""
+    last = last_retrain(settings, champion)
+    return calendar.trading_days_between(last, as_of, settings.calendar) if last else None
 
 
 def compact_step(settings: Settings) -> CompactResult:

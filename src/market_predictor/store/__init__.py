@@ -82,7 +82,10 @@ class FeatureStore:
 
     @cached_property
     def summary(self) -> Table:
-        return Table(self.backend, "monitoring/summary", schemas.SUMMARY)
+        # Version 2 (issue 9): rows name their trigger test, statistic, threshold and
+        # window instead of a PSI. Homes with a version-1 table keep it untouched as the
+        # old rule's history; new rows go here, so no table ever holds two schemas.
+        return Table(self.backend, "monitoring/summary_v2", schemas.SUMMARY)
 
     def compact(self, min_files: int = COMPACT_MIN_FILES) -> list[str]:
         """Compact every fragmented table the daily job appends to; names the ones done."""

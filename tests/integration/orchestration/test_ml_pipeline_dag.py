@@ -105,7 +105,7 @@ def test_the_dag_folder_loads_ml_pipeline_with_its_tasks_and_mapping(airflow_hom
         "ingest": {"plan", "symbol_batches"},
         "predict": {"plan", "ingest"},
         "monitor": {"plan", "predict"},
-        "decide_retrain": {"monitor"},
+        "decide_retrain": {"plan", "monitor"},
         "train_and_gate": {"plan", "predict", "monitor", "decide_retrain"},
         "no_retrain": {"decide_retrain"},
         "compact": {"plan", "ingest", "train_and_gate", "no_retrain"},
@@ -233,8 +233,8 @@ def test_the_retrain_branch_trains_and_gates_when_the_monitor_asks(
     config = tmp_path / "tiny.yaml"
     config.write_text(TINY_TRAINING)
     monkeypatch.setenv("MPP_TRAINING_CONFIG", str(config))
-    monkeypatch.setenv("MPP_RETRAIN_PSI_THRESHOLD", "0.0001")  # any drift at all
-    monkeypatch.setenv("MPP_RETRAIN_COOLDOWN_DAYS", "1")
+    # The champion's data ends Friday 30 November; by Tuesday it is 2 trading days old.
+    monkeypatch.setenv("MPP_MAX_MODEL_AGE_DAYS", "1")
     get_settings.cache_clear()
 
     tuesday = run(pipeline, TUESDAY_RUN)

@@ -82,13 +82,16 @@ def test_symbol_rows_of_a_range_without_forecasts_keep_the_closes() -> None:
 def test_retrain_triggers_list_only_flagged_days_newest_first() -> None:
     daily = [
         {"date": "2012-12-03", "model_version": "1", "retrain_recommended": False,
-         "mase": 1.0, "coverage": 0.8, "psi_max": 0.1, "psi_feature": "ret_1", "reason": ""},
+         "mase": 1.0, "coverage": 0.8, "test": "coverage", "statistic": 0.8,
+         "threshold": "outside 0.6-0.9", "test_window": 60, "reason": ""},
         {"date": "2012-12-04", "model_version": "1", "retrain_recommended": True,
-         "mase": 1.2, "coverage": 0.8, "psi_max": 0.1, "psi_feature": "ret_1",
-         "reason": "mase 1.20 > 1.05"},
+         "mase": 1.2, "coverage": 0.8, "test": "skill", "statistic": 4.1, "threshold": "> 3.5",
+         "test_window": 60, "reason": "skill: 4.1 > 3.5 (n=60, p=1e-04)"},
     ]  # fmt: skip
     table = retrain_triggers({"AAPL": {"daily": daily}, "MSFT": {"daily": []}})
-    assert table[["symbol", "reason"]].values.tolist() == [["AAPL", "mase 1.20 > 1.05"]]
+    assert table[["symbol", "test", "reason"]].values.tolist() == [
+        ["AAPL", "skill", "skill: 4.1 > 3.5 (n=60, p=1e-04)"]
+    ]
     assert table.loc[0, "date"] == dt.date(2012, 12, 4)
 
 

@@ -56,13 +56,18 @@ def _report(snapshot: Snapshot, data: SymbolData, dates: DateRange) -> bytes:
 
 
 def _summary(data: SymbolData, i: int, j: int, di: int, dj: int) -> SymbolSkill:
-    """Skill over errors [i, j); drift and the retrain decision of the newest daily row."""
+    """Skill over errors [i, j); the trigger tests and retrain decision of the newest
+    daily row."""
     skill = rolling_skill(data.error_frame.iloc[i:j], window=j - i) if j > i else {"n": 0}
     newest = data.daily.rows[dj - 1] if dj > di else None
     return SymbolSkill(
         **skill,
-        psi_max=newest.psi_max if newest else None,
-        psi_feature=newest.psi_feature if newest else None,
+        test=newest.test if newest else None,
+        statistic=newest.statistic if newest else None,
+        threshold=newest.threshold if newest else None,
+        test_window=newest.test_window if newest else None,
+        p_value=newest.p_value if newest else None,
+        tests=newest.tests if newest else [],
         retrain_recommended=newest.retrain_recommended if newest else False,
         reason=newest.reason if newest else "",
     )

@@ -1,0 +1,190 @@
+"""Retrain-trigger tests: thresholds that depend on the sample size, a bounded
+false-alarm rate on data with no change, and detection of a real one in time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from market_predictor.features import build_features
+from market_predictor.triggers import (
+    MIN_REALISED_ERRORS,
+    coverage_test,
+    drift_reference,
+    drift_tests,
+    model_inputs,
+    per_test_level,
+    skill_test,
+    strongest,
+    trigger_count,
+)
+
+LEVEL = 0.001
+
+
+def test_each_test_level_shares_the_days_alpha_over_symbols_and_tests() -> None:
+    assert per_test_level(0.01, 4, 7) == pytest.approx(0.01 / 28)
+    assert per_test_level(0.01, 1, 2) == pytest.approx(0.005)
+
+
+def test_performance_tests_wait_for_enough_realised_errors() -> None:
+    few = MIN_REALISED_ERRORS - 1
+    assert coverage_test([False] * few, 0.8, LEVEL) is None
+    assert skill_test([9.0] * few, [1.0] * few, LEVEL) is None
+    assert coverage_test([False] * MIN_REALISED_ERRORS, 0.8, LEVEL) is not None
+
+
+def test_coverage_threshold_depends_on_the_window_length() -> None:
+    # 70% coverage: noise over 30 days, a failure over 600.
+    short = coverage_test([True] * 21 + [False] * 9, 0.8, LEVEL)
+    long = coverage_test([True] * 420 + [False] * 180, 0.8, LEVEL)
+    assert short is not None and long is not None
+    assert short.statistic == long.statistic == pytest.approx(0.7)
+    assert not short.fired and long.fired
+    assert short.window == 30 and long.window == 600
+    assert long.threshold.startswith("outside ")
+
+
+def test_coverage_fires_on_the_first_count_beyond_the_acceptance_bounds() -> None:
+    n = 60
+    accepted = [
+        k
+        for k in range(n + 1)
+        if not coverage_test([True] * k + [False] * (n - k), 0.8, LEVEL).fired
+    ]  # type: ignore[union-attr]
+    low, high = min(accepted), max(accepted)
+    assert accepted == list(range(low, high + 1))
+    assert 0 < low < 48 < high < 60
+    bounds = coverage_test([True] * low + [False] * (n - low), 0.8, LEVEL)
+    assert bounds is not None
+    assert bounds.threshold == f"outside {low / n:.3f}-{high / n:.3f}"
+
+
+def test_skill_fires_only_when_the_model_is_significantly_worse_than_persistence() -> None:
+    rng = np.random.default_rng(3)
+    persistence = np.abs(rng.normal(0, 1, 60))
+    same = skill_test(persistence + rng.normal(0, 0.05, 60), persistence, LEVEL)
+    worse = skill_test(persistence * 1.5 + 0.1, persistence, LEVEL)
+    better = skill_test(persistence * 0.5, persistence, LEVEL)
+    assert same is not None and not same.fired
+    assert worse is not None and worse.fired and worse.statistic > 0
+    assert better is not None and not better.fired
+
+
+def test_a_persistence_median_has_no_skill_to_lose() -> None:
+    result = skill_test([1.0, 2.0] * 15, [1.0, 2.0] * 15, LEVEL)
+    assert result is not None
+    assert result.statistic == 0.0 and not result.fired
+
+
+def _bars(returns: np.ndarray, symbol: str, gap: float = 0.0, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(returns))
+    previous = np.concatenate([[100.0], close[:-1]])
+    opens = previous * np.exp(returns * 0.3 + gap)
+    return pd.DataFrame(
+        {
+            "symbol": symbol,
+            "date": pd.bdate_range("2010-01-04", periods=returns.size),
+            "open": opens,
+            "high": np.maximum(opens, close) * np.exp(np.abs(rng.normal(0, 0.004, returns.size))),
+            "low": np.minimum(opens, close) * np.exp(-np.abs(rng.normal(0, 0.004, returns.size))),
+            "close": close,
+            "volume": np.exp(rng.normal(14, 0.3, returns.size)),
+        }
+    )
+
+
+def _garch_returns(days: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    shocks = rng.standard_t(6, days) * np.sqrt(4 / 6)
+    out, variance = np.empty(days), 1e-4
+    for t in range(days):
+        out[t] = np.sqrt(variance) * shocks[t]
+        variance = 2e-6 + 0.08 * out[t] ** 2 + 0.9 * variance
+    return out
+
+
+def _stationary_bootstrap(source: np.ndarray, length: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    out, position = np.empty(length), rng.integers(source.size)
+    for i in range(length):
+        if rng.random() < 1 / 20:
+            position = rng.integers(source.size)
+        out[i] = source[position % source.size]
+        position += 1
+    return out
+
+
+def _daily_drift_flags(reference: dict, prices: pd.DataFrame, first_day: int) -> list[bool]:
+    inputs = model_inputs(build_features(prices))
+    level = per_test_level(0.01, 1, trigger_count(reference))
+    dates = sorted(inputs["date"].unique())
+    flags = []
+    for day in dates[first_day:]:
+        window = inputs[inputs["date"] <= day].tail(reference["window"])
+        flags.append(any(t.fired for t in drift_tests(reference, window, "AAA", level)))
+    return flags
+
+
+@pytest.fixture(scope="module")
+def history() -> np.ndarray:
+    return _garch_returns(2500, seed=5)
+
+
+@pytest.fixture(scope="module")
+def reference(history: np.ndarray) -> dict:
+    return drift_reference(build_features(_bars(history[:800], "AAA")))
+
+
+def test_drift_false_alarms_stay_under_five_percent_on_a_stationary_bootstrap(
+    history: np.ndarray, reference: dict
+) -> None:
+    flags = []
+    for seed in (1, 2, 3):
+        resampled = _stationary_bootstrap(history, 300, seed)
+        flags += _daily_drift_flags(reference, _bars(resampled, "AAA", seed=seed), first_day=60)
+    assert len(flags) > 600
+    assert np.mean(flags) <= 0.05
+
+
+def test_drift_detects_a_shifted_input_within_twenty_days(
+    history: np.ndarray, reference: dict
+) -> None:
+    returns = _stationary_bootstrap(history, 300, 7)
+    gaps = np.where(np.arange(300) >= 200, 0.02, 0.0)  # opens 2% off from day 200 on
+    flags = _daily_drift_flags(reference, _bars(returns, "AAA", gap=gaps, seed=7), first_day=0)
+    inputs_start = 300 - len(flags)
+    before = flags[: 200 - inputs_start]
+    after = flags[200 - inputs_start :]
+    assert np.mean(before) <= 0.05
+    assert any(after[:20])
+
+
+def test_the_reference_covers_recent_training_years_and_measures_its_own_null(
+    history: np.ndarray,
+) -> None:
+    reference = drift_reference(build_features(_bars(history[:1200], "AAA")))
+    assert reference["reference_days"] == 504
+    assert pd.Timestamp(reference["first_date"]) > pd.Timestamp("2010-01-04") + pd.Timedelta(
+        days=365
+    )
+    assert set(reference["symbols"]) == {"AAA"}
+    # Overlapping volatility ratios are serially dependent: their null is inflated.
+    assert reference["inflation"]["volatility_ratio"] > reference["inflation"]["return_z"]
+    assert min(reference["inflation"].values()) >= 1.0
+
+
+def test_the_reported_test_is_the_most_significant_firing_one() -> None:
+    weak = coverage_test([True] * 40 + [False] * 20, 0.8, LEVEL)
+    strong = coverage_test([True] * 20 + [False] * 40, 0.8, LEVEL)
+    quiet = coverage_test([True] * 48 + [False] * 12, 0.8, LEVEL)
+    assert strongest([quiet, weak, strong]) == strong  # type: ignore[list-item]
+    assert strongest([quiet]) == quiet  # type: ignore[list-item]
+    assert strongest([]) is None
+
+
+def test_a_model_worse_by_the_same_amount_every_day_fires() -> None:
+    result = skill_test([3.0] * 30, [1.0] * 30, LEVEL)
+    assert result is not None and result.fired and result.p_value == 0.0
