@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 
 import numpy as np
 import pandas as pd
@@ -235,3 +236,80 @@ def test_which_features_may_trigger_on_drift_is_configurable(
         0.4,
         "volatility_21",
     )
+
+
+BAND = RetrainPolicy(
+    mase_threshold=1.1, coverage_low=0.6, coverage_high=0.9, psi_threshold=0.3, min_errors=5
+)
+NO_DRIFT = (float("nan"), None)
+
+
+@pytest.mark.parametrize("edge", [BAND.coverage_low, BAND.coverage_high])
+def test_coverage_exactly_on_either_edge_of_the_band_is_within_limits(edge: float) -> None:
+    assert BAND.reason(_skill(20, 1.0, edge), *NO_DRIFT) == ""
+
+
+@pytest.mark.parametrize(
+    "coverage",
+    [math.nextafter(BAND.coverage_low, 0.0), math.nextafter(BAND.coverage_high, 1.0)],
+    ids=["just below the band", "just above the band"],
+)
+def test_coverage_just_outside_the_band_recommends_retraining(coverage: float) -> None:
+    assert "interval coverage" in BAND.reason(_skill(20, 1.0, coverage), *NO_DRIFT)
+
+
+def test_realised_coverage_of_thirteen_in_twenty_sits_on_a_065_edge() -> None:
+    # 13 of the last 20 actuals inside the interval is exactly 0.65, end to end.
+    errors = _errors([1.0] * 20, [1.0] * 20, [True] * 13 + [False] * 7)
+    skill = rolling_skill(errors, window=20)
+    assert skill["coverage"] == 0.65
+    policy = RetrainPolicy(coverage_low=0.65, coverage_high=0.95)
+    assert policy.reason(skill, *NO_DRIFT) == ""
+    assert "coverage" in RetrainPolicy(coverage_low=0.66).reason(skill, *NO_DRIFT)
+
+
+def test_mase_exactly_at_the_threshold_does_not_trigger_and_just_above_does() -> None:
+    assert BAND.reason(_skill(20, BAND.mase_threshold, 0.8), *NO_DRIFT) == ""
+    above = math.nextafter(BAND.mase_threshold, 2.0)
+    assert "rolling MASE" in BAND.reason(_skill(20, above, 0.8), *NO_DRIFT)
+
+
+def test_psi_exactly_at_the_threshold_does_not_trigger_and_just_above_does() -> None:
+    skill = _skill(0, float("nan"), float("nan"))
+    assert BAND.reason(skill, BAND.psi_threshold, "log_return") == ""
+    above = math.nextafter(BAND.psi_threshold, 1.0)
+    assert "PSI of log_return" in BAND.reason(skill, above, "log_return")
+
+
+def test_skill_triggers_from_exactly_the_minimum_number_of_errors() -> None:
+    bad = {"mase": 3.0, "coverage": 0.0}
+    assert BAND.reason({"n": BAND.min_errors - 1, **bad}, *NO_DRIFT) == ""
+    reason = BAND.reason({"n": BAND.min_errors, **bad}, *NO_DRIFT)
+    assert "rolling MASE" in reason and "interval coverage" in reason
+
+
+def test_every_reason_is_reported_together() -> None:
+    reason = BAND.reason(_skill(20, 2.0, 0.1), 0.9, "log_return")
+    assert reason.count("; ") == 2
+
+
+def test_undefined_skill_never_triggers() -> None:
+    assert BAND.reason(_skill(20, float("nan"), float("nan")), *NO_DRIFT) == ""
+
+
+def test_policy_from_settings_reads_each_threshold(settings: Settings) -> None:
+    tuned = settings.model_copy(
+        update={
+            "retrain_mase_threshold": 1.3,
+            "retrain_coverage_low": 0.5,
+            "retrain_coverage_high": 0.7,
+            "retrain_psi_threshold": 0.8,
+        }
+    )
+    policy = RetrainPolicy.from_settings(tuned)
+    assert policy.reason(_skill(20, 1.3, 0.5), 0.8, "log_return") == ""
+    assert policy.reason(_skill(20, 1.3, 0.7), 0.8, "log_return") == ""
+    assert "MASE" in policy.reason(_skill(20, 1.31, 0.6), *NO_DRIFT)
+    assert "coverage" in policy.reason(_skill(20, 1.0, 0.49), *NO_DRIFT)
+    assert "coverage" in policy.reason(_skill(20, 1.0, 0.71), *NO_DRIFT)
+    assert "PSI" in policy.reason(_skill(0, 1.0, 0.6), 0.81, "log_return")

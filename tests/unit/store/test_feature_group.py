@@ -86,3 +86,45 @@ def test_statistics_count_missing_values(prices: PriceFeatureGroup) -> None:
     volume = prices.statistics().set_index(["symbol", "feature"]).loc[("AAPL", "volume")]
     assert volume["missing_rate"] == pytest.approx(0.25)
     assert volume["count"] == 3
+
+
+@pytest.mark.parametrize("column", ["open", "high", "low", "close", "volume"])
+def test_restating_any_single_value_column_updates_that_row_only(
+    prices: PriceFeatureGroup, column: str
+) -> None:
+    prices.upsert(_rows(days=3))
+    restated = _rows(days=3)
+    restated.loc[1, column] = restated.loc[1, column] + 0.01
+    result = prices.upsert(restated)
+    assert (result.inserted, result.updated) == (0, 1)
+    stored = prices.read()
+    assert stored.loc[1, column] == pytest.approx(restated.loc[1, column], abs=0, rel=1e-12)
+    untouched = [c for c in ("open", "high", "low", "close", "volume") if c != column]
+    pd.testing.assert_frame_equal(stored[untouched], _rows(days=3)[untouched])
+
+
+def test_a_value_that_becomes_missing_is_a_restatement(prices: PriceFeatureGroup) -> None:
+    prices.upsert(_rows(days=2))
+    restated = _rows(days=2)
+    restated.loc[0, "volume"] = float("nan")
+    assert prices.upsert(restated).updated == 1
+    assert pd.isna(prices.read().loc[0, "volume"])
+
+
+def test_a_restatement_refreshes_the_statistics(prices: PriceFeatureGroup) -> None:
+    prices.upsert(_rows(days=3))
+    restated = _rows(days=3)
+    restated.loc[2, "high"] = 1000.0
+    version = prices.upsert(restated).version
+    stats = prices.statistics().set_index(["symbol", "feature"]).loc[("AAPL", "high")]
+    assert stats["max"] == 1000.0
+    assert stats["table_version"] == version
+
+
+def test_new_and_restated_rows_in_one_upsert_are_counted_apart(prices: PriceFeatureGroup) -> None:
+    prices.upsert(_rows(days=2))
+    batch = _rows(days=4)
+    batch.loc[0, "close"] = batch.loc[0, "close"] * 1.01
+    result = prices.upsert(batch)
+    assert (result.inserted, result.updated) == (2, 1)
+    assert len(prices.read()) == 4
