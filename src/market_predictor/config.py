@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     source_path: Path | None = Field(None, description="File for the csv/parquet sources.")
     feature_group_version: int = 1
     calendar: str = Field("XNYS", description="Exchange calendar (exchange_calendars code).")
+    yahoo_retries: int = Field(
+        4,
+        ge=0,
+        description="Retries of a Yahoo request that failed transiently (timeout, "
+        "dropped connection, 5xx, 429) before the ingest fails.",
+    )
+    yahoo_backoff_seconds: float = Field(
+        1.0, ge=0, description="Delay before the first Yahoo retry; it doubles on each retry."
+    )
     ingest_overlap_days: int = Field(
         5, description="Trading days re-fetched before the last stored date to catch restatements."
     )

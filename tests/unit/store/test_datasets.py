@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 
 from market_predictor.config import Settings
-from market_predictor.errors import InputError, NotFoundError
+from market_predictor.errors import InputError, MPPError, NotFoundError
 from market_predictor.ingest import ingest_prices
-from market_predictor.store import FeatureStore
+from market_predictor.store import FeatureStore, schemas
 from market_predictor.store.datasets import content_hash
+from market_predictor.store.delta import Table
 
 START, END = dt.date(2012, 1, 1), dt.date(2012, 12, 31)
 
@@ -73,3 +74,19 @@ def test_dataset_of_an_empty_store_is_an_input_error(settings: Settings) -> None
     empty = FeatureStore.from_settings(settings)
     with pytest.raises(InputError, match="no prices yet"):
         empty.datasets.create(empty.prices(), START, END)
+
+
+def test_reading_a_dataset_whose_rows_were_changed_is_refused(store: FeatureStore) -> None:
+    dataset = store.datasets.create(store.prices(), START, END)
+    table = Table(store.backend, f"training_datasets/{dataset.name}/v1", schemas.PRICES)
+    rows = table.read()
+    table.replace_where(rows.iloc[1:], "true")  # one row fewer
+    with pytest.raises(MPPError, match=r"prices_daily v1 does not match its recorded row count"):
+        store.datasets.read(dataset.version)
+    restated = rows.assign(volume=rows["volume"] + 1)
+    table.replace_where(restated, "true")  # as many rows, other values
+    with pytest.raises(MPPError, match="content hash"):
+        store.datasets.read(dataset.version)
+    table.replace_where(rows, "true")  # the original rows again
+    _, back = store.datasets.read(dataset.version)
+    assert content_hash(back) == dataset.content_hash
