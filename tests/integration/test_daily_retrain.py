@@ -59,21 +59,23 @@ def test_the_daily_retrain_replaces_a_champion_it_beats(
     report = run_daily(settings, as_of=as_of)
 
     assert report.failed_step is None, report.error
-    assert report.steps["predict"]["model_version"] == baseline
-    assert report.steps["monitor"]["retrain_recommended"]
-    retrain = report.steps["retrain"]
-    assert retrain["status"] == "trained"
-    trained = retrain["train"]
-    assert trained["decision"] == "promoted"
-    assert trained["metrics"]["champion"] is not None
-    assert trained["metrics"]["model"]["pinball"] < trained["metrics"]["champion"]["pinball"]
-    new_version = trained["version"]
-    assert trained["became_champion"] and trained["champion_version"] == new_version
+    steps = report.steps
+    assert steps.predict is not None and steps.predict.model_version == baseline
+    assert steps.monitor is not None and steps.monitor.retrain_recommended
+    assert steps.retrain is not None and steps.retrain.status == "trained"
+    trained = steps.retrain.train
+    assert trained is not None
+    assert trained.decision == "promoted"
+    model, champion_metrics = trained.metrics["model"], trained.metrics["champion"]
+    assert model is not None and champion_metrics is not None
+    assert model.pinball is not None and champion_metrics.pinball is not None
+    assert model.pinball < champion_metrics.pinball
+    new_version = trained.version
+    assert trained.became_champion and trained.champion_version == new_version
 
     champion = load_champion(settings)
     assert (champion.version, champion.is_baseline) == (new_version, False)
     assert champion.trained_until == as_of
-    assert report.champion is not None and report.champion.version == new_version
     uri = settings.resolved_tracking_uri
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     tags = client.get_model_version(settings.model_name, new_version).tags

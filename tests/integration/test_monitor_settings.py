@@ -81,7 +81,7 @@ def test_the_written_forecasts_have_mase_one_and_coverage_on_the_edge(
     result = _monitor(skill_home, **QUIET)
     for symbol in OPS_SYMBOLS:
         row = result.symbols[symbol]
-        assert (row["n"], row["mase"], row["coverage"]) == (FORECASTS, 1.0, COVERAGE)
+        assert (row.n, row.mase, row.coverage) == (FORECASTS, 1.0, COVERAGE)
     assert not result.retrain_recommended
     assert result.new_errors == FORECASTS * len(OPS_SYMBOLS)
 
@@ -124,7 +124,7 @@ def drift_home(ops_home: Settings) -> Settings:
 
 
 def _drift_trigger(result) -> tuple[float, str]:  # type: ignore[no-untyped-def]
-    rows = {(row["psi_max"], row["psi_feature"]) for row in result.symbols.values()}
+    rows = {(row.psi_max, row.psi_feature) for row in result.symbols.values()}
     assert len(rows) == 1  # pooled over the symbols
     return rows.pop()
 
@@ -144,7 +144,7 @@ def test_monitor_lets_only_the_non_ignored_features_trigger_on_drift(drift_home:
     assert without_top.drift == measured  # ignored features are still measured
 
     ignore_all = _monitor(drift_home, **{**QUIET, "drift_ignored_features": list(measured)})
-    assert {row["psi_feature"] for row in ignore_all.symbols.values()} == {None}
+    assert {row.psi_feature for row in ignore_all.symbols.values()} == {None}
 
 
 def test_monitor_uses_the_psi_threshold_and_ignored_features_together(
@@ -176,4 +176,4 @@ def test_monitor_reads_the_drift_window_on_the_configured_calendar(drift_home: S
 def test_the_as_of_day_bounds_what_monitor_reads(skill_home: Settings) -> None:
     earlier = TRAINED_UNTIL - dt.timedelta(days=7)
     result = monitor(skill_home.model_copy(update=QUIET), as_of=earlier)
-    assert all(row["n"] < FORECASTS for row in result.symbols.values())
+    assert all(row.n < FORECASTS for row in result.symbols.values())

@@ -50,7 +50,7 @@ def test_a_later_worse_run_does_not_take_the_champion_alias(
     assert not worse.became_champion
     # Learning rate 5 wrecks the network: it loses to persistence before the champion.
     assert worse.decision == "rejected_vs_persistence"
-    assert worse.metrics["model"]["pinball"] > worse.metrics["persistence"]["pinball"]
+    assert _pinball(worse, "model") > _pinball(worse, "persistence")
     assert worse.metrics["champion"] is not None
     assert worse.champion_version == "1"
     client = _client(synthetic_store)
@@ -110,8 +110,8 @@ def test_a_retrain_that_only_ties_the_champion_leaves_it_in_place(
     # Same rows, same seed, same config: the fit is deterministic, so the challenger's
     # pinball loss equals the champion's exactly.
     tie = train(synthetic_store, config_overrides=LEARNS)
-    assert tie.metrics["model"]["pinball"] == tie.metrics["champion"]["pinball"]
-    assert tie.metrics["model"]["pinball"] < tie.metrics["persistence"]["pinball"]
+    assert _pinball(tie, "model") == _pinball(tie, "champion")
+    assert _pinball(tie, "model") < _pinball(tie, "persistence")
     assert tie.decision == "rejected_vs_champion"
     assert not tie.became_champion
     assert tie.champion_version == first_run.version
@@ -126,7 +126,7 @@ def test_a_better_network_replaces_an_existing_champion(synthetic_store: Setting
     summary = train(synthetic_store, config_overrides=LEARNS)
     assert summary.decision == "promoted"
     assert summary.metrics["champion"] is not None
-    assert summary.metrics["model"]["pinball"] < summary.metrics["champion"]["pinball"]
+    assert _pinball(summary, "model") < _pinball(summary, "champion")
     assert summary.became_champion and summary.champion_version == summary.version != baseline
     assert f"champion version {baseline}" in summary.message
     champion = load_champion(synthetic_store)
@@ -157,8 +157,14 @@ def test_the_network_is_fitted_only_on_rows_before_the_gates_window(
     assert pd.Timestamp(early_stopping_start) < gate_start
     # The gate scored the network on the window it never saw.
     run = _client(synthetic_store).get_run(summary.run_id)
-    assert run.data.params["validation_start"] == summary.validation_start
+    assert run.data.params["validation_start"] == summary.validation_start.isoformat()
     assert pd.Timestamp(run.data.params["early_stopping_start"]) < gate_start
+
+
+def _pinball(summary, who: str) -> float:  # type: ignore[no-untyped-def]
+    metrics = summary.metrics[who]
+    assert metrics is not None and metrics.pinball is not None
+    return float(metrics.pinball)
 
 
 def _aliases(settings: Settings) -> dict[str, str]:

@@ -39,6 +39,6 @@ def test_two_versions_forecasting_the_same_day_keep_both_rows(ops_home: Settings
         [first.model_version, second_version] * len(OPS_SYMBOLS)
     )
     # The served forecast of the day is the newer version's: one error per symbol counts.
-    assert {row["n"] for row in result.symbols.values()} == {1}
+    assert {row.n for row in result.symbols.values()} == {1}
     summary = FeatureStore.from_settings(ops_home).summary.read()
     assert set(summary["model_version"]) == {second_version}

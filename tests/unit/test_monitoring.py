@@ -263,9 +263,14 @@ def test_realised_coverage_of_thirteen_in_twenty_sits_on_a_065_edge() -> None:
     errors = _errors([1.0] * 20, [1.0] * 20, [True] * 13 + [False] * 7)
     skill = rolling_skill(errors, window=20)
     assert skill["coverage"] == 0.65
-    policy = RetrainPolicy(coverage_low=0.65, coverage_high=0.95)
+    policy = RetrainPolicy(
+        mase_threshold=1.05, coverage_low=0.65, coverage_high=0.95, psi_threshold=0.25
+    )
     assert policy.reason(skill, *NO_DRIFT) == ""
-    assert "coverage" in RetrainPolicy(coverage_low=0.66).reason(skill, *NO_DRIFT)
+    narrower = RetrainPolicy(
+        mase_threshold=1.05, coverage_low=0.66, coverage_high=0.95, psi_threshold=0.25
+    )
+    assert "coverage" in narrower.reason(skill, *NO_DRIFT)
 
 
 def test_mase_exactly_at_the_threshold_does_not_trigger_and_just_above_does() -> None:
