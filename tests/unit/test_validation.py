@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from market_predictor.validation import REASONS, validate_prices
+from market_predictor.validation import REASONS, RELATIVE_TOLERANCE, validate_prices
 from tests.fixtures.data import price_rows
 
 AS_OF = dt.date(2013, 3, 1)
@@ -181,5 +181,36 @@ def test_rejected_rows_keep_every_source_column_and_valid_rows_are_renumbered() 
 
 
 def test_a_frame_missing_a_price_column_is_a_bug_not_bad_data() -> None:
-    with pytest.raises(ValueError, match="does not fit the contract"):
+    with pytest.raises(ValueError, match=r"does not fit the contract at all: \['"):
         validate_prices(price_rows(days=2).drop(columns="volume"), AS_OF)
+
+
+def test_an_infinite_volume_is_a_non_finite_volume() -> None:
+    assert _reasons(_bar(100.0, 101.0, 99.0, 100.5, volume=np.inf)) == ["non-finite volume"]
+
+
+def test_prices_exactly_at_the_rounding_tolerance_are_valid() -> None:
+    # The tolerance is the boundary: a bar inside it passes, whatever its size.
+    high = 100.0 * (1 - RELATIVE_TOLERANCE)
+    low = 99.0 * (1 + RELATIVE_TOLERANCE)
+    assert _reasons(_bar(99.0, high, 98.0, 100.0)) == []
+    assert _reasons(_bar(99.0, 101.0, low, 100.0)) == []
+
+
+@pytest.mark.parametrize("column", ["open", "volume"])
+def test_a_wrongly_typed_column_is_a_bug_not_bad_data(column: str) -> None:
+    rows = price_rows(days=3)
+    rows[column] = rows[column].astype("int64")
+    with pytest.raises(ValueError, match=r"does not fit the contract"):
+        validate_prices(rows, AS_OF)
+    rows.loc[1, "high"] = -1  # a row-level failure beside the type failure: still a bug
+    with pytest.raises(ValueError, match=r"does not fit the contract at all: \["):
+        validate_prices(rows, AS_OF)
+
+
+@pytest.mark.parametrize("column", ["symbol", "date"])
+def test_a_wrongly_typed_key_column_is_a_bug_not_bad_data(column: str) -> None:
+    rows = price_rows(days=2)
+    rows[column] = [1, 2]
+    with pytest.raises(ValueError, match="does not fit the contract"):
+        validate_prices(rows, AS_OF)
