@@ -116,9 +116,9 @@ def test_the_window_reads_only_the_symbols_asked_for(
 def test_a_window_reaching_before_the_calendar_reads_from_the_first_row(
     store: FeatureStore, settings: Settings
 ) -> None:
-    first = calendar.trading_days(dt.date(2012, 1, 1), dt.date(2012, 1, 31))[0]
+    first = calendar.trading_days(dt.date(2012, 1, 1), dt.date(2012, 1, 31), settings.calendar)[0]
     with pytest.raises(InputError):
-        calendar.shift_trading_days(first, -100_000)
+        calendar.shift_trading_days(first, -100_000, settings.calendar)
     window = read_window(store, settings, ["AAPL"], AAPL_LAST, min_history=100_000)
     assert window["date"].min() == pd.Timestamp(first)
     assert window["date"].max() == pd.Timestamp(AAPL_LAST)
