@@ -73,7 +73,46 @@ GROUPS = (
 
 # Survivors that no test can kill, by mutant name, and why. Names follow the source: when
 # a listed function changes, re-check its entries (mutmut numbers mutants per function).
-EQUIVALENT: dict[str, str] = {}
+EQUIVALENT: dict[str, str] = {
+    "market_predictor.validation.x_price_schema__mutmut_4": (
+        "equivalent: validate_prices hands the schema a frame with a fresh RangeIndex"
+        " (drop_duplicates(ignore_index=True)), so a default index is the series' index"
+    ),
+    "market_predictor.validation.x_price_schema__mutmut_6": (
+        "equivalent: as mutant 4 (the index argument dropped, a default RangeIndex)"
+    ),
+    "market_predictor.validation.x_price_schema__mutmut_8": (
+        "equivalent: the schema's dtype checks make every checked column float64 already"
+    ),
+    "market_predictor.validation.x_price_schema__mutmut_30": (
+        "equivalent: coerce=None is falsy, as coerce=False"
+    ),
+    "market_predictor.validation.x_price_schema__mutmut_33": (
+        "equivalent: strict=False is pandera's default"
+    ),
+    "market_predictor.validation.x_price_schema__mutmut_34": (
+        "equivalent: coerce=False is pandera's default"
+    ),
+    "market_predictor.validation.x_price_schema__mutmut_46": (
+        "equivalent: a null symbol is already reported by the column's not-nullable"
+        " check (as invalid symbol) whatever the pattern check fills in"
+    ),
+    "market_predictor.validation.x_price_schema__mutmut_48": ("equivalent: as mutant 46"),
+    "market_predictor.validation.x_validate_prices__mutmut_2": (
+        "equivalent: reasons are written by index label and both outputs are re-indexed,"
+        " so a gap left by a dropped duplicate changes nothing"
+    ),
+    "market_predictor.validation.x_validate_prices__mutmut_3": ("equivalent: as mutant 2"),
+    "market_predictor.validation.x_validate_prices__mutmut_5": (
+        "equivalent: None, NaN and pd.NA all read as 'no reason yet' (notna() is False)"
+    ),
+    "market_predictor.validation.x_validate_prices__mutmut_7": (
+        "equivalent: pd.NA without a dtype gives an object series, as dtype='object'"
+    ),
+    "market_predictor.validation.x_validate_prices__mutmut_8": (
+        "equivalent: an empty series with an index is all-NaN: 'no reason yet', as pd.NA"
+    ),
+}
 
 STATUS = {1: "killed", 3: "killed", 0: "survived", 33: "no tests", 5: "no tests", 37: "killed"}
 TIMEOUTS = {36, 24, -24, 152, 255}
