@@ -34,6 +34,9 @@ test-slow: setup ## Only the tests marked slow (CI runs them after `make test`)
 test-all: lint typecheck ## Lint, type-check, then every test: the default run and the slow ones
 	$(BIN)/pytest $(PYTEST_ARGS) -m ''
 
+mutation: setup ## Mutation testing of the money-and-trust modules (~30 min alone on 2 cores); writes docs/benchmarks/mutation.md
+	$(BIN)/python -m bench.mutation
+
 demo: setup ## Offline end-to-end run on the sample data (ingest, train, replay 60 days)
 	$(BIN)/mpp demo
 
@@ -54,6 +57,6 @@ mlflow-ui: setup ## Open the MLflow UI on this home's tracking database
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(abspath $(or $(MPP_HOME),.mpp))/mlflow.db --host 127.0.0.1 --port 5000
 
 clean: ## Remove the local store, MLflow data and caches (keeps .venv)
-	rm -rf .mpp .pytest_cache .ruff_cache .mypy_cache
+	rm -rf .mpp .pytest_cache .ruff_cache .mypy_cache mutants
 
-.PHONY: help setup lint typecheck test test-slow test-all demo up format bench mlflow-ui clean
+.PHONY: help setup lint typecheck test test-slow test-all mutation demo up format bench mlflow-ui clean

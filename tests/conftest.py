@@ -22,6 +22,11 @@ pytest_plugins = [
 ]
 
 
+# yfinance picks its HTTP backend when it is first imported: plain `requests` (which the
+# Yahoo replay intercepts at the transport) rather than curl_cffi's native client, which
+# nothing in a test could intercept. Set before any test module imports yfinance.
+os.environ["YF_DISABLE_CURL_CFFI"] = "1"
+
 _real_connect = socket.socket.connect
 
 
@@ -45,8 +50,6 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
         if name.startswith("MPP_") or name.startswith("MLFLOW_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("MPP_HOME", str(tmp_path / "mpp-home"))
-    # yfinance must never reach Yahoo from a test; the source tests replay responses.
-    monkeypatch.setenv("YF_DISABLE_CURL_CFFI", "1")
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()
     yield

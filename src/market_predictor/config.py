@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     schedule: str = Field(
         "30 22 * * 1-5", description="Cron schedule (UTC) of the Airflow ml_pipeline DAG."
     )
+    yahoo_retries: int = Field(
+        4,
+        ge=0,
+        description="Retries of a Yahoo request that failed transiently (timeout, "
+        "dropped connection, 5xx, 429) before the ingest fails.",
+    )
+    yahoo_backoff_seconds: float = Field(
+        1.0, ge=0, description="Delay before the first Yahoo retry; it doubles on each retry."
+    )
     ingest_overlap_days: int = Field(
         5,
         ge=0,

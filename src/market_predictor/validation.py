@@ -120,20 +120,23 @@ def validate_prices(frame: pd.DataFrame, as_of: dt.date) -> tuple[pd.DataFrame, 
 
 def _record(reasons: pd.Series, failure_cases: pd.DataFrame) -> None:
     """Write each failing row's highest-priority reason into `reasons`."""
-    cases = failure_cases.dropna(subset=["index"])
-    if cases.empty:
-        unexpected = failure_cases["check"].astype("str").unique().tolist()
+    # A failure of no particular row (a missing column, a wrong dtype) means a source
+    # broke the frame's shape: a bug, even when some rows also fail data checks.
+    shape = failure_cases[failure_cases["index"].isna()]
+    if not shape.empty:
+        unexpected = shape["check"].astype("str").unique().tolist()
         raise ValueError(f"price frame does not fit the contract at all: {unexpected}")
+    cases = failure_cases.astype({"index": "int64"})
     names = cases["check"].astype("str")
     nulls = names == "not_nullable"
     names = names.where(~nulls, cases["column"].map(_NULL_REASONS))
     unknown = sorted(set(names.dropna()) - set(REASONS))
     if unknown:
-        # A dtype or column failure means a source broke the frame shape: a bug, not data.
+        # A check whose name is no listed reason: the schema and REASONS disagree (a bug).
         raise ValueError(f"price frame does not fit the contract: {unknown}")
     priority = names.map({reason: rank for rank, reason in enumerate(REASONS)})
     best = (
-        pd.DataFrame({"index": cases["index"].astype("int64"), "priority": priority})
+        pd.DataFrame({"index": cases["index"], "priority": priority})
         .groupby("index")["priority"]
         .min()
     )

@@ -56,6 +56,7 @@ def test_short_demo_replays_the_last_days_and_a_rerun_changes_no_row(
         pd.testing.assert_frame_equal(frame, after[name], obj=name)
 
 
+@pytest.mark.slow  # the full demo, about 1.5 minutes on 2 cores: `make test-all` runs it
 def test_mpp_demo_runs_offline_and_fills_sixty_days_per_symbol(tmp_path: Path) -> None:
     # The real demo, end to end (its duration is measured in docs/benchmarks.md, not here).
     result = subprocess.run(

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -39,24 +40,50 @@ def test_without_any_training_no_command_creates_an_mlflow_database(
     ingest_prices(
         settings, symbols=["AAPL"], source="sample", start=D(2012, 10, 1), as_of=D(2012, 11, 30)
     )
+    before = _table_versions(settings)
     for command in (["predict"], ["daily", "--as-of", "2012-11-30"], ["train", "--symbols", "X"]):
         result = runner.invoke(app, command)
         assert result.exit_code == 2, command
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not (settings.resolved_home / "mlflow.db").exists()
+    assert _table_versions(settings) == before
+    assert FeatureStore.from_settings(settings).datasets.list() == []
 
 
-def test_future_as_of_date_exits_2(ops_home: Settings) -> None:
+def _table_versions(settings: Settings) -> dict[str, int | None]:
+    store = FeatureStore.from_settings(settings)
+    tables = {
+        "prices": store.prices().table,
+        "predictions": store.predictions,
+        "errors": store.errors,
+        "summary": store.summary,
+    }
+    return {name: table.version() for name, table in tables.items()}
+
+
+def _model_versions(settings: Settings) -> int:
+    from market_predictor.registry import list_versions
+
+    return len(list_versions(settings))
+
+
+def test_future_as_of_date_exits_2_and_writes_nothing(ops_home: Settings) -> None:
+    before = _table_versions(ops_home), _model_versions(ops_home)
     for command in ("predict", "monitor", "daily"):
         result = runner.invoke(app, [command, "--as-of", "2099-01-02"])
         assert result.exit_code == 2, command
         assert "in the future" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert (_table_versions(ops_home), _model_versions(ops_home)) == before, command
 
 
-def test_as_of_date_before_any_data_exits_2(ops_home: Settings) -> None:
+def test_as_of_date_before_any_data_exits_2_and_writes_nothing(ops_home: Settings) -> None:
+    before = _table_versions(ops_home)
     result = runner.invoke(app, ["predict", "--as-of", "2001-01-02"])
     assert result.exit_code == 2
     assert "before any stored prices" in result.stderr
+    assert _table_versions(ops_home) == before
+    assert before["predictions"] is None
 
 
 def test_stale_symbol_is_skipped_with_its_reason_not_a_crash(ops_home: Settings) -> None:
@@ -77,39 +104,68 @@ def test_monitor_before_any_prediction_says_there_is_nothing_to_monitor(
     assert not FeatureStore.from_settings(ops_prices).errors.exists()
 
 
+def _data_files(table_dir: Path) -> set[Path]:
+    return {p for p in table_dir.rglob("*") if p.is_file() and "_delta_log" not in p.parts}
+
+
+def _filler_forecasts(template: pd.DataFrame, symbols: int, days: int) -> pd.DataFrame:
+    """`symbols` x `days` forecasts of made-up symbols, shaped like `template`'s rows."""
+    row = template.iloc[0]
+    as_of = pd.bdate_range("2000-01-03", periods=days)
+    frame = pd.DataFrame(
+        {
+            "symbol": np.repeat([f"F{i:04d}" for i in range(symbols)], days),
+            "as_of_date": np.tile(as_of, symbols),
+        }
+    )
+    frame["target_date"] = frame["as_of_date"] + pd.Timedelta(days=1)
+    for column in template.columns.difference(frame.columns):
+        frame[column] = row[column]
+    return frame[list(template.columns)]
+
+
+@pytest.mark.slow  # about 20 s alone, over a minute on a loaded machine
 def test_killed_predict_keeps_the_previous_predictions_and_the_rerun_completes(
     ops_home: Settings,
 ) -> None:
     ingest_prices(ops_home, start=D(2012, 12, 3), as_of=D(2012, 12, 4))
-    predict(ops_home, as_of=D(2012, 12, 3))
+    predict(ops_home, as_of=D(2012, 12, 4))
     store = FeatureStore.from_settings(ops_home)
-    previous, version = store.predictions.read(), store.predictions.version()
+    fresh = store.predictions.read()
+    # One large data file (1.2 million rows) that also holds stale forecasts of 4 December:
+    # re-predicting the day restates them, so the merge rewrites the whole file, streamed
+    # for seconds under a staging name, and the kill lands before its commit (as in the
+    # ingest kill test).
+    stale = fresh.assign(predicted_close=fresh["predicted_close"] * 1.1)
+    store.predictions.replace_where(
+        pd.concat([_filler_forecasts(fresh, 1000, 1200), stale], ignore_index=True), "true"
+    )
+    version = store.predictions.version()
+    previous = store.predictions.read()
     table_dir = Path(store.predictions.uri)
-    files_before = set(table_dir.rglob("*"))
+    files_before = _data_files(table_dir)
 
     process = subprocess.Popen([MPP, "predict", "--as-of", "2012-12-04"])
-    deadline = time.monotonic() + 60
-    # Kill as soon as the new data file lands, before (or while) its commit is written.
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        if any(p.suffix == ".parquet" for p in set(table_dir.rglob("*")) - files_before):
+        # Any new file counts: the local store stages a data file under a temporary name
+        # and renames it just before the commit, so waiting for "*.parquet" is too late.
+        if _data_files(table_dir) - files_before:
             break
-        time.sleep(0.005)
-    assert process.poll() is None, "predict finished before it could be killed"
+        time.sleep(0.002)
     os.kill(process.pid, signal.SIGKILL)
-    assert process.wait() == -signal.SIGKILL
+    assert process.wait() == -signal.SIGKILL, "predict finished before it could be killed"
 
-    survived = store.predictions.read()
-    kept = survived[survived["as_of_date"] == pd.Timestamp("2012-12-03")]
-    pd.testing.assert_frame_equal(kept.reset_index(drop=True), previous)
-    committed = store.predictions.version() - version
-    assert committed in (0, 1)  # all of the write or none of it
+    assert store.predictions.version() == version
+    pd.testing.assert_frame_equal(store.predictions.read(), previous)
 
     rerun = predict(ops_home, as_of=D(2012, 12, 4))
-    assert rerun.inserted == (0 if committed else 2)
+    assert (rerun.inserted, rerun.updated) == (0, len(fresh))
     final = store.predictions.read()
-    assert (
-        sorted(final["as_of_date"].dt.date.astype(str)) == ["2012-12-03"] * 2 + ["2012-12-04"] * 2
-    )
+    assert len(final) == len(previous)
+    day = final[final["as_of_date"] == pd.Timestamp("2012-12-04")]
+    day = day[day["symbol"].isin(fresh["symbol"])].sort_values("symbol", ignore_index=True)
+    assert day["predicted_close"].tolist() == pytest.approx(fresh["predicted_close"].tolist())
 
 
 def test_two_daily_runs_of_the_same_day_at_once_leave_one_set_of_rows(

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from market_predictor.cli import app
 from market_predictor.config import Settings
+from market_predictor.store import FeatureStore, schemas
 from tests.fixtures.data import price_rows, write_long_csv
 
 runner = CliRunner()
@@ -100,6 +101,9 @@ def test_unwritable_store_uri_exits_2(tmp_path: Path, monkeypatch: pytest.Monkey
     result = _mpp(*SAMPLE, "--symbols", "AAPL")
     assert result.exit_code == 2
     assert "not writable" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert blocker.read_text() == "x"
+    assert not (tmp_path / "mpp-home" / "store").exists()
 
 
 def test_parquet_source_loads_a_users_file(settings: Settings, tmp_path: Path) -> None:
@@ -107,9 +111,15 @@ def test_parquet_source_loads_a_users_file(settings: Settings, tmp_path: Path) -
     pd.concat([price_rows("AAPL", 4), price_rows("IBM", 4)]).drop(columns="adjusted").to_parquet(
         path
     )
-    result = _mpp("ingest", "--source", "parquet", "--path", str(path), "--symbols", "AAPL,IBM")
+    result = _mpp(
+        "ingest", "--source", "parquet", "--path", str(path), "--symbols", "AAPL,IBM", "--json"
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "8" in result.stdout
+    summary = json.loads(result.stdout)
+    assert (summary["fetched"], summary["inserted"], summary["quarantined"]) == (8, 8, 0)
+    stored = FeatureStore.from_settings(settings).prices().read()
+    assert stored.groupby("symbol").size().to_dict() == {"AAPL": 4, "IBM": 4}
+    assert set(stored["source"]) == {"parquet"}
 
 
 def test_dataset_create_list_and_show(settings: Settings) -> None:
@@ -139,15 +149,52 @@ def test_dataset_create_list_and_show(settings: Settings) -> None:
         (["show", "3"], "does not exist"),
     ],
 )
-def test_dataset_bad_input_exits_2(settings: Settings, args: list[str], message: str) -> None:
+def test_dataset_bad_input_exits_2_and_creates_no_dataset(
+    settings: Settings, args: list[str], message: str
+) -> None:
+    if message != "no prices yet":
+        assert _mpp(*SAMPLE, "--symbols", "AAPL", "--start", "2012-01-03").exit_code == 0
+    store = FeatureStore.from_settings(settings)
+    prices_version = store.prices().table_version()
     result = _mpp("dataset", *args)
     assert result.exit_code == 2, result.output
     assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert store.datasets.list() == []
+    assert store.prices().table_version() == prices_version
+
+
+def test_a_tampered_dataset_fails_its_check_and_training_on_it_is_refused(
+    settings: Settings,
+) -> None:
+    from market_predictor.store.delta import Table
+
+    assert _mpp(*SAMPLE, "--symbols", "AAPL,MSFT").exit_code == 0
+    created = _mpp("dataset", "create", "--start", "2012-01-01", "--end", "2012-12-31", "--json")
+    dataset = json.loads(created.stdout)
+    assert json.loads(_mpp("dataset", "show", "1", "--json").stdout)["verified"] is True
+
+    # Someone rewrites one close in the dataset's own table (a new Delta version of it).
+    table = Table(FeatureStore.from_settings(settings).backend, "training_datasets/prices_daily/v1",
+                  schemas.PRICES)  # fmt: skip
+    rows = table.read()
+    rows.loc[0, "close"] = rows.loc[0, "close"] * 1.01
+    table.replace_where(rows, "true")
+
+    shown = _mpp("dataset", "show", "1", "--json")
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["verified"] is False
+    assert json.loads(shown.stdout)["content_hash"] == dataset["content_hash"]
+
+    refused = _mpp("train", "--dataset-version", "1", "--json")
+    assert refused.exit_code == 1, refused.output
+    assert "training dataset prices_daily v1" in refused.stderr
+    assert "content hash" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert not (settings.resolved_home / "mlflow.db").exists()
 
 
 def test_feature_group_versions_are_separate_tables(settings: Settings) -> None:
-    from market_predictor.store import FeatureStore
-
     window = ["--start", "2013-01-02", "--json"]
     assert _mpp(*SAMPLE, "--symbols", "AAPL", *window).exit_code == 0
     v2 = _mpp(*SAMPLE, "--symbols", "MSFT", "--feature-group-version", "2", *window)

@@ -37,20 +37,32 @@ def _datasets(settings: Settings) -> int:
     return len(FeatureStore.from_settings(settings).datasets.list())
 
 
-def test_train_json_prints_the_summary_and_leaves_a_champion(
-    real_store: Settings, small_config: Path
+@pytest.fixture
+def losing_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A training config whose network cannot beat persistence (learning rate 5)."""
+    path = tmp_path / "losing.yaml"
+    save_train_config(TrainConfig(hidden_size=8, window=10, max_epochs=1, learning_rate=5.0), path)
+    monkeypatch.setenv("MPP_TRAINING_CONFIG", str(path))
+    get_settings.cache_clear()
+    return path
+
+
+def test_train_json_prints_the_summary_and_a_losing_network_leaves_garch_champion(
+    real_store: Settings, losing_config: Path
 ) -> None:
     result = runner.invoke(app, ["train", "--symbols", "aapl", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["version"] == "1" and summary["model_name"] == "market-price-predictor"
-    assert summary["champion_version"] in ("1", "2")
-    fallback = summary["baseline_version"] or summary["garch_version"]
-    assert (summary["champion_version"] == "2") == (fallback == "2")
-    assert summary["is_baseline"] == (summary["baseline_version"] == "2")
+    assert summary["decision"] == "rejected_vs_persistence"
+    # On AAPL's gate window GARCH(1,1)-t beats persistence, so it is the fallback champion.
+    assert (summary["champion_version"], summary["garch_version"]) == ("2", "2")
+    assert summary["baseline_version"] is None
+    assert not summary["is_baseline"] and not summary["became_champion"]
+    assert summary["metrics"]["model"]["pinball"] > summary["metrics"]["persistence"]["pinball"]
     assert set(summary["metrics"]) == {"model", "persistence", "drift", "garch", "champion"}
     assert summary["lineage"]["dataset_symbols"] == "AAPL"
-    assert summary["message"]
+    assert "GARCH(1,1)-t beat the LSTM and persistence" in summary["message"]
     assert summary["metrics"]["drift"]["n"] == summary["metrics"]["persistence"]["n"]
 
 
@@ -61,12 +73,15 @@ def test_train_prints_a_metrics_table_and_a_plain_outcome_after_it(
     assert result.exit_code == 0, result.output
     assert "Pinball loss" in result.stdout and "Persistence" in result.stdout
     assert "Drift" in result.stdout
-    after_table = result.stdout.rsplit("Persistence", 1)[-1]
-    assert "champion" in " ".join(after_table.split())
+    after_table = " ".join(result.stdout.rsplit("Persistence", 1)[-1].split())
     listed = runner.invoke(app, ["models", "list", "--json"])
     assert listed.exit_code == 0
     versions = json.loads(listed.stdout)["versions"]
-    assert any("champion" in v["aliases"] for v in versions)
+    champions = [v for v in versions if "champion" in v["aliases"]]
+    assert len(champions) == 1
+    # The sentence after the table names the version that serves forecasts now.
+    assert f"version {champions[0]['version']}" in after_table
+    assert "champion" in after_table
 
 
 @pytest.mark.parametrize(
@@ -119,9 +134,11 @@ def test_models_promote_moves_the_champion_and_show_records_the_override(
     second = register_baseline(mlflow_home)
     promoted = runner.invoke(app, ["models", "promote", first, "--json"])
     assert promoted.exit_code == 0, promoted.output
+    assert json.loads(promoted.stdout)["previous_champion"] == second
     shown = runner.invoke(app, ["models", "show", first, "--json"])
     assert shown.exit_code == 0, shown.output
-    assert "champion" in json.dumps(json.loads(shown.stdout))
-    assert "manual" in shown.stdout
+    described = json.loads(shown.stdout)
+    assert described["aliases"] == ["champion"]
+    assert described["promoted_by"] == "manual"
     other = runner.invoke(app, ["models", "show", second, "--json"])
-    assert "champion" not in json.loads(other.stdout).get("aliases", [])
+    assert json.loads(other.stdout)["aliases"] == []

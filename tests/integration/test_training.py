@@ -1,14 +1,17 @@
-"""Training end to end: dataset lineage, MLflow logging and the gate's winning outcome."""
+"""Training end to end: dataset lineage, MLflow logging, the gate's outcomes (a win, a
+tie, a loss, a replaced champion) and the gate's window kept from the fit."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+import market_predictor.training as training
 from market_predictor.config import Settings
-from market_predictor.registry import load_champion
+from market_predictor.registry import load_champion, register_baseline
 from market_predictor.store import FeatureStore
 from market_predictor.training import train
 from tests.fixtures.ml import FAST_TRAINING, garch_prices, store_prices
@@ -47,7 +50,9 @@ def test_a_later_worse_run_does_not_take_the_champion_alias(
     worse = train(synthetic_store, config_overrides=DIVERGES)
     assert worse.version == "2"
     assert not worse.became_champion
-    assert worse.decision in ("rejected_vs_persistence", "rejected_vs_champion")
+    # Learning rate 5 wrecks the network: it loses to persistence before the champion.
+    assert worse.decision == "rejected_vs_persistence"
+    assert _pinball(worse, "model") > _pinball(worse, "persistence")
     assert worse.metrics["champion"] is not None
     assert worse.champion_version == "1"
     client = _client(synthetic_store)
@@ -99,6 +104,69 @@ def test_a_single_symbol_model_has_its_own_registry_name(synthetic_store: Settin
     assert load_champion(synthetic_store, "aaa-only").forecaster.predict(
         FeatureStore.from_settings(synthetic_store).prices().read(["BBB"])
     )["symbol"].tolist() == ["BBB"]
+
+
+def test_a_retrain_that_only_ties_the_champion_leaves_it_in_place(
+    synthetic_store: Settings, first_run
+) -> None:
+    # Same rows, same seed, same config: the fit is deterministic, so the challenger's
+    # pinball loss equals the champion's exactly.
+    tie = train(synthetic_store, config_overrides=LEARNS)
+    assert _pinball(tie, "model") == _pinball(tie, "champion")
+    assert _pinball(tie, "model") < _pinball(tie, "persistence")
+    assert tie.decision == "rejected_vs_champion"
+    assert not tie.became_champion
+    assert tie.champion_version == first_run.version
+    assert load_champion(synthetic_store).version == first_run.version
+    assert _aliases(synthetic_store) == {"champion": "1", "challenger": "2"}
+
+
+def test_a_better_network_replaces_an_existing_champion(synthetic_store: Settings) -> None:
+    baseline = register_baseline(synthetic_store)
+    assert load_champion(synthetic_store).is_baseline
+
+    summary = train(synthetic_store, config_overrides=LEARNS)
+    assert summary.decision == "promoted"
+    assert summary.metrics["champion"] is not None
+    assert _pinball(summary, "model") < _pinball(summary, "champion")
+    assert summary.became_champion and summary.champion_version == summary.version != baseline
+    assert f"champion version {baseline}" in summary.message
+    champion = load_champion(synthetic_store)
+    assert (champion.version, champion.is_baseline) == (summary.version, False)
+    tags = _client(synthetic_store).get_model_version(synthetic_store.model_name, summary.version)
+    assert tags.tags["compared_with_champion"] == baseline
+    assert tags.tags["promoted_by"] == "gate"
+
+
+def test_the_network_is_fitted_only_on_rows_before_the_gates_window(
+    synthetic_store: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fits: list[tuple[pd.Timestamp, object]] = []
+    real_fit = training.fit_forecaster
+
+    def recording_fit(prices, config, **kwargs):  # type: ignore[no-untyped-def]
+        fits.append((pd.to_datetime(prices["date"]).max(), kwargs.get("validation_start")))
+        return real_fit(prices, config, **kwargs)
+
+    monkeypatch.setattr(training, "fit_forecaster", recording_fit)
+    summary = train(synthetic_store, config_overrides=LEARNS)
+    assert summary.validation_start is not None
+    gate_start = pd.Timestamp(summary.validation_start)
+    assert len(fits) == 1
+    last_fitted_day, early_stopping_start = fits[0]
+    assert last_fitted_day < gate_start
+    assert early_stopping_start is not None
+    assert pd.Timestamp(early_stopping_start) < gate_start
+    # The gate scored the network on the window it never saw.
+    run = _client(synthetic_store).get_run(summary.run_id)
+    assert run.data.params["validation_start"] == summary.validation_start.isoformat()
+    assert pd.Timestamp(run.data.params["early_stopping_start"]) < gate_start
+
+
+def _pinball(summary, who: str) -> float:  # type: ignore[no-untyped-def]
+    metrics = summary.metrics[who]
+    assert metrics is not None and metrics.pinball is not None
+    return float(metrics.pinball)
 
 
 def _aliases(settings: Settings) -> dict[str, str]:

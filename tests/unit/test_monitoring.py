@@ -175,3 +175,14 @@ def test_every_summary_row_names_its_test_statistic_threshold_and_window(
     stored = FeatureStore.from_settings(ops_home).summary.read()
     assert set(stored["test"]) <= {t.test for r in latest.symbols.values() for t in r.tests}
     assert stored["tests"].str.startswith("[").all()
+
+
+def test_monitor_shares_the_configured_family_wise_level_among_the_days_tests(
+    ops_home: Settings,
+) -> None:
+    replay(ops_home, start=dt.date(2012, 12, 3), end=dt.date(2012, 12, 4), retrain=False)
+    looser = ops_home.model_copy(update={"trigger_alpha": 0.05})
+    result = monitor(looser, as_of=dt.date(2012, 12, 4))
+    assert result.alpha == 0.05
+    # 2 symbols x (coverage + skill + 5 drift inputs): Bonferroni over 14 tests.
+    assert result.test_level == pytest.approx(0.05 / 14)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from market_predictor.validation import REASONS, validate_prices
+from market_predictor.validation import REASONS, RELATIVE_TOLERANCE, validate_prices
 from tests.fixtures.data import price_rows
 
 AS_OF = dt.date(2013, 3, 1)
@@ -84,3 +84,133 @@ def test_adjustment_rounding_is_not_mistaken_for_a_broken_bar() -> None:
     rows.loc[0, "low"] = rows.loc[0, "close"] * (1 + 1e-15)
     valid, _ = validate_prices(rows, AS_OF)
     assert len(valid) == 1
+
+
+TICK = 0.01
+
+
+def _bar(open_: float, high: float, low: float, close: float, volume: float = 1e6) -> pd.DataFrame:
+    rows = price_rows(days=1)
+    rows.loc[0, ["open", "high", "low", "close", "volume"]] = [open_, high, low, close, volume]
+    return rows
+
+
+def _reasons(rows: pd.DataFrame) -> list[str]:
+    return list(validate_prices(rows, AS_OF)[1]["reason"])
+
+
+@pytest.mark.parametrize(
+    ("open_", "close"), [(100.0, 101.0), (101.0, 100.0)], ids=["up day", "down day"]
+)
+def test_high_equal_to_the_higher_of_open_and_close_is_valid(open_: float, close: float) -> None:
+    assert _reasons(_bar(open_, max(open_, close), 99.0, close)) == []
+
+
+@pytest.mark.parametrize(
+    ("open_", "close"), [(100.0, 101.0), (101.0, 100.0)], ids=["up day", "down day"]
+)
+def test_high_one_tick_below_open_or_close_is_quarantined(open_: float, close: float) -> None:
+    high = max(open_, close) - TICK
+    assert _reasons(_bar(open_, high, 99.0, close)) == ["high below open or close"]
+
+
+@pytest.mark.parametrize(
+    ("open_", "close"), [(100.0, 101.0), (101.0, 100.0)], ids=["up day", "down day"]
+)
+def test_low_equal_to_the_lower_of_open_and_close_is_valid(open_: float, close: float) -> None:
+    assert _reasons(_bar(open_, 102.0, min(open_, close), close)) == []
+
+
+@pytest.mark.parametrize(
+    ("open_", "close"), [(100.0, 101.0), (101.0, 100.0)], ids=["up day", "down day"]
+)
+def test_low_one_tick_above_open_or_close_is_quarantined(open_: float, close: float) -> None:
+    # Between open and close: above the lower of the two, below the higher.
+    low = min(open_, close) + TICK
+    assert _reasons(_bar(open_, 102.0, low, close)) == ["low above open or close"]
+
+
+def test_a_flat_bar_where_every_price_is_equal_is_valid() -> None:
+    assert _reasons(_bar(100.0, 100.0, 100.0, 100.0)) == []
+
+
+def test_high_rounding_below_the_close_is_not_mistaken_for_a_broken_bar() -> None:
+    assert _reasons(_bar(99.0, 100.0 * (1 - 1e-15), 98.0, 100.0)) == []
+
+
+def test_zero_volume_is_valid_and_the_smallest_negative_volume_is_not() -> None:
+    assert _reasons(_bar(100.0, 101.0, 99.0, 100.5, volume=0.0)) == []
+    assert _reasons(_bar(100.0, 101.0, 99.0, 100.5, volume=-TICK)) == ["negative volume"]
+
+
+@pytest.mark.parametrize("column", ["open", "high", "low", "close"])
+def test_the_smallest_positive_price_is_valid_and_zero_is_not(column: str) -> None:
+    tiny = _bar(TICK, TICK, TICK, TICK)
+    assert _reasons(tiny) == []
+    tiny.loc[0, column] = 0.0
+    assert _reasons(tiny)[0] in ("non-positive price", "high below open or close")
+
+
+def test_a_row_dated_on_the_as_of_day_is_valid_and_the_next_day_is_future() -> None:
+    rows = price_rows(days=2, start="2013-02-28")  # 28 Feb and 1 Mar 2013
+    valid, rejected = validate_prices(rows, dt.date(2013, 2, 28))
+    assert list(valid["date"]) == [pd.Timestamp("2013-02-28")]
+    assert list(rejected["reason"]) == ["future date"]
+
+
+@pytest.mark.parametrize("symbol", ["aapl", "", "A B", "../X"])
+def test_a_malformed_symbol_is_quarantined(symbol: str) -> None:
+    rows = price_rows(days=2)
+    rows.loc[0, "symbol"] = symbol
+    assert _reasons(rows) == ["invalid symbol"]
+
+
+def test_a_row_without_a_date_is_quarantined() -> None:
+    rows = price_rows(days=2)
+    rows.loc[0, "date"] = pd.NaT
+    assert _reasons(rows) == ["missing date"]
+
+
+def test_rejected_rows_keep_every_source_column_and_valid_rows_are_renumbered() -> None:
+    rows = _one_bad("volume", -1.0)
+    valid, rejected = validate_prices(rows, AS_OF)
+    assert list(valid.index) == [0, 1]
+    assert list(rejected.index) == [0]
+    assert list(rejected.columns) == [*rows.columns, "reason"]
+    pd.testing.assert_frame_equal(valid, rows.drop(index=1).reset_index(drop=True))
+
+
+def test_a_frame_missing_a_price_column_is_a_bug_not_bad_data() -> None:
+    with pytest.raises(ValueError, match=r"does not fit the contract at all: \['"):
+        validate_prices(price_rows(days=2).drop(columns="volume"), AS_OF)
+
+
+def test_an_infinite_volume_is_a_non_finite_volume() -> None:
+    assert _reasons(_bar(100.0, 101.0, 99.0, 100.5, volume=np.inf)) == ["non-finite volume"]
+
+
+def test_prices_exactly_at_the_rounding_tolerance_are_valid() -> None:
+    # The tolerance is the boundary: a bar inside it passes, whatever its size.
+    high = 100.0 * (1 - RELATIVE_TOLERANCE)
+    low = 99.0 * (1 + RELATIVE_TOLERANCE)
+    assert _reasons(_bar(99.0, high, 98.0, 100.0)) == []
+    assert _reasons(_bar(99.0, 101.0, low, 100.0)) == []
+
+
+@pytest.mark.parametrize("column", ["open", "volume"])
+def test_a_wrongly_typed_column_is_a_bug_not_bad_data(column: str) -> None:
+    rows = price_rows(days=3)
+    rows[column] = rows[column].astype("int64")
+    with pytest.raises(ValueError, match=r"does not fit the contract"):
+        validate_prices(rows, AS_OF)
+    rows.loc[1, "high"] = -1  # a row-level failure beside the type failure: still a bug
+    with pytest.raises(ValueError, match=r"does not fit the contract at all: \["):
+        validate_prices(rows, AS_OF)
+
+
+@pytest.mark.parametrize("column", ["symbol", "date"])
+def test_a_wrongly_typed_key_column_is_a_bug_not_bad_data(column: str) -> None:
+    rows = price_rows(days=2)
+    rows[column] = [1, 2]
+    with pytest.raises(ValueError, match="does not fit the contract"):
+        validate_prices(rows, AS_OF)

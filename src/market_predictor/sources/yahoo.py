@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from market_predictor.checks import first_line
+from market_predictor.config import get_settings
 from market_predictor.errors import InputError, MPPError
 from market_predictor.sources.base import conform, describe_range, empty_frame
 
@@ -46,19 +47,24 @@ class YahooSource:
         self,
         session: Any | None = None,
         interval: str = "1d",
-        retries: int = 4,
-        backoff_seconds: float = 1.0,
+        retries: int | None = None,
+        backoff_seconds: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """`retries` and `backoff_seconds` default to MPP_YAHOO_RETRIES and
+        MPP_YAHOO_BACKOFF_SECONDS."""
         if interval not in SUPPORTED_INTERVALS:
             raise InputError(
                 f"interval {interval!r} is not supported: the prices feature group holds "
                 f"daily bars only (use {', '.join(SUPPORTED_INTERVALS)})"
             )
+        settings = get_settings()
         self.session = session
         self.interval = interval
-        self.retries = retries
-        self.backoff_seconds = backoff_seconds
+        self.retries = settings.yahoo_retries if retries is None else retries
+        self.backoff_seconds = (
+            settings.yahoo_backoff_seconds if backoff_seconds is None else backoff_seconds
+        )
         self.sleep = sleep
 
     def fetch(self, symbols: list[str], start: dt.date | None, end: dt.date | None) -> pd.DataFrame:

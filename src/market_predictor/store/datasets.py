@@ -19,7 +19,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from market_predictor.checks import check_range
-from market_predictor.errors import InputError, NotFoundError
+from market_predictor.errors import InputError, MPPError, NotFoundError
 from market_predictor.store import schemas
 from market_predictor.store.backends import StorageBackend
 from market_predictor.store.delta import Table, text_field
@@ -73,6 +73,11 @@ def content_hash(rows: pd.DataFrame) -> str:
     digest = hashlib.sha256()
     digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
     return digest.hexdigest()
+
+
+def matches(dataset: TrainingDataset, rows: pd.DataFrame) -> bool:
+    """Whether `rows` are exactly the rows `dataset` recorded (count and content hash)."""
+    return len(rows) == dataset.row_count and content_hash(rows) == dataset.content_hash
 
 
 class DatasetRegistry:
@@ -161,17 +166,27 @@ class DatasetRegistry:
                 return dataset
         raise NotFoundError(f"training dataset {name} v{version} does not exist")
 
-    def read(self, version: int, name: str = DEFAULT_VIEW) -> tuple[TrainingDataset, pd.DataFrame]:
+    def read(
+        self, version: int, name: str = DEFAULT_VIEW, verify: bool = True
+    ) -> tuple[TrainingDataset, pd.DataFrame]:
+        """The dataset and its rows. With `verify`, rows that no longer match the recorded
+        row count and content hash are refused (MPPError): a model must never be trained
+        on rows its lineage does not describe."""
         dataset = self.get(version, name)
         table = Table(self.backend, _location(name, version), schemas.PRICES)
         rows = table.read().sort_values(list(schemas.PRICE_KEY), ignore_index=True)
+        if verify and not matches(dataset, rows):
+            raise MPPError(
+                f"training dataset {name} v{version} does not match its recorded row count "
+                "and content hash: its rows were changed after it was created; "
+                "create a new dataset version"
+            )
         return dataset, rows
 
     def verify(self, version: int, name: str = DEFAULT_VIEW) -> tuple[TrainingDataset, bool]:
         """The dataset and whether its stored rows still match its row count and hash."""
-        dataset, rows = self.read(version, name)
-        intact = len(rows) == dataset.row_count and content_hash(rows) == dataset.content_hash
-        return dataset, intact
+        dataset, rows = self.read(version, name, verify=False)
+        return dataset, matches(dataset, rows)
 
 
 def _location(name: str, version: int) -> str:

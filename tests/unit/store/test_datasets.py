@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 
 from market_predictor.config import Settings
-from market_predictor.errors import InputError, NotFoundError
+from market_predictor.errors import InputError, MPPError, NotFoundError
 from market_predictor.ingest import ingest_prices
-from market_predictor.store import FeatureStore
+from market_predictor.store import FeatureStore, schemas
 from market_predictor.store.datasets import content_hash
+from market_predictor.store.delta import Table
 
 START, END = dt.date(2012, 1, 1), dt.date(2012, 12, 31)
 
@@ -112,3 +113,19 @@ def test_reuse_returns_the_version_of_the_same_selection_instead_of_an_orphan_co
     moved = store.datasets.create(store.prices(), START, END, ["AAPL"], reuse=True)
     assert moved.version == 3
     assert [d.version for d in store.datasets.list()] == [1, 2, 3]
+
+
+def test_reading_a_dataset_whose_rows_were_changed_is_refused(store: FeatureStore) -> None:
+    dataset = store.datasets.create(store.prices(), START, END)
+    table = Table(store.backend, f"training_datasets/{dataset.name}/v1", schemas.PRICES)
+    rows = table.read()
+    table.replace_where(rows.iloc[1:], "true")  # one row fewer
+    with pytest.raises(MPPError, match=r"prices_daily v1 does not match its recorded row count"):
+        store.datasets.read(dataset.version)
+    restated = rows.assign(volume=rows["volume"] + 1)
+    table.replace_where(restated, "true")  # as many rows, other values
+    with pytest.raises(MPPError, match="content hash"):
+        store.datasets.read(dataset.version)
+    table.replace_where(rows, "true")  # the original rows again
+    _, back = store.datasets.read(dataset.version)
+    assert content_hash(back) == dataset.content_hash

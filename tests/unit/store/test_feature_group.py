@@ -155,3 +155,45 @@ def test_feature_group_versions_outside_the_documented_range_are_refused(
 
 def test_the_highest_documented_feature_group_version_is_accepted(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert FeatureStore(str(tmp_path / "s")).prices(MAX_FEATURE_GROUP_VERSION).version == 999
+
+
+@pytest.mark.parametrize("column", ["open", "high", "low", "close", "volume"])
+def test_restating_any_single_value_column_updates_that_row_only(
+    prices: PriceFeatureGroup, column: str
+) -> None:
+    prices.upsert(_rows(days=3))
+    restated = _rows(days=3)
+    restated.loc[1, column] = restated.loc[1, column] + 0.01
+    result = prices.upsert(restated)
+    assert (result.inserted, result.updated) == (0, 1)
+    stored = prices.read()
+    assert stored.loc[1, column] == pytest.approx(restated.loc[1, column], abs=0, rel=1e-12)
+    untouched = [c for c in ("open", "high", "low", "close", "volume") if c != column]
+    pd.testing.assert_frame_equal(stored[untouched], _rows(days=3)[untouched])
+
+
+def test_a_value_that_becomes_missing_is_a_restatement(prices: PriceFeatureGroup) -> None:
+    prices.upsert(_rows(days=2))
+    restated = _rows(days=2)
+    restated.loc[0, "volume"] = float("nan")
+    assert prices.upsert(restated).updated == 1
+    assert pd.isna(prices.read().loc[0, "volume"])
+
+
+def test_a_restatement_refreshes_the_statistics(prices: PriceFeatureGroup) -> None:
+    prices.upsert(_rows(days=3))
+    restated = _rows(days=3)
+    restated.loc[2, "high"] = 1000.0
+    version = prices.upsert(restated).version
+    stats = prices.statistics().set_index(["symbol", "feature"]).loc[("AAPL", "high")]
+    assert stats["max"] == 1000.0
+    assert stats["table_version"] == version
+
+
+def test_new_and_restated_rows_in_one_upsert_are_counted_apart(prices: PriceFeatureGroup) -> None:
+    prices.upsert(_rows(days=2))
+    batch = _rows(days=4)
+    batch.loc[0, "close"] = batch.loc[0, "close"] * 1.01
+    result = prices.upsert(batch)
+    assert (result.inserted, result.updated) == (2, 1)
+    assert len(prices.read()) == 4

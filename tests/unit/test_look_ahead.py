@@ -1,0 +1,124 @@
+"""Inference's look-ahead guards, on a small real store: the as-of date is resolved and
+checked before anything runs, a champion trained past it is refused, and the window of
+prices read for a forecast ends on the as-of day."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from market_predictor import calendar
+from market_predictor.config import Settings
+from market_predictor.errors import InputError
+from market_predictor.inference import check_no_look_ahead, read_window, resolve_as_of
+from market_predictor.models.baselines import PersistenceForecaster
+from market_predictor.registry import ChampionModel
+from market_predictor.store import FeatureStore
+from tests.fixtures.ml import sample_prices, store_prices
+
+AAPL_LAST = dt.date(2012, 6, 29)
+MSFT_LAST = dt.date(2012, 9, 28)
+
+
+@pytest.fixture
+def store(settings: Settings) -> FeatureStore:
+    """AAPL until the end of June 2012, MSFT until the end of September."""
+    store_prices(
+        settings,
+        pd.concat(
+            [
+                sample_prices(["AAPL"], "2012-01-01", AAPL_LAST.isoformat()),
+                sample_prices(["MSFT"], "2012-01-01", MSFT_LAST.isoformat()),
+            ]
+        ),
+    )
+    return FeatureStore.from_settings(settings)
+
+
+def _champion(trained_until: dt.date) -> ChampionModel:
+    return ChampionModel(
+        name="m",
+        version="7",
+        run_id="r",
+        is_baseline=True,
+        min_history=2,
+        drift_profile={},
+        trained_until=trained_until,
+        forecaster=PersistenceForecaster(),
+    )
+
+
+def test_a_champion_trained_up_to_the_as_of_day_may_forecast_from_it() -> None:
+    check_no_look_ahead(_champion(AAPL_LAST), AAPL_LAST)
+    check_no_look_ahead(_champion(AAPL_LAST - dt.timedelta(days=1)), AAPL_LAST)
+
+
+def test_a_champion_trained_one_day_past_the_as_of_day_is_refused() -> None:
+    with pytest.raises(InputError) as refused:
+        check_no_look_ahead(_champion(AAPL_LAST + dt.timedelta(days=1)), AAPL_LAST)
+    message = str(refused.value)
+    assert "(v7)" in message and "2012-06-30" in message and str(AAPL_LAST) in message
+    assert "would use the future" in message
+
+
+def test_the_default_as_of_is_the_newest_stored_day_among_the_symbols(store: FeatureStore) -> None:
+    as_of, last = resolve_as_of(store, ["AAPL", "MSFT"], None)
+    assert as_of == MSFT_LAST
+    assert last == {"AAPL": AAPL_LAST, "MSFT": MSFT_LAST}
+    assert resolve_as_of(store, ["AAPL"], None)[0] == AAPL_LAST
+
+
+def test_an_explicit_as_of_is_kept(store: FeatureStore) -> None:
+    day = dt.date(2012, 3, 1)
+    assert resolve_as_of(store, ["AAPL", "MSFT"], day)[0] == day
+
+
+def test_today_is_a_valid_as_of_and_tomorrow_is_the_future(store: FeatureStore) -> None:
+    today = dt.date.today()
+    assert resolve_as_of(store, ["AAPL"], today)[0] == today
+    with pytest.raises(InputError, match="in the future"):
+        resolve_as_of(store, ["AAPL"], today + dt.timedelta(days=1))
+
+
+def test_symbols_without_prices_are_named(store: FeatureStore) -> None:
+    with pytest.raises(InputError, match="no prices stored for IBM, GOOG"):
+        resolve_as_of(store, ["IBM", "GOOG"], None)
+
+
+def test_the_window_ends_on_the_as_of_day_and_holds_enough_history(
+    store: FeatureStore, settings: Settings
+) -> None:
+    tuned = settings.model_copy(update={"stale_after_days": 20})
+    as_of = dt.date(2012, 5, 15)
+    window = read_window(store, tuned, ["AAPL", "MSFT"], as_of, min_history=30)
+    assert set(window["symbol"]) == {"AAPL", "MSFT"}
+    assert window["date"].max() == pd.Timestamp(as_of)
+    per_symbol = window.groupby("symbol").size()
+    # A symbol up to `stale_after_days` behind must still find `min_history` rows.
+    assert (per_symbol >= 30 + tuned.stale_after_days).all()
+    assert list(window.columns) == ["symbol", "date", "open", "high", "low", "close", "volume"]
+    stored = store.prices().read(["AAPL"], end=as_of)
+    assert window[window["symbol"] == "AAPL"]["date"].tolist() == (
+        stored["date"].tail(per_symbol["AAPL"]).tolist()
+    )
+
+
+def test_the_window_reads_only_the_symbols_asked_for(
+    store: FeatureStore, settings: Settings
+) -> None:
+    window = read_window(store, settings, ["MSFT"], MSFT_LAST, min_history=5)
+    assert set(window["symbol"]) == {"MSFT"}
+    assert window["date"].max() == pd.Timestamp(MSFT_LAST)
+
+
+def test_a_window_reaching_before_the_calendar_reads_from_the_first_row(
+    store: FeatureStore, settings: Settings
+) -> None:
+    first = calendar.trading_days(dt.date(2012, 1, 1), dt.date(2012, 1, 31), settings.calendar)[0]
+    with pytest.raises(InputError):
+        calendar.shift_trading_days(first, -100_000, settings.calendar)
+    window = read_window(store, settings, ["AAPL"], AAPL_LAST, min_history=100_000)
+    assert window["date"].min() == pd.Timestamp(first)
+    assert window["date"].max() == pd.Timestamp(AAPL_LAST)
