@@ -37,17 +37,22 @@ GROUPS = (
     Group("evaluation", ("evaluation.py",), (f"{M}.evaluation.*",)),
     Group(
         "monitoring policy",
-        ("monitoring.py",),
-        tuple(
-            f"{M}.monitoring.{function}__mutmut_*"
-            for function in (
-                "xǁRetrainPolicyǁreason",
-                "xǁRetrainPolicyǁfrom_settings",
-                "x_realised_errors",
-                "x_served_errors",
-                "x_rolling_skill",
-                "x_drift_trigger",
-            )
+        ("monitoring.py", "triggers.py"),
+        (
+            *(
+                f"{M}.monitoring.{function}__mutmut_*"
+                for function in ("x_realised_errors", "x_served_errors", "x_rolling_skill")
+            ),
+            *(
+                f"{M}.triggers.{function}__mutmut_*"
+                for function in (
+                    "x_per_test_level",
+                    "x_coverage_test",
+                    "x__binomial_acceptance",
+                    "x_skill_test",
+                    "x_strongest",
+                )
+            ),
         ),
     ),
     Group(
