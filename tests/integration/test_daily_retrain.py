@@ -28,7 +28,7 @@ def decaying_champion(
     synthetic_store: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> tuple[Settings, dt.date, str]:
     """A persistence champion trained a few trading days before the last stored day,
-    the daily job's source serving the same prices, and any drift asking for a retrain."""
+    the daily job's source serving the same prices, and a model age that asks for a retrain."""
     prices = synthetic_prices()
     source = tmp_path / "prices.parquet"
     prices.to_parquet(source)
@@ -39,8 +39,8 @@ def decaying_champion(
         "MPP_SOURCE_PATH": str(source),
         "MPP_SYMBOLS": ",".join(sorted(prices["symbol"].unique())),
         "MPP_TRAINING_CONFIG": str(config),
-        "MPP_RETRAIN_PSI_THRESHOLD": "0",
-        "MPP_RETRAIN_COOLDOWN_DAYS": "0",
+        # The champion's data ends 3 trading days before the run: a scheduled refresh.
+        "MPP_MAX_MODEL_AGE_DAYS": "1",
     }.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
@@ -61,8 +61,8 @@ def test_the_daily_retrain_replaces_a_champion_it_beats(
     assert report.failed_step is None, report.error
     steps = report.steps
     assert steps.predict is not None and steps.predict.model_version == baseline
-    assert steps.monitor is not None and steps.monitor.retrain_recommended
     assert steps.retrain is not None and steps.retrain.status == "trained"
+    assert steps.retrain.trigger == "scheduled"
     trained = steps.retrain.train
     assert trained is not None
     assert trained.decision == "promoted"
