@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -171,3 +174,13 @@ def test_a_deployments_own_airflow_settings_win_over_the_small_machine_caps(
 ) -> None:
     env = airflow_environment(Settings(home=tmp_path), base={"AIRFLOW__CORE__PARALLELISM": "32"})
     assert env["AIRFLOW__CORE__PARALLELISM"] == "32"
+
+
+def test_standalone_finds_this_interpreters_airflow_without_an_activated_venv(
+    tmp_path: Any,
+) -> None:
+    # `airflow standalone` starts its components as `airflow` from PATH; CI and cron run
+    # `.venv/bin/mpp` with the venv not on PATH.
+    env = airflow_environment(Settings(home=tmp_path), base={"PATH": "/usr/bin:/bin"})
+    assert env["PATH"].split(os.pathsep) == [str(Path(sys.executable).parent), "/usr/bin", "/bin"]
+    assert (Path(sys.executable).parent / "airflow").exists()

@@ -8,6 +8,7 @@ this process before it imports Airflow).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -60,6 +61,11 @@ def airflow_environment(
             "AIRFLOW__API__BASE_URL": url,
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
             "MPP_HOME": str(settings.resolved_home),
+            # `airflow standalone` starts its components as `airflow ...` found on PATH:
+            # this interpreter's scripts come first, whether or not the venv is activated.
+            "PATH": os.pathsep.join(
+                [str(Path(sys.executable).parent), *filter(None, [env.get("PATH")])]
+            ),
         }
     )
     return env
