@@ -9,7 +9,8 @@ symbols; a network champion (an LSTM trained briefly on 20 of the symbols and pr
 so inference runs the network for every symbol); the forecasts of the day before. Then,
 each in its own process on its own copy of that home, timed on the wall clock with
 peak memory from the process's rusage (os.wait4):
-- floor: a process that only imports what the daily job imports;
+- floor: a process that only imports the modules the daily job loads (recorded by
+  running the same command once on a scratch copy);
 - `mpp daily --as-of <last day>` with this code;
 - the same command with the baseline code: the tree of `--baseline-ref` (default: the
   merge base with main, i.e. main without this branch), exported with `git archive`
@@ -46,11 +47,16 @@ WORK_TARGETS = {500: 1.5, 5000: 10.0}  # seconds of daily work beyond imports
 MEMORY_TARGET_MB = 2048.0
 REPLAY_TARGET_S = 300.0  # for a year
 YEAR_DAYS = 252
+# The floor process imports, one by one, every module the measured daily job had loaded
+# when it finished (recorded by a run of the same command on a scratch copy): the
+# imports a job needs are then counted in the floor however lazily the code loads them.
 FLOOR_IMPORTS = (
-    "import market_predictor.cli, market_predictor.pipeline, market_predictor.registry, "
-    "market_predictor.inference, market_predictor.monitoring, market_predictor.ingest, "
-    "market_predictor.validation, market_predictor.features, mlflow.pyfunc, torch, pandera, "
-    "exchange_calendars"
+    "import importlib, json, sys\n"
+    "for name in json.load(open(sys.argv[1])):\n"
+    "    try:\n"
+    "        importlib.import_module(name)\n"
+    "    except Exception:\n"
+    "        pass\n"
 )
 
 
@@ -137,6 +143,23 @@ def stored_forecasts(home: Path, day: str) -> dict[str, object]:
     }
 
 
+def loaded_modules(out: Path, command: list[str]) -> None:
+    """Run `mpp <command>` in this process, then write the names of every loaded module."""
+    from market_predictor import cli
+
+    sys.argv = ["mpp", *command]
+    exit_code: list[int] = []
+    # The CLI leaves through os._exit (no interpreter teardown); catch it to record.
+    os._exit = exit_code.append  # type: ignore[assignment]
+    try:
+        cli.main()
+    except SystemExit as exc:  # a CLI that leaves through sys.exit
+        exit_code.append(exc.code if isinstance(exc.code, int) else int(exc.code is not None))
+    if exit_code != [0]:
+        raise SystemExit(f"mpp {' '.join(command)} exited {exit_code}")
+    out.write_text(json.dumps(sorted(sys.modules)))
+
+
 # -- the runner ---------------------------------------------------------------------------
 
 
@@ -197,7 +220,11 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--history-end", help=argparse.SUPPRESS)
     parser.add_argument("--forecasts", nargs=2, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    parser.add_argument("--modules", help=argparse.SUPPRESS)
+    args, command = parser.parse_known_args()
+    if args.modules:
+        loaded_modules(Path(args.modules), command)
+        return
     if args.prepare:
         result = prepare(Path(args.prepare), args.symbols, args.years, args.history_end)
         print(json.dumps(result))
@@ -233,7 +260,17 @@ def main() -> None:
         for label, src in (("ours", ours), ("baseline", baseline_src)):
             home = fresh_copy(template, f"run-{label}")
             env = environment(base, src, home, setup.output)
-            floor = measure([sys.executable, "-c", FLOOR_IMPORTS], env, f"floor-{label}")
+            modules = WORK / f"modules-{label}.json"
+            scratch = fresh_copy(template, f"modules-{label}")
+            measure(
+                [*worker, "--modules", str(modules), "daily", "--as-of", day],
+                environment(base, src, scratch, setup.output),
+                f"modules-{label}",
+            )
+            shutil.rmtree(scratch)
+            floor = measure(
+                [sys.executable, "-c", FLOOR_IMPORTS, str(modules)], env, f"floor-{label}"
+            )
             daily = measure([MPP, "daily", "--as-of", day, "--json"], env, f"daily-{label}")
             made = measure([*worker, "--forecasts", str(home / "home"), day], prep_env, "made")
             runs[label] = (floor, daily, made.output)
@@ -347,8 +384,9 @@ def render(
         "network. The forecasts of the day before exist, so monitoring scores a realised "
         "error per symbol. Measured: one `mpp daily --as-of <last day>` process, with this "
         "code and with the baseline code, each on its own copy of the same home. Floor: a "
-        "process that only imports what the daily job imports; work = wall time minus the "
-        "floor of the same run. Peak memory: the process's max RSS.",
+        "process that only imports the modules the daily job loaded (recorded by running "
+        "the same command on a scratch copy); work = wall time minus the floor of the "
+        "same run. Peak memory: the process's max RSS.",
         "",
         f"Machine: {os.cpu_count()} cores (shared with other jobs), {platform.machine()}, "
         f"Python {platform.python_version()}.",

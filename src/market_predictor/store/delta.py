@@ -147,13 +147,13 @@ class Table:
 
         Re-running the same upsert therefore writes nothing new: with no changed row
         Delta still commits an empty merge, which is cheap and keeps the history honest.
+        Source rows identical to a stored row never reach the merge (see
+        `_without_unchanged`), so re-sending a few days of overlap costs what the new
+        rows cost.
         """
         data = self._clustered(self.to_arrow(frame))
         if data.num_rows == 0:
             return WriteResult(version=self.version() or 0)
-        # The target rows a source key can match lie within the source's date range;
-        # saying so lets the merge skip files and row groups outside it.
-        predicate = " AND ".join([f"t.`{k}` = s.`{k}`" for k in keys] + _date_bounds(data, keys))
         changed_cols = (
             list(compare)
             if compare is not None
@@ -166,8 +166,15 @@ class Table:
                 created = self._create(data, metadata)
                 if created is not None:
                     return created
-            merger = self.open().merge(
-                data,
+            table = self.open()
+            source = self._clustered(_without_unchanged(data, table, keys, changed_cols))
+            # The target rows a source key can match lie within the source's date range;
+            # saying so lets the merge skip the files outside it.
+            predicate = " AND ".join(
+                [f"t.`{k}` = s.`{k}`" for k in keys] + _date_bounds(source, keys)
+            )
+            merger = table.merge(
+                source,
                 predicate=predicate,
                 source_alias="s",
                 target_alias="t",
@@ -324,8 +331,44 @@ def text_field(name: str) -> ds.Expression:
     return ds.field(name).cast(pa.string())
 
 
+def _without_unchanged(
+    data: pa.Table, table: DeltaTable, keys: Sequence[str], compare: Sequence[str]
+) -> pa.Table:
+    """`data` without the rows a stored row already holds (same keys, same values).
+
+    A merge skips only the target files that lie wholly outside the source's date
+    range, and reads every other file whole. Re-sent overlap days fall inside the big
+    file that holds the history, so merging them costs a scan of the history (about
+    1 s for 1.3 M rows); new days alone skip it (25 ms). A filtered Arrow scan of the
+    source's date range reads only the matching row groups instead. Dropping the
+    unchanged rows changes no outcome: rows are never deleted, and a row
+    whose value differs, or that holds a null (nulls never join), still goes to the
+    merge, which decides with IS DISTINCT FROM. Only tables keyed by a date are
+    filtered, since their writes touch a narrow range of it."""
+    bounds = [
+        (key, *pc.min_max(data[key]).values())
+        for key in keys
+        if pa.types.is_date32(data.schema.field(key).type)
+    ]
+    if not bounds or data.num_rows == 0:
+        return data
+    columns = list(dict.fromkeys([*keys, *compare]))
+    window = functools.reduce(
+        lambda both, bound: both & bound,
+        [(pc.field(key) >= low) & (pc.field(key) <= high) for key, low, high in bounds],
+    )
+    stored = table.to_pyarrow_dataset().to_table(filter=window, columns=columns)
+    if stored.num_rows == 0:
+        return data
+    # delta-rs writes strings as string_view; a join needs both sides of one type.
+    stored = stored.cast(pa.schema([data.schema.field(c) for c in columns]))
+    return data.join(stored, keys=columns, join_type="left anti").select(data.schema.names)
+
+
 def _date_bounds(data: pa.Table, keys: Sequence[str]) -> list[str]:
-    bounds = []
+    bounds: list[str] = []
+    if data.num_rows == 0:
+        return bounds
     for key in keys:
         if pa.types.is_date32(data.schema.field(key).type):
             low, high = pc.min_max(data[key]).values()

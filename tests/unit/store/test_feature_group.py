@@ -197,3 +197,28 @@ def test_new_and_restated_rows_in_one_upsert_are_counted_apart(prices: PriceFeat
     result = prices.upsert(batch)
     assert (result.inserted, result.updated) == (2, 1)
     assert len(prices.read()) == 4
+
+
+def test_an_upsert_hands_the_merge_only_new_and_restated_rows(prices: PriceFeatureGroup) -> None:
+    # Stored rows re-sent unchanged (an ingest's overlap days) must not reach the Delta
+    # merge: there they make delta-rs scan the whole table.
+    prices.upsert(_rows(days=4))
+    batch = _rows(days=6)
+    batch.loc[1, "close"] = batch.loc[1, "close"] * 1.01
+    result = prices.upsert(batch)
+    merge = prices.table.history(limit=1)[0]
+    assert merge["operation"] == "MERGE"
+    assert merge["operationMetrics"]["num_source_rows"] == 3
+    assert (result.inserted, result.updated) == (2, 1)
+    pd.testing.assert_frame_equal(
+        prices.read()[["date", "close"]], batch[["date", "close"]], check_dtype=False
+    )
+
+
+def test_a_stored_missing_value_sent_again_is_not_a_restatement(prices: PriceFeatureGroup) -> None:
+    rows = _rows(days=3)
+    rows.loc[2, "volume"] = float("nan")
+    prices.upsert(rows)
+    again = prices.upsert(rows)
+    assert (again.inserted, again.updated) == (0, 0)
+    assert len(prices.read()) == 3
