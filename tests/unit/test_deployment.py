@@ -178,3 +178,31 @@ def test_every_variable_the_compose_files_use_is_in_the_env_example() -> None:
     for compose_file in COMPOSE_FILES:
         used = set(_VARIABLE.findall((ROOT / compose_file).read_text()))
         assert used <= defined, f"{compose_file}: {sorted(used - defined)} not in .env.example"
+
+
+def test_airflow_opens_its_postgresql_metadata_database_with_drivers_the_image_installs() -> None:
+    # Airflow opens its metadata database twice, sync and async; left unset, the async
+    # URL is derived as postgresql+asyncpg, which `.[all]` does not install.
+    installed = {
+        requirement.split("[")[0].split("=")[0]
+        for extra in ("airflow", "postgres")
+        for requirement in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+            "optional-dependencies"
+        ][extra]
+    }
+    airflow = [
+        service
+        for service in _our_services(_compose("compose.yaml")).values()
+        if _executable_and_arguments(service)[0] == "airflow"
+    ]
+    assert airflow
+    for service in airflow:
+        environment = service["environment"]
+        sync = environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+        assert sync.startswith("postgresql+")
+        scheme = sync.split(":", 1)[0]
+        derived = "postgresql+asyncpg"
+        async_scheme = environment.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC", derived)
+        for url_scheme in (scheme, async_scheme.split(":", 1)[0]):
+            driver = url_scheme.split("+", 1)[1]
+            assert driver in installed, f"{url_scheme}: the image has no {driver}"

@@ -184,3 +184,33 @@ def test_standalone_finds_this_interpreters_airflow_without_an_activated_venv(
     env = airflow_environment(Settings(home=tmp_path), base={"PATH": "/usr/bin:/bin"})
     assert env["PATH"].split(os.pathsep) == [str(Path(sys.executable).parent), "/usr/bin", "/bin"]
     assert (Path(sys.executable).parent / "airflow").exists()
+
+
+def test_a_postgresql_metadata_database_is_opened_async_with_psycopg_not_asyncpg(
+    tmp_path: Any,
+) -> None:
+    # Airflow derives a postgresql+asyncpg URL for its async engine, a driver we do not
+    # install: it would fail on import.
+    url = "postgresql+psycopg://airflow@127.0.0.1:5432/airflow"
+    env = airflow_environment(
+        Settings(home=tmp_path), base={"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url}
+    )
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == url
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] == url
+
+
+def test_a_deployments_own_async_metadata_url_wins(tmp_path: Any) -> None:
+    own = "postgresql+asyncpg://airflow@db/airflow"
+    env = airflow_environment(
+        Settings(home=tmp_path),
+        base={
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg://airflow@db/airflow",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": own,
+        },
+    )
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] == own
+
+
+def test_the_default_sqlite_home_leaves_the_async_url_to_airflow(tmp_path: Any) -> None:
+    env = airflow_environment(Settings(home=tmp_path), base={})
+    assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC" not in env

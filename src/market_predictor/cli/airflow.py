@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from market_predictor.cli._common import JsonOption, console, parse_date, run_command
+from market_predictor.errors import MPPError
 
 airflow_app = typer.Typer(
     help="Run the ml_pipeline DAG under Apache Airflow (needs the \\[airflow] extra).",
@@ -134,12 +135,18 @@ def run_dag_test(settings: Any, day: dt.date) -> dict[str, Any]:
 
     env = airflow_environment(settings)
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
-    subprocess.run(
+    migrated = subprocess.run(
         [sys.executable, "-m", "airflow", "db", "migrate"],
         env=env,
-        check=True,
         capture_output=True,
+        text=True,
     )
+    if migrated.returncode != 0:
+        # Airflow's reason is the last line of its traceback or log (a missing driver,
+        # an unreachable database); the exit status alone says nothing.
+        lines = [line for line in migrated.stderr.splitlines() if line.strip()]
+        reason = lines[-1].strip() if lines else f"exit status {migrated.returncode}"
+        raise MPPError(f"airflow db migrate failed: {reason}")
     os.environ.update(env)  # before Airflow is imported in this process
     from market_predictor.orchestration.dag import ml_pipeline
 

@@ -50,6 +50,7 @@ def airflow_environment(
     }
     for name, value in defaults.items():
         env.setdefault(name, value)
+    _async_metadata_driver(env)
     url = f"http://{HOST}:{port}"
     env.update(
         {
@@ -69,6 +70,16 @@ def airflow_environment(
         }
     )
     return env
+
+
+def _async_metadata_driver(env: dict[str, str]) -> None:
+    """Airflow also opens its metadata database asynchronously, and for a PostgreSQL URL
+    it derives an asyncpg one, a driver the package does not install: without this,
+    Airflow fails on import with "No module named 'asyncpg'". psycopg 3, which the
+    `postgres` extra installs, is async too under the same URL."""
+    sync = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    if sync.startswith("postgresql+psycopg://"):
+        env.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC", sync)
 
 
 def password_file(env: Mapping[str, str]) -> Path:

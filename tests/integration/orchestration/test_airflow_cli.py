@@ -47,3 +47,22 @@ def test_airflow_test_runs_the_day_on_a_home_under_mpp_home(ops_home: Settings) 
     assert (ops_home.resolved_home / "airflow" / "airflow.db").is_file()
     predictions = FeatureStore.from_settings(ops_home).predictions.read()
     assert sorted(predictions["symbol"]) == ["AAPL", "MSFT"]
+
+
+def test_a_metadata_database_airflow_cannot_open_fails_naming_airflows_reason(
+    settings: Settings,
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", MPP, "airflow", "test", "--date", "2012-12-03"],
+        env={k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+        | {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2://airflow@127.0.0.1/none"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "failed: MPPError: airflow db migrate failed: "
+        "ModuleNotFoundError: No module named 'psycopg2'"
+    )
