@@ -259,8 +259,9 @@ def test_s3_mlflow_server_and_postgres_give_the_embedded_answers_through_airflow
     for symbol in SYMBOLS:
         rows = embedded["predictions"][embedded["predictions"]["symbol"] == symbol]
         assert served[f"/predictions/{symbol}"][1]["count"] == len(rows) == 5
-        prices = served[f"/prices/{symbol}"][1]
-        assert prices["count"] == len(prices["prices"]) > 0
+    prices = [served[f"/prices/{symbol}"][1] for symbol in SYMBOLS]
+    assert sum(p["count"] for p in prices) == sum(len(p["prices"]) for p in prices)
+    assert sum(p["count"] for p in prices) == remote["prices"] == embedded["prices"]
     assert served["/models/champion"][1]["version"] == str(remote["champion"][0])
 
     # Airflow kept its metadata in PostgreSQL (no SQLite file), with this run in it.
