@@ -38,8 +38,9 @@ from tests.fixtures.services import (
     stop_process,
 )
 
-# About 3 minutes on a quiet machine (the MLflow server and Airflow migrate PostgreSQL,
-# two trainings, a cold `mpp airflow test` and `mpp serve`); fifteen under heavy load.
+# About 2 minutes on a quiet machine (the MLflow server and Airflow migrate PostgreSQL,
+# two trainings, a cold `mpp airflow test` and `mpp serve`); 3.5 on 2 cores shared with
+# three other jobs (load 7).
 pytestmark = [pytest.mark.slow, pytest.mark.s3, pytest.mark.timeout(1800)]
 
 MPP = str(Path(sys.executable).with_name("mpp"))
