@@ -13,7 +13,6 @@ import math
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +32,8 @@ from market_predictor.training import train
 from tests.fixtures.services import (
     PostgresServer,
     S3Server,
-    free_port,
     start_mlflow_server,
+    start_mpp_serve,
     stop_process,
 )
 
@@ -144,25 +143,9 @@ def _airflow_day(env: dict[str, str], metadata_url: str, log: Path) -> dict[str,
 
 def _served(env: dict[str, str], log: Path) -> dict[str, tuple[int, Any]]:
     """Every route's status and body from `mpp serve` (uvicorn) on a free port."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}/api/v1"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [MPP, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    process, base = start_mpp_serve(env, log)
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert process.poll() is None, f"mpp serve exited: {log.read_text()[-2000:]}"
-            assert time.monotonic() < deadline, "mpp serve did not answer in 300 s"
-            try:
-                health = httpx.get(f"{base}/health", timeout=5)
-                break
-            except httpx.TransportError:
-                time.sleep(0.3)
+        health = httpx.get(f"{base}/health", timeout=30)
         answers = {"/health": (health.status_code, health.json())}
         with httpx.Client(base_url=base, timeout=30) as client:
             for route in ROUTES:
