@@ -40,6 +40,7 @@ from market_predictor.triggers import (
     is_current_reference,
     model_inputs,
     per_test_level,
+    scale_test,
     skill_test,
     strongest,
     trigger_count,
@@ -184,8 +185,9 @@ def symbol_tests(
 ) -> list[TriggerTest]:
     """Every trigger test of one symbol: coverage and skill over its last
     PERFORMANCE_WINDOW realised errors (none below MIN_REALISED_ERRORS), drift of its
-    last `window` model inputs against the champion's reference (a model trained before
-    issue 9 has no reference: its inputs are not tested)."""
+    last `window` model inputs against the champion's reference and the scale of its
+    last SCALE_WINDOW days (a model trained before issue 9 has no reference: its
+    inputs are not tested)."""
     recent = errors.sort_values("target_date").tail(PERFORMANCE_WINDOW)
     tests = [
         coverage_test(recent["inside_interval"].astype(bool), nominal_coverage, level),
@@ -194,6 +196,7 @@ def symbol_tests(
     if inputs is not None and reference is not None and is_current_reference(reference):
         window = inputs.sort_values("date").tail(int(reference["window"]))
         tests += drift_tests(reference, window, symbol, level)
+        tests.append(scale_test(reference, window, symbol, level))
     return [test for test in tests if test is not None]
 
 

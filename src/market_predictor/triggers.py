@@ -11,13 +11,19 @@ Every symbol runs, every day:
 - **drift**: for each input as the model sees it, normalised by volatility as its output
   is (return, gap and range over the previous day's 21-day volatility, the 5/21-day
   volatility ratio, volume change), a chi-square statistic of the last `window` days'
-  counts in the quintile bins of the champion's most recent training years.
+  counts in the quintile bins of the champion's most recent training years;
+- **scale**: the mean high-low range of the last `SCALE_WINDOW` days over the previous
+  day's 21-day volatility (the scale the served interval was built on), one-sided
+  against the same statistic over the reference's own windows of that length: the
+  interval is too narrow for what the market is doing this week.
 
 Days are serially dependent (volatility clusters, features overlap), so the drift
 statistic's null is not chi-square: its inflation for the window length is measured
 when the model is trained, as the mean statistic of the reference's own windows of
 that length divided by the chi-square mean (a moving-block estimate of the null). The
-threshold is that inflation times the chi-square quantile.
+threshold is that inflation times the chi-square quantile. The scale statistic's null is
+measured the same way: the log of the window mean over every reference window of
+`SCALE_WINDOW` days is treated as normal with the mean and spread measured there.
 
 The level of every test is Bonferroni-corrected: a day's tests (symbols x tests) share
 a family-wise false-alarm probability `alpha` (default 1%), so on data with no change
@@ -49,6 +55,10 @@ DRIFT_WINDOW = 20  # trading days of inputs compared with the reference
 BINS = 5  # quintiles: at 20 days, 4 expected per bin
 PERFORMANCE_WINDOW = 60  # realised errors behind the coverage and skill tests
 MIN_REALISED_ERRORS = 20  # below this, coverage (+-9% s.e.) and skill are not tested
+SCALE_INPUT = "range_z"  # the most efficient daily scale measure the model sees
+# A trading week: the served interval lags a level change by its 21-day window, so the
+# excess is largest in the first days after a break and gone in about three weeks.
+SCALE_WINDOW = 5
 DEFAULT_ALPHA = 0.01
 _STRIDE = 5  # step between the reference's own windows when measuring the null
 
@@ -78,10 +88,11 @@ def per_test_level(alpha: float, symbols: int, tests: int) -> float:
 
 
 def trigger_count(reference: dict[str, Any] | None) -> int:
-    """Coverage and skill, and one drift test per input the reference profiles."""
+    """Coverage and skill, one drift test per input the reference profiles, and the
+    scale test when the reference measured its null."""
     if reference is None or not is_current_reference(reference):
         return 2
-    return 2 + len(reference["inputs"])
+    return 2 + len(reference["inputs"]) + int("scale" in reference)
 
 
 # -- performance ---------------------------------------------------------------------------
@@ -222,6 +233,11 @@ def drift_reference(
     if not profiles:
         return {}
     pooled = {name: _profile(recent[name].to_numpy(dtype="float64")) for name in DRIFT_INPUTS}
+    scales = {
+        str(symbol): rows[SCALE_INPUT].to_numpy(dtype="float64")
+        for symbol, rows in recent.groupby("symbol", sort=False)
+        if str(symbol) in profiles
+    }
     return {
         "version": REFERENCE_VERSION,
         "inputs": list(DRIFT_INPUTS),
@@ -232,6 +248,12 @@ def drift_reference(
         "pooled": pooled,
         "inflation": {
             name: max(1.0, float(np.mean(v))) if v else 1.0 for name, v in ratios.items()
+        },
+        "scale": {
+            "input": SCALE_INPUT,
+            "window": SCALE_WINDOW,
+            "symbols": {symbol: _scale_null([values]) for symbol, values in scales.items()},
+            "pooled": _scale_null(list(scales.values())),
         },
         "first_date": recent["date"].min().date().isoformat(),
         "last_date": recent["date"].max().date().isoformat(),
@@ -271,6 +293,55 @@ def drift_tests(
             )
         )
     return results
+
+
+def _window_log_means(values: np.ndarray, window: int) -> np.ndarray:
+    """The log of the mean of every `window` consecutive values (non-positive means,
+    a run of zero ranges, are dropped)."""
+    if values.size < window:
+        return np.empty(0)
+    sums = np.cumsum(np.concatenate([[0.0], values]))
+    means = (sums[window:] - sums[:-window]) / window
+    return np.log(means[means > 0])
+
+
+def _scale_null(series: Sequence[np.ndarray]) -> dict[str, float]:
+    """Mean and spread of the log window-mean over every SCALE_WINDOW-day window of the
+    reference (each series a symbol's rows in date order): overlapping windows, so
+    the spread includes the days' dependence, as the drift inflation does."""
+    logs = np.concatenate([_window_log_means(v[np.isfinite(v)], SCALE_WINDOW) for v in series])
+    return {"mean": float(logs.mean()), "sd": float(logs.std(ddof=1))}
+
+
+def scale_test(
+    reference: dict[str, Any], inputs: pd.DataFrame, symbol: str, level: float
+) -> TriggerTest | None:
+    """One-sided test that the last SCALE_WINDOW days' mean range, in units of the
+    volatility the interval was scaled by, is above what the reference's own windows
+    of that length show at `level`. None without a scale null or a full window."""
+    null_by = reference.get("scale")
+    if null_by is None:
+        return None
+    null = null_by["symbols"].get(symbol, null_by["pooled"])
+    values = inputs[null_by["input"]].to_numpy(dtype="float64")
+    values = values[np.isfinite(values)][-int(null_by["window"]) :]
+    if values.size < int(null_by["window"]):
+        return None
+    statistic = float(values.mean())
+    critical = math.exp(null["mean"] + float(stats.norm.isf(level)) * null["sd"])
+    fired = statistic > critical
+    if null["sd"] > 0 and statistic > 0:
+        p_value = float(stats.norm.sf((math.log(statistic) - null["mean"]) / null["sd"]))
+    else:
+        p_value = 0.0 if fired else 1.0  # a reference whose weeks never varied
+    return TriggerTest(
+        test=f"scale:{null_by['input']}",
+        statistic=statistic,
+        threshold=f"> {critical:.3g}",
+        window=int(values.size),
+        p_value=p_value,
+        fired=fired,
+    )
 
 
 def strongest(results: Iterable[TriggerTest]) -> TriggerTest | None:

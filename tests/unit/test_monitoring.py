@@ -156,22 +156,25 @@ def test_every_summary_row_names_its_test_statistic_threshold_and_window(
 ) -> None:
     replay(ops_home, start=dt.date(2012, 12, 3), end=dt.date(2012, 12, 7), retrain=False)
     latest = monitor(ops_home, as_of=dt.date(2012, 12, 7))
-    # 2 symbols x (coverage + skill + 5 drift inputs) share the day's 1% family-wise level.
+    # 2 symbols x (coverage + skill + 5 drift inputs + scale) share the day's 1% level.
     assert latest.alpha == 0.01
-    assert latest.test_level == pytest.approx(0.01 / 14)
+    assert latest.test_level == pytest.approx(0.01 / 16)
     for row in latest.symbols.values():
         assert row.n == 4
-        # Four realised errors: only the drift tests ran, each on its 20-day window.
-        assert {t.test for t in row.tests} == {
-            "drift:return_z",
-            "drift:gap_z",
-            "drift:range_z",
-            "drift:volatility_ratio",
-            "drift:volume_change",
+        # Four realised errors: only the input tests ran, drift on its 20-day window
+        # and scale on the last week.
+        assert {t.test: t.window for t in row.tests} == {
+            "drift:return_z": 20,
+            "drift:gap_z": 20,
+            "drift:range_z": 20,
+            "drift:volatility_ratio": 20,
+            "drift:volume_change": 20,
+            "scale:range_z": 5,
         }
-        assert all(t.window == 20 and t.threshold.startswith("> ") for t in row.tests)
+        assert all(t.threshold.startswith("> ") for t in row.tests)
         assert row.test in {t.test for t in row.tests}
-        assert row.statistic is not None and row.test_window == 20
+        reported = next(t for t in row.tests if t.test == row.test)
+        assert row.statistic == reported.statistic and row.test_window == reported.window
     stored = FeatureStore.from_settings(ops_home).summary.read()
     assert set(stored["test"]) <= {t.test for r in latest.symbols.values() for t in r.tests}
     assert stored["tests"].str.startswith("[").all()
@@ -184,5 +187,5 @@ def test_monitor_shares_the_configured_family_wise_level_among_the_days_tests(
     looser = ops_home.model_copy(update={"trigger_alpha": 0.05})
     result = monitor(looser, as_of=dt.date(2012, 12, 4))
     assert result.alpha == 0.05
-    # 2 symbols x (coverage + skill + 5 drift inputs): Bonferroni over 14 tests.
-    assert result.test_level == pytest.approx(0.05 / 14)
+    # 2 symbols x (coverage + skill + 5 drift inputs + scale): Bonferroni over 16 tests.
+    assert result.test_level == pytest.approx(0.05 / 16)

@@ -10,11 +10,13 @@ import pytest
 from market_predictor.features import build_features
 from market_predictor.triggers import (
     MIN_REALISED_ERRORS,
+    SCALE_WINDOW,
     coverage_test,
     drift_reference,
     drift_tests,
     model_inputs,
     per_test_level,
+    scale_test,
     skill_test,
     strongest,
     trigger_count,
@@ -78,7 +80,15 @@ def test_a_persistence_median_has_no_skill_to_lose() -> None:
     assert result.statistic == 0.0 and not result.fired
 
 
-def _bars(returns: np.ndarray, symbol: str, gap: float = 0.0, seed: int = 0) -> pd.DataFrame:
+def _bars(
+    returns: np.ndarray,
+    symbol: str,
+    gap: float | np.ndarray = 0.0,
+    seed: int = 0,
+    wick: float | np.ndarray = 0.004,
+) -> pd.DataFrame:
+    """Daily bars closing on `returns`; `wick` is the scale of the intraday excursions
+    beyond the open and close."""
     rng = np.random.default_rng(seed)
     close = 100 * np.exp(np.cumsum(returns))
     previous = np.concatenate([[100.0], close[:-1]])
@@ -88,8 +98,10 @@ def _bars(returns: np.ndarray, symbol: str, gap: float = 0.0, seed: int = 0) -> 
             "symbol": symbol,
             "date": pd.bdate_range("2010-01-04", periods=returns.size),
             "open": opens,
-            "high": np.maximum(opens, close) * np.exp(np.abs(rng.normal(0, 0.004, returns.size))),
-            "low": np.minimum(opens, close) * np.exp(-np.abs(rng.normal(0, 0.004, returns.size))),
+            "high": np.maximum(opens, close)
+            * np.exp(np.abs(rng.normal(0, 1, returns.size)) * wick),
+            "low": np.minimum(opens, close)
+            * np.exp(-np.abs(rng.normal(0, 1, returns.size)) * wick),
             "close": close,
             "volume": np.exp(rng.normal(14, 0.3, returns.size)),
         }
@@ -188,3 +200,97 @@ def test_the_reported_test_is_the_most_significant_firing_one() -> None:
 def test_a_model_worse_by_the_same_amount_every_day_fires() -> None:
     result = skill_test([3.0] * 30, [1.0] * 30, LEVEL)
     assert result is not None and result.fired and result.p_value == 0.0
+
+
+# -- scale --------------------------------------------------------------------------------
+
+
+def _scale_reference(mean: float, sd: float) -> dict:
+    null = {"mean": mean, "sd": sd}
+    return {"scale": {"input": "range_z", "window": SCALE_WINDOW, "symbols": {}, "pooled": null}}
+
+
+def _ranges(values: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({"range_z": values})
+
+
+def test_scale_fires_only_strictly_above_its_threshold() -> None:
+    # A reference whose weeks never vary: the threshold is its one window mean, 1.0.
+    reference = _scale_reference(mean=0.0, sd=0.0)
+    at = scale_test(reference, _ranges([1.0] * SCALE_WINDOW), "AAA", LEVEL)
+    above = scale_test(reference, _ranges([1.0] * (SCALE_WINDOW - 1) + [1.0 + 1e-9]), "AAA", LEVEL)
+    assert at is not None and above is not None
+    assert at.statistic == 1.0 and at.threshold == "> 1"
+    assert not at.fired and at.p_value == 1.0
+    assert above.fired and above.p_value == 0.0
+
+
+def test_scale_threshold_widens_with_the_references_spread_and_a_stricter_level() -> None:
+    week = _ranges([2.0] * SCALE_WINDOW)
+    calm = scale_test(_scale_reference(0.0, 0.1), week, "AAA", LEVEL)
+    wild = scale_test(_scale_reference(0.0, 0.4), week, "AAA", LEVEL)
+    lenient = scale_test(_scale_reference(0.0, 0.2), week, "AAA", 0.05)
+    strict = scale_test(_scale_reference(0.0, 0.2), week, "AAA", 1e-6)
+    assert calm is not None and wild is not None and lenient is not None and strict is not None
+    assert calm.fired and not wild.fired
+    assert lenient.fired and not strict.fired
+    assert calm.p_value < wild.p_value  # type: ignore[operator]
+
+
+def test_scale_reads_only_the_last_week_and_waits_for_a_full_one() -> None:
+    reference = _scale_reference(mean=0.0, sd=0.1)
+    wide_then_calm = scale_test(reference, _ranges([9.0] * 15 + [1.0] * SCALE_WINDOW), "AAA", LEVEL)
+    calm_then_wide = scale_test(reference, _ranges([1.0] * 15 + [9.0] * SCALE_WINDOW), "AAA", LEVEL)
+    assert wide_then_calm is not None and not wide_then_calm.fired
+    assert calm_then_wide is not None and calm_then_wide.fired
+    assert calm_then_wide.window == SCALE_WINDOW
+    assert scale_test(reference, _ranges([9.0] * (SCALE_WINDOW - 1)), "AAA", LEVEL) is None
+
+
+def test_a_reference_without_a_scale_null_skips_the_scale_test(reference: dict) -> None:
+    older = {key: value for key, value in reference.items() if key != "scale"}
+    week = model_inputs(build_features(_bars(np.full(60, 0.001), "AAA")))
+    assert scale_test(older, week, "AAA", LEVEL) is None
+    assert trigger_count(reference) == trigger_count(older) + 1
+
+
+def _iid_returns(days: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_t(5, days) * 0.01 * np.sqrt(3 / 5)
+
+
+def _daily_scale_flags(reference: dict, prices: pd.DataFrame) -> list[bool]:
+    inputs = model_inputs(build_features(prices))
+    level = per_test_level(0.01, 1, trigger_count(reference))
+    flags = []
+    for day in sorted(inputs["date"].unique()):
+        result = scale_test(reference, inputs[inputs["date"] <= day], "AAA", level)
+        flags.append(result is not None and result.fired)
+    return flags
+
+
+def test_scale_fires_within_a_week_of_the_ranges_tripling_and_not_before() -> None:
+    reference = drift_reference(build_features(_bars(_iid_returns(800, seed=11), "AAA")))
+    returns = _iid_returns(300, seed=12)
+    tripled = np.where(np.arange(300) >= 200, 3.0, 1.0)
+    prices = _bars(returns * tripled, "AAA", seed=12, wick=0.004 * tripled)
+    flags = _daily_scale_flags(reference, prices)
+    first = 300 - len(flags)  # the first rows have no 21-day volatility yet
+    assert not any(flags[: 200 - first])
+    assert any(flags[200 - first : 200 - first + SCALE_WINDOW])
+
+
+def test_clustered_volatility_widens_the_scale_null(reference: dict) -> None:
+    iid = drift_reference(build_features(_bars(_iid_returns(800, seed=11), "AAA")))
+    garch, calm = reference["scale"]["symbols"]["AAA"], iid["scale"]["symbols"]["AAA"]
+    assert garch["sd"] > calm["sd"] > 0
+
+
+def test_scale_false_alarms_stay_under_five_percent_on_a_stationary_bootstrap(
+    history: np.ndarray, reference: dict
+) -> None:
+    flags = []
+    for seed in (1, 2, 3):
+        resampled = _stationary_bootstrap(history, 300, seed)
+        flags += _daily_scale_flags(reference, _bars(resampled, "AAA", seed=seed))[60:]
+    assert len(flags) > 600
+    assert np.mean(flags) <= 0.05
