@@ -1,5 +1,5 @@
 """Realised error of every served prediction, rolling skill against persistence, and
-the retrain triggers: coverage, skill and input-drift tests whose thresholds account
+the retrain triggers: coverage, skill, input-drift and scale tests whose thresholds account
 for their sample size and for the number of tests a day runs (market_predictor.triggers).
 
 Everything is computed "as of" a day: only predictions whose target date is on or
