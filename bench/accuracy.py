@@ -308,11 +308,13 @@ def _pinball_uncertainty(forecasts: pd.DataFrame, network: str, symbols: list[st
         gap = model.mean() / rival.mean() - 1
         low, high = _block_bootstrap_gap(model.to_numpy(), rival.to_numpy(), seed)
         if high < -PINBALL_MARGIN:
-            reading = "surely beyond the margin"
+            reading = "beyond the 2% margin at 95%"
         elif low > -PINBALL_MARGIN:
-            reading = "surely short of the margin"
+            reading = "short of the 2% margin at 95%"
         else:
-            reading = "the margin lies inside the interval: not resolved by these days"
+            reading = "the 2% margin lies inside the interval: these days do not resolve it"
+        better = "better" if high < 0 else "not surely better"
+        reading += f"; {better} than persistence at 95%"
         lines.append(
             f"- {symbol}: {100 * gap:+.2f}% (95% {100 * low:+.2f}% .. {100 * high:+.2f}%), "
             f"{reading}."
