@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -189,15 +189,61 @@ def symbol_tests(
     last SCALE_WINDOW days (a model trained before issue 9 has no reference: its
     inputs are not tested)."""
     recent = errors.sort_values("target_date").tail(PERFORMANCE_WINDOW)
-    tests = [
-        coverage_test(recent["inside_interval"].astype(bool), nominal_coverage, level),
-        skill_test(recent["abs_error"], recent["persistence_abs_error"], level),
-    ]
+    window = None
     if inputs is not None and reference is not None and is_current_reference(reference):
         window = inputs.sort_values("date").tail(int(reference["window"]))
+    return _tests(
+        {
+            "inside_interval": recent["inside_interval"].astype(bool).to_numpy(),
+            "abs_error": recent["abs_error"].to_numpy(),
+            "persistence_abs_error": recent["persistence_abs_error"].to_numpy(),
+        },
+        window,
+        symbol,
+        reference,
+        nominal_coverage,
+        level,
+    )
+
+
+def _tests(
+    recent: Mapping[str, np.ndarray],
+    window: pd.DataFrame | Mapping[str, np.ndarray] | None,
+    symbol: str,
+    reference: dict[str, Any] | None,
+    nominal_coverage: float,
+    level: float,
+) -> list[TriggerTest]:
+    """symbol_tests on one symbol's last errors and (None: untested) inputs in date order."""
+    tests = [
+        coverage_test(recent["inside_interval"], nominal_coverage, level),
+        skill_test(recent["abs_error"], recent["persistence_abs_error"], level),
+    ]
+    if window is not None and reference is not None:
         tests += drift_tests(reference, window, symbol, level)
         tests.append(scale_test(reference, window, symbol, level))
     return [test for test in tests if test is not None]
+
+
+def _last_rows(
+    frame: pd.DataFrame, order: str, window: int, columns: Iterable[str]
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per symbol, `columns` over its last `window` rows in `order`: one sort and one
+    split for every symbol (a boolean filter and a sort per symbol cost seconds at
+    hundreds of symbols)."""
+    ordered = frame.sort_values(["symbol", order], kind="stable")
+    recent = ordered.groupby("symbol", sort=False).tail(window)
+    names = recent["symbol"].to_numpy()
+    arrays = {column: recent[column].to_numpy() for column in columns}
+    if not len(names):
+        return {}
+    bounds = np.flatnonzero(names[1:] != names[:-1]) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [len(names)]])
+    return {
+        str(names[start]): {column: values[start:end] for column, values in arrays.items()}
+        for start, end in zip(starts, ends, strict=True)
+    }
 
 
 # -- the monitoring step -----------------------------------------------------------------
@@ -315,11 +361,22 @@ def _summary_rows(
     now = pd.Timestamp.now(tz="UTC")
     records = []
     skills = skill_by_symbol(errors, monitored)
+    error_columns = ("inside_interval", "abs_error", "persistence_abs_error")
+    no_errors = {column: np.empty(0) for column in error_columns}
+    recent_errors = _last_rows(
+        errors.astype({"inside_interval": bool}), "target_date", PERFORMANCE_WINDOW, error_columns
+    )
+    windows: dict[str, dict[str, np.ndarray]] | None = None
+    no_inputs: dict[str, np.ndarray] = {}
+    if inputs is not None and reference is not None and is_current_reference(reference):
+        columns = [column for column in inputs.columns if column not in ("symbol", "date")]
+        windows = _last_rows(inputs, "date", int(reference["window"]), columns)
+        no_inputs = {column: np.empty(0) for column in columns}
     for symbol in monitored:
         skill = skills[symbol]
-        mine = errors[errors["symbol"] == symbol]
-        own_inputs = inputs[inputs["symbol"] == symbol] if inputs is not None else None
-        tests = symbol_tests(mine, own_inputs, symbol, reference, nominal, level)
+        window = None if windows is None else windows.get(symbol, no_inputs)
+        recent = recent_errors.get(symbol, no_errors)
+        tests = _tests(recent, window, symbol, reference, nominal, level)
         top = strongest(tests)
         fired = [test for test in tests if test.fired]
         records.append(

@@ -34,13 +34,14 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from numpy.typing import ArrayLike
+from scipy import special, stats
 
 DRIFT_INPUTS = (
     "return_z",
@@ -79,7 +80,11 @@ class TriggerTest:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # dataclasses.asdict deep-copies every field: a tenth of a second at 500 symbols.
+        return {name: getattr(self, name) for name in _FIELDS}
+
+
+_FIELDS = tuple(field.name for field in fields(TriggerTest))
 
 
 def per_test_level(alpha: float, symbols: int, tests: int) -> float:
@@ -98,7 +103,7 @@ def trigger_count(reference: dict[str, Any] | None) -> int:
 # -- performance ---------------------------------------------------------------------------
 
 
-def coverage_test(inside: Sequence[bool], nominal: float, level: float) -> TriggerTest | None:
+def coverage_test(inside: ArrayLike, nominal: float, level: float) -> TriggerTest | None:
     """Exact binomial test (equal tails) of the interval's hit rate against `nominal`."""
     hits = np.asarray(inside, dtype=bool)
     n = hits.size
@@ -116,6 +121,7 @@ def coverage_test(inside: Sequence[bool], nominal: float, level: float) -> Trigg
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def _binomial_p_value(k: int, n: int, p: float) -> float:
     return float(min(1.0, 2.0 * min(stats.binom.cdf(k, n, p), stats.binom.sf(k - 1, n, p))))
 
@@ -132,7 +138,7 @@ def _binomial_acceptance(n: int, p: float, level: float) -> tuple[int, int]:
 
 
 def skill_test(
-    model_abs_error: Sequence[float], persistence_abs_error: Sequence[float], level: float
+    model_abs_error: ArrayLike, persistence_abs_error: ArrayLike, level: float
 ) -> TriggerTest | None:
     """Diebold-Mariano (HLN-corrected, one-step) test that the model's absolute error
     exceeds persistence's; None below MIN_REALISED_ERRORS."""
@@ -143,7 +149,7 @@ def skill_test(
     n = gap.size
     if n < MIN_REALISED_ERRORS:
         return None
-    critical = float(stats.t.ppf(1.0 - level, n - 1))
+    critical = _t_critical(level, n - 1)
     spread = float(gap.std(ddof=1))
     if spread == 0.0:
         # Identical gaps every day: zero when the served median is the last close (no
@@ -153,7 +159,7 @@ def skill_test(
         p_value = 0.0 if mean > 0 else 1.0
     else:
         statistic = float(gap.mean() / (spread / math.sqrt(n)) * math.sqrt((n - 1) / n))
-        p_value = float(stats.t.sf(statistic, n - 1))
+        p_value = float(special.stdtr(n - 1, -statistic))  # stats.t.sf, without its checks
     return TriggerTest(
         test="skill",
         statistic=statistic,
@@ -266,13 +272,16 @@ def is_current_reference(reference: dict[str, Any]) -> bool:
 
 
 def drift_tests(
-    reference: dict[str, Any], inputs: pd.DataFrame, symbol: str, level: float
+    reference: dict[str, Any],
+    inputs: pd.DataFrame | Mapping[str, np.ndarray],
+    symbol: str,
+    level: float,
 ) -> list[TriggerTest]:
     """One chi-square test per input on `inputs` (one symbol's last `window` rows)."""
     profiles = reference["symbols"].get(symbol, reference["pooled"])
     results = []
     for name in reference["inputs"]:
-        values = inputs[name].to_numpy(dtype="float64")
+        values = np.asarray(inputs[name], dtype="float64")
         values = values[np.isfinite(values)]
         if values.size < reference["window"] // 2:
             continue
@@ -281,14 +290,14 @@ def drift_tests(
         dof = max(1, edges.size)
         inflation = float(reference["inflation"].get(name, 1.0))
         statistic = chi_square(values, edges, fractions)
-        critical = inflation * float(stats.chi2.isf(level, dof))
+        critical = inflation * _chi2_critical(level, dof)
         results.append(
             TriggerTest(
                 test=f"drift:{name}",
                 statistic=statistic,
                 threshold=f"> {critical:.3g}",
                 window=int(values.size),
-                p_value=float(stats.chi2.sf(statistic / inflation, dof)),
+                p_value=float(special.chdtrc(dof, statistic / inflation)),  # stats.chi2.sf
                 fired=statistic > critical,
             )
         )
@@ -314,7 +323,10 @@ def _scale_null(series: Sequence[np.ndarray]) -> dict[str, float]:
 
 
 def scale_test(
-    reference: dict[str, Any], inputs: pd.DataFrame, symbol: str, level: float
+    reference: dict[str, Any],
+    inputs: pd.DataFrame | Mapping[str, np.ndarray],
+    symbol: str,
+    level: float,
 ) -> TriggerTest | None:
     """One-sided test that the last SCALE_WINDOW days' mean range, in units of the
     volatility the interval was scaled by, is above what the reference's own windows
@@ -323,15 +335,15 @@ def scale_test(
     if null_by is None:
         return None
     null = null_by["symbols"].get(symbol, null_by["pooled"])
-    values = inputs[null_by["input"]].to_numpy(dtype="float64")
+    values = np.asarray(inputs[null_by["input"]], dtype="float64")
     values = values[np.isfinite(values)][-int(null_by["window"]) :]
     if values.size < int(null_by["window"]):
         return None
     statistic = float(values.mean())
-    critical = math.exp(null["mean"] + float(stats.norm.isf(level)) * null["sd"])
+    critical = math.exp(null["mean"] + _normal_critical(level) * null["sd"])
     fired = statistic > critical
     if null["sd"] > 0 and statistic > 0:
-        p_value = float(stats.norm.sf((math.log(statistic) - null["mean"]) / null["sd"]))
+        p_value = float(special.ndtr((null["mean"] - math.log(statistic)) / null["sd"]))
     else:
         p_value = 0.0 if fired else 1.0  # a reference whose weeks never varied
     return TriggerTest(
@@ -342,6 +354,23 @@ def scale_test(
         p_value=p_value,
         fired=fired,
     )
+
+
+# Critical values depend only on the level and the degrees of freedom, the same for
+# every symbol of a day; scipy's distribution objects cost ~0.3 ms a call in checks.
+@functools.lru_cache(maxsize=1024)
+def _t_critical(level: float, dof: int) -> float:
+    return float(stats.t.ppf(1.0 - level, dof))
+
+
+@functools.lru_cache(maxsize=1024)
+def _chi2_critical(level: float, dof: int) -> float:
+    return float(stats.chi2.isf(level, dof))
+
+
+@functools.lru_cache(maxsize=1024)
+def _normal_critical(level: float) -> float:
+    return float(stats.norm.isf(level))
 
 
 def strongest(results: Iterable[TriggerTest]) -> TriggerTest | None:

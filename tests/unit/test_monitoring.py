@@ -8,6 +8,8 @@ import pytest
 
 from market_predictor.config import Settings
 from market_predictor.monitoring import (
+    _last_rows,
+    _tests,
     monitor,
     realised_errors,
     rolling_skill,
@@ -143,6 +145,50 @@ def test_a_model_without_a_current_reference_is_not_tested_for_drift() -> None:
     inputs = pd.DataFrame({"symbol": ["AAA"], "date": [pd.Timestamp("2013-01-01")]})
     tests = symbol_tests(errors, inputs, "AAA", old_profile, 0.8, 0.001)
     assert [t.test for t in tests] == ["coverage", "skill"]
+
+
+def test_each_symbols_tests_see_only_its_own_last_rows_in_date_order() -> None:
+    # Rows of two symbols interleaved and out of date order, as the store returns them.
+    days = pd.bdate_range("2013-01-01", periods=6)
+    frame = pd.DataFrame(
+        {
+            "symbol": ["BBB", "AAA", "BBB", "AAA", "AAA", "BBB", "AAA", "AAA", "AAA"],
+            "date": [
+                days[2],
+                days[5],
+                days[0],
+                days[1],
+                days[0],
+                days[1],
+                days[3],
+                days[2],
+                days[4],
+            ],
+            "value": [32.0, 15.0, 30.0, 11.0, 10.0, 31.0, 13.0, 12.0, 14.0],
+        }
+    )
+    split = _last_rows(frame, "date", 4, ["value"])
+    assert list(split) == ["AAA", "BBB"]
+    assert split["AAA"]["value"].tolist() == [12.0, 13.0, 14.0, 15.0]
+    assert split["BBB"]["value"].tolist() == [30.0, 31.0, 32.0]
+    assert _last_rows(frame.iloc[:0], "date", 4, ["value"]) == {}
+
+
+def test_the_days_tests_of_a_symbol_match_its_tests_alone() -> None:
+    # The one-pass split used for the day's summary gives each symbol the same tests
+    # as symbol_tests on that symbol's rows alone.
+    failing = _errors([3.0] * 40, [1.0] * 40, _inside(40, 30)).assign(symbol="AAA")
+    fine = _errors([1.0] * 40, [1.1] * 40, _inside(40, 8)).assign(symbol="BBB")
+    both = pd.concat([fine, failing]).sample(frac=1.0, random_state=1)
+    split = _last_rows(
+        both, "target_date", 60, ["inside_interval", "abs_error", "persistence_abs_error"]
+    )
+    for symbol, own in (("AAA", failing), ("BBB", fine)):
+        alone = symbol_tests(own, None, symbol, None, 0.8, 0.001)
+        together = _tests(split[symbol], None, symbol, None, 0.8, 0.001)
+        assert together == alone
+    assert all(t.fired for t in symbol_tests(failing, None, "AAA", None, 0.8, 0.001))
+    assert not any(t.fired for t in symbol_tests(fine, None, "BBB", None, 0.8, 0.001))
 
 
 def test_monitor_before_any_prediction_writes_nothing(ops_prices: Settings) -> None:
