@@ -4,7 +4,9 @@ for their sample size and for the number of tests a day runs (market_predictor.t
 
 Everything is computed "as of" a day: only predictions whose target date is on or
 before it and only prices dated on or before it are read, so replaying history
-produces exactly the monitoring rows production would have written on each day.
+produces exactly the monitoring rows production would have written on each day. And
+only the last LOOKBACK_WINDOWS performance windows of trading days are read, so a
+day's cost does not grow with the years of history behind it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from market_predictor.store import (
 )
 from market_predictor.symbols import checked_symbols
 from market_predictor.triggers import (
+    DRIFT_INPUTS,
     DRIFT_WINDOW,
     PERFORMANCE_WINDOW,
     TriggerTest,
@@ -58,6 +61,7 @@ SKILL_COLUMNS = (
     "directional_accuracy",
 )
 TEST_COLUMNS = ("test", "statistic", "threshold", "test_window", "p_value")
+LOOKBACK_WINDOWS = 3  # performance windows of history a day's monitoring reads
 
 
 # -- the pure parts ----------------------------------------------------------------------
@@ -280,8 +284,11 @@ def monitor(
     if champion is None:
         champion = _champion_or_none(settings, name)
 
-    made = _predictions_due(store, name, as_of, symbols)
-    known = read_errors(store, model_name=name, end=as_of, columns=list(schemas.ERROR_KEY))
+    since = _lookback_start(settings, as_of)
+    made = _predictions_due(store, name, as_of, symbols, since)
+    known = read_errors(
+        store, model_name=name, start=since, end=as_of, columns=list(schemas.ERROR_KEY)
+    )
     pending = _without(made, known, list(schemas.ERROR_KEY))
     summary = MonitorResult(as_of=as_of, model_name=name)
     if not pending.empty:
@@ -348,11 +355,14 @@ def _summary_rows(
 ) -> tuple[pd.DataFrame, float | None]:
     """One summary row per symbol that has a prediction made on or before `as_of`, and
     the level each of the day's tests ran at."""
-    predicted = read_predictions(store, symbols, name, as_of_end=as_of, columns=["symbol"])
+    since = _lookback_start(settings, as_of)
+    predicted = read_predictions(
+        store, symbols, name, as_of_start=since, as_of_end=as_of, columns=["symbol"]
+    )
     monitored = sorted(set(predicted["symbol"]))
     if not monitored:
         return pd.DataFrame(columns=schemas.SUMMARY.names), None
-    errors = served_errors(read_errors(store, monitored, name, end=as_of))
+    errors = served_errors(read_errors(store, monitored, name, start=since, end=as_of))
     reference = getattr(champion, "drift_profile", None) or None
     inputs = _recent_inputs(settings, store, as_of, monitored) if reference else None
     level = per_test_level(settings.trigger_alpha, len(monitored), trigger_count(reference))
@@ -418,18 +428,35 @@ def _recent_inputs(
     since = calendar.shift_trading_days(as_of, -DRIFT_WINDOW, settings.calendar)
     start = calendar.shift_trading_days(since, -WARMUP_ROWS - 5, settings.calendar)
     prices = read_prices(store, symbols, start=start, end=as_of)
-    if prices.empty:
-        return pd.DataFrame(columns=["symbol", "date"])
+    if prices.empty:  # no closes in the window (a day past the stored history): no tests
+        return pd.DataFrame(columns=["symbol", "date", *DRIFT_INPUTS])
     inputs = model_inputs(build_features(prices))
     return inputs[inputs["date"] > pd.Timestamp(since)]
 
 
+def _lookback_start(settings: Settings, as_of: dt.date) -> dt.date | None:
+    """The first day whose predictions and errors a day's monitoring reads: the tests
+    use a symbol's last PERFORMANCE_WINDOW realised errors, which a symbol predicted
+    every trading day has within that many trading days; LOOKBACK_WINDOWS of them leave
+    room for gaps and keep a day's reads from growing with the years of history."""
+    try:
+        return calendar.shift_trading_days(
+            as_of, -LOOKBACK_WINDOWS * PERFORMANCE_WINDOW, settings.calendar
+        )
+    except InputError:
+        return None  # the calendar begins inside the lookback: read from its start
+
+
 def _predictions_due(
-    store: FeatureStore, name: str, as_of: dt.date, symbols: list[str] | None
+    store: FeatureStore,
+    name: str,
+    as_of: dt.date,
+    symbols: list[str] | None,
+    since: dt.date | None,
 ) -> pd.DataFrame:
-    """Predictions whose target day has come by `as_of`; when two as-of dates aimed at
+    """Predictions whose target day is in [since, as_of]; when two as-of dates aimed at
     the same target (a weekend run), the later one is the forecast that was served."""
-    made = read_predictions(store, symbols, name, target_end=as_of)
+    made = read_predictions(store, symbols, name, target_start=since, target_end=as_of)
     made = made.sort_values(["symbol", "target_date", "model_version", "as_of_date"])
     return made.drop_duplicates(list(schemas.ERROR_KEY), keep="last").reset_index(drop=True)
 

@@ -8,6 +8,7 @@ import pytest
 
 from market_predictor.config import Settings
 from market_predictor.monitoring import (
+    LOOKBACK_WINDOWS,
     _last_rows,
     _tests,
     monitor,
@@ -18,6 +19,7 @@ from market_predictor.monitoring import (
 )
 from market_predictor.pipeline import replay
 from market_predictor.store import FeatureStore
+from market_predictor.triggers import PERFORMANCE_WINDOW
 
 
 def _predictions(rows: list[tuple[str, str, float, float, float, float]]) -> pd.DataFrame:
@@ -189,6 +191,21 @@ def test_the_days_tests_of_a_symbol_match_its_tests_alone() -> None:
         assert together == alone
     assert all(t.fired for t in symbol_tests(failing, None, "AAA", None, 0.8, 0.001))
     assert not any(t.fired for t in symbol_tests(fine, None, "BBB", None, 0.8, 0.001))
+
+
+def test_a_days_monitoring_reads_only_its_lookback_of_history(ops_home: Settings) -> None:
+    from market_predictor.calendar import shift_trading_days
+
+    replay(ops_home, start=dt.date(2012, 12, 3), end=dt.date(2012, 12, 7), retrain=False)
+    # Friday's forecast and the errors realised on Friday are the newest history.
+    lookback = LOOKBACK_WINDOWS * PERFORMANCE_WINDOW
+    last_day_in = shift_trading_days(dt.date(2012, 12, 7), lookback, ops_home.calendar)
+    first_day_out = shift_trading_days(last_day_in, 1, ops_home.calendar)
+    inside = monitor(ops_home, as_of=last_day_in)
+    outside = monitor(ops_home, as_of=first_day_out)
+    assert set(inside.symbols) == {"AAPL", "MSFT"}
+    assert all(row.n == 1 for row in inside.symbols.values())  # Friday's error only
+    assert not outside.symbols and outside.message.startswith("no predictions")
 
 
 def test_monitor_before_any_prediction_writes_nothing(ops_prices: Settings) -> None:
