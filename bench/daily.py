@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python -m bench.daily [--sizes 500,5000] [--years 10]
      [--replay-symbols 500] [--replay-days 252] [--baseline-days 5] [--baseline-ref REF]
+     [--reuse]
 
 For each size: a synthetic universe (bench/synthetic.py) of `years` years in a local
 Parquet file; a store holding every day but the last, loaded in batches of 1,000
@@ -9,9 +10,9 @@ symbols; a network champion (an LSTM trained briefly on 20 of the symbols and pr
 so inference runs the network for every symbol); the forecasts of the day before. Then,
 each in its own process on its own copy of that home, timed on the wall clock with
 peak memory from the process's rusage (os.wait4):
-- floor: a process that only imports the modules the daily job loads (recorded by
-  running the same command once on a scratch copy);
-- `mpp daily --as-of <last day>` with this code;
+- `mpp daily --as-of <last day>` with this code, run with `python -X importtime`, so
+  the process itself reports how long its imports took, lazy ones included (work =
+  wall time minus that);
 - the same command with the baseline code: the tree of `--baseline-ref` (default: the
   merge base with main, i.e. main without this branch), exported with `git archive`
   and put first on PYTHONPATH.
@@ -48,17 +49,6 @@ WORK_TARGETS = {500: 1.5, 5000: 10.0}  # seconds of daily work beyond imports
 MEMORY_TARGET_MB = 2048.0
 REPLAY_TARGET_S = 300.0  # for a year
 YEAR_DAYS = 252
-# The floor process imports, one by one, every module the measured daily job had loaded
-# when it finished (recorded by a run of the same command on a scratch copy): the
-# imports a job needs are then counted in the floor however lazily the code loads them.
-FLOOR_IMPORTS = (
-    "import importlib, json, sys\n"
-    "for name in json.load(open(sys.argv[1])):\n"
-    "    try:\n"
-    "        importlib.import_module(name)\n"
-    "    except Exception:\n"
-    "        pass\n"
-)
 
 
 @dataclass
@@ -67,6 +57,7 @@ class Step:
     peak_mb: float
     output: dict[str, object]
     cpu: float = 0.0  # user + system seconds: less sensitive than wall time to other load
+    imports: float = 0.0  # seconds spent importing, from the process's own -X importtime
 
 
 def measure(command: list[str], env: dict[str, str], label: str) -> Step:
@@ -84,7 +75,19 @@ def measure(command: list[str], env: dict[str, str], label: str) -> Step:
     text = lines[-1] if lines else ""
     # ru_maxrss is in KiB on Linux.
     output = json.loads(text) if text.startswith("{") else {}
-    return Step(seconds, usage.ru_maxrss / 1024, output, usage.ru_utime + usage.ru_stime)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Step(seconds, usage.ru_maxrss / 1024, output, cpu, import_seconds(err_path))
+
+
+def import_seconds(stderr: Path) -> float:
+    """Total import time of a process run with `-X importtime`: the sum of every
+    module's own ("self") time, lazy imports included, wherever they happened."""
+    total_us = 0
+    for line in stderr.read_text(errors="replace").splitlines():
+        if line.startswith("import time:") and "|" in line:
+            own = line.removeprefix("import time:").split("|")[0].strip()
+            total_us += int(own) if own.isdigit() else 0
+    return total_us / 1e6
 
 
 # -- worker modes (child processes) -------------------------------------------------------
@@ -148,23 +151,6 @@ def stored_forecasts(home: Path, day: str) -> dict[str, object]:
     }
 
 
-def loaded_modules(out: Path, command: list[str]) -> None:
-    """Run `mpp <command>` in this process, then write the names of every loaded module."""
-    from market_predictor import cli
-
-    sys.argv = ["mpp", *command]
-    exit_code: list[int] = []
-    # The CLI leaves through os._exit (no interpreter teardown); catch it to record.
-    os._exit = exit_code.append  # type: ignore[assignment]
-    try:
-        cli.main()
-    except SystemExit as exc:  # a CLI that leaves through sys.exit
-        exit_code.append(exc.code if isinstance(exc.code, int) else int(exc.code is not None))
-    if exit_code != [0]:
-        raise SystemExit(f"mpp {' '.join(command)} exited {exit_code}")
-    out.write_text(json.dumps(sorted(sys.modules)))
-
-
 # -- the runner ---------------------------------------------------------------------------
 
 
@@ -206,6 +192,19 @@ def environment(
     }
 
 
+def prepared(template: Path, command: list[str], env: dict[str, str], reuse: bool) -> Step:
+    """The home `command` prepares in `template`; with `reuse`, the one a previous run of
+    the same command left there (building 5,000 symbols takes minutes)."""
+    saved = template / "setup.json"
+    if reuse and saved.exists():
+        return Step(0.0, 0.0, json.loads(saved.read_text()))
+    shutil.rmtree(template, ignore_errors=True)
+    template.mkdir(parents=True)
+    setup = measure(command, env, f"prepare-{template.name}")
+    saved.write_text(json.dumps(setup.output))
+    return setup
+
+
 def fresh_copy(template: Path, name: str) -> Path:
     target = WORK / name
     shutil.rmtree(target, ignore_errors=True)
@@ -221,15 +220,14 @@ def main() -> None:
     parser.add_argument("--replay-days", type=int, default=252)
     parser.add_argument("--baseline-days", type=int, default=5)
     parser.add_argument("--baseline-ref", default=None)
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse the homes a previous run prepared"
+    )
     parser.add_argument("--prepare", help=argparse.SUPPRESS)
     parser.add_argument("--symbols", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--history-end", help=argparse.SUPPRESS)
     parser.add_argument("--forecasts", nargs=2, help=argparse.SUPPRESS)
-    parser.add_argument("--modules", help=argparse.SUPPRESS)
-    args, command = parser.parse_known_args()
-    if args.modules:
-        loaded_modules(Path(args.modules), command)
-        return
+    args = parser.parse_args()
     if args.prepare:
         result = prepare(Path(args.prepare), args.symbols, args.years, args.history_end)
         print(json.dumps(result))
@@ -244,7 +242,7 @@ def main() -> None:
     ours = ROOT / "src"
     worker = [sys.executable, "-m", "bench.daily", "--years", str(args.years)]
     prep_env = base | {"PYTHONPATH": f"{ours}{os.pathsep}{ROOT}"}
-    rows: list[tuple[int, Step, dict[str, tuple[Step, Step, dict[str, object]]]]] = []
+    rows: list[tuple[int, Step, dict[str, tuple[Step, dict[str, object]]]]] = []
     # The replay first, then the sizes, smallest first; the report is rewritten after
     # each phase, so a run stopped early still leaves what it measured.
     replay = None
@@ -253,35 +251,27 @@ def main() -> None:
         REPORT.write_text(render(args, commit, rows, replay))
     for n_symbols in [int(s) for s in args.sizes.split(",") if s]:
         template = WORK / f"n{n_symbols}"
-        shutil.rmtree(template, ignore_errors=True)
-        template.mkdir(parents=True)
-        setup = measure(
+        setup = prepared(
+            template,
             [*worker, "--prepare", str(template), "--symbols", str(n_symbols)],
             prep_env,
-            f"prepare-{n_symbols}",
+            args.reuse,
         )
         day = str(setup.output["day"])
         runs = {}
         for label, src in (("ours", ours), ("baseline", baseline_src)):
             home = fresh_copy(template, f"run-{label}")
             env = environment(base, src, home, setup.output)
-            modules = WORK / f"modules-{label}.json"
-            scratch = fresh_copy(template, f"modules-{label}")
-            measure(
-                [*worker, "--modules", str(modules), "daily", "--as-of", day],
-                environment(base, src, scratch, setup.output),
-                f"modules-{label}",
+            daily = measure(
+                [sys.executable, "-X", "importtime", MPP, "daily", "--as-of", day, "--json"],
+                env,
+                f"daily-{label}",
             )
-            shutil.rmtree(scratch)
-            floor = measure(
-                [sys.executable, "-c", FLOOR_IMPORTS, str(modules)], env, f"floor-{label}"
-            )
-            daily = measure([MPP, "daily", "--as-of", day, "--json"], env, f"daily-{label}")
             made = measure([*worker, "--forecasts", str(home / "home"), day], prep_env, "made")
-            runs[label] = (floor, daily, made.output)
+            runs[label] = (daily, made.output)
             print(
                 f"{n_symbols} symbols, {label}: daily {daily.seconds:.1f} s, "
-                f"floor {floor.seconds:.1f} s"
+                f"imports {daily.imports:.1f} s"
             )
         rows.append((n_symbols, setup, runs))
         REPORT.write_text(render(args, commit, rows, replay))
@@ -316,9 +306,8 @@ def run_replay(
     start = days[0].date()
     history_end = (start - dt.timedelta(days=1)).isoformat()
     template = WORK / f"replay{args.replay_symbols}"
-    shutil.rmtree(template, ignore_errors=True)
-    template.mkdir(parents=True)
-    setup = measure(
+    setup = prepared(
+        template,
         [
             *worker,
             "--prepare",
@@ -329,7 +318,7 @@ def run_replay(
             history_end,
         ],
         prep_env,
-        "prepare-replay",
+        args.reuse,
     )
     results = {}
     for label, src, count in (
@@ -367,7 +356,7 @@ def run_replay(
 def render(
     args: argparse.Namespace,
     commit: str,
-    rows: list[tuple[int, Step, dict[str, tuple[Step, Step, dict[str, object]]]]],
+    rows: list[tuple[int, Step, dict[str, tuple[Step, dict[str, object]]]]],
     replay: Replay | None,
 ) -> str:
     command = (
@@ -388,31 +377,30 @@ def render(
         f"{TRAIN_SYMBOLS} of the symbols and promoted), so every symbol's forecast runs the "
         "network. The forecasts of the day before exist, so monitoring scores a realised "
         "error per symbol. Measured: one `mpp daily --as-of <last day>` process, with this "
-        "code and with the baseline code, each on its own copy of the same home. Floor: a "
-        "process that only imports the modules the daily job loaded (recorded by running "
-        "the same command on a scratch copy); work = wall time minus the floor of the "
-        "same run. Peak memory: the process's max RSS.",
+        "code and with the baseline code, each on its own copy of the same home, under "
+        "`python -X importtime`: work = the process's wall time minus the time its own "
+        "imports took (the sum of every module's self time, lazy imports included). Peak "
+        "memory: the process's max RSS.",
         "",
         f"Machine: {os.cpu_count()} cores (shared with other jobs), {platform.machine()}, "
         f"Python {platform.python_version()}.",
         "",
-        "| symbols | rows stored | code | floor: imports, wall / CPU (s) | daily job, wall / "
-        "CPU (s) | work beyond imports, wall / CPU (s) | steps ingest / predict / monitor / "
+        "| symbols | rows stored | code | daily job, wall / CPU (s) | its imports, wall (s) "
+        "| work beyond imports, wall (s) | steps ingest / predict / monitor / "
         "compact (s) | peak RSS (MB) | same forecasts | target (work, memory) |",
         "|---:|---:|---|---:|---:|---:|---|---:|---|---|",
     ]
     for n_symbols, setup, runs in rows:
-        same = runs["ours"][2] == runs["baseline"][2] and bool(runs["ours"][2].get("symbols"))
+        same = runs["ours"][1] == runs["baseline"][1] and bool(runs["ours"][1].get("symbols"))
         for label in ("baseline", "ours"):
-            floor, daily, _ = runs[label]
+            daily, _ = runs[label]
             seconds = daily.output.get("seconds", {})
             assert isinstance(seconds, dict)
             inside = " / ".join(
                 f"{seconds.get(s, float('nan')):.2f}"
                 for s in ("ingest", "predict", "monitor", "compact")
             )
-            work = daily.seconds - floor.seconds
-            work_cpu = daily.cpu - floor.cpu
+            work = daily.seconds - daily.imports
             target = WORK_TARGETS.get(n_symbols)
             verdict = ""
             if label == "ours" and target is not None:
@@ -421,8 +409,8 @@ def render(
                 verdict = f"< {target:g} s{memory}: {'met' if met else '**missed**'}"
             lines.append(
                 f"| {n_symbols:,} | {int(setup.output['rows']):,} | {label} | "
-                f"{floor.seconds:.1f} / {floor.cpu:.1f} | {daily.seconds:.1f} / {daily.cpu:.1f} | "
-                f"{work:.1f} / {work_cpu:.1f} | {inside} | "
+                f"{daily.seconds:.1f} / {daily.cpu:.1f} | {daily.imports:.1f} | "
+                f"{work:.1f} | {inside} | "
                 f"{daily.peak_mb:.0f} | {'yes' if same else '**no**'} | {verdict} |"
             )
     if replay is None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -222,3 +224,16 @@ def test_a_stored_missing_value_sent_again_is_not_a_restatement(prices: PriceFea
     again = prices.upsert(rows)
     assert (again.inserted, again.updated) == (0, 0)
     assert len(prices.read()) == 3
+
+
+def test_a_table_checkpoints_its_log_so_an_open_replays_few_commits(
+    prices: PriceFeatureGroup,
+) -> None:
+    # A daily job commits to each table once a day and opens it dozens of times; an
+    # open replays every commit since the last checkpoint.
+    for days in range(1, 26):
+        prices.upsert(_rows(days=days))
+    log = Path(prices.table.uri) / "_delta_log"
+    checkpointed = json.loads((log / "_last_checkpoint").read_text())["version"]
+    assert prices.table.version() - checkpointed <= 10
+    assert len(prices.read()) == 25
