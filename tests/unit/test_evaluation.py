@@ -63,3 +63,73 @@ def test_metrics_table_has_one_row_per_symbol_and_an_overall_row() -> None:
     table = metrics_table(pd.concat([a, b], ignore_index=True))
     assert list(table["symbol"]) == ["A", "B", "ALL"]
     assert table.set_index("symbol").loc["ALL", "n"] == 4
+
+
+def _one_forecast(actual: float) -> pd.DataFrame:
+    """Last close 100, interval [98, 102], median 101."""
+    return pd.DataFrame(
+        {
+            "symbol": ["A"],
+            "last_close": [100.0],
+            "actual_close": [actual],
+            "predicted_close": [101.0],
+            "lower": [98.0],
+            "upper": [102.0],
+        }
+    )
+
+
+def test_pinball_is_taken_on_log_returns_at_the_intervals_outer_levels_and_the_median() -> None:
+    # Outcome: no move. Each quantile's loss is its level's side of (0 - quantile return).
+    low, median, high = np.log(0.98), np.log(1.01), np.log(1.02)
+    expected = np.mean([0.1 * -low, 0.5 * median, 0.1 * high])
+    assert forecast_metrics(_one_forecast(100.0))["pinball"] == pytest.approx(expected)
+    wider = np.mean([0.05 * -low, 0.5 * median, 0.05 * high])
+    for quantiles in ((0.05, 0.5, 0.95), (0.95, 0.05, 0.5)):
+        metrics = forecast_metrics(_one_forecast(100.0), quantiles)
+        assert metrics["pinball"] == pytest.approx(wider)
+
+
+def test_pinball_loss_weighs_a_miss_below_a_quantile_by_one_minus_its_level() -> None:
+    # actual 2 under every quantile: loss (1 - level) * 2.
+    loss = pinball_loss(np.array([-2.0]), np.array([[0.0, 0.0, 0.0]]), (0.1, 0.5, 0.9))
+    assert loss == pytest.approx(2 * (0.9 + 0.5 + 0.1) / 3)
+
+
+def test_an_actual_on_either_edge_of_the_interval_is_covered() -> None:
+    for edge in (98.0, 102.0):
+        assert forecast_metrics(_one_forecast(edge))["coverage"] == 1.0
+    for outside in (97.99, 102.01):
+        assert forecast_metrics(_one_forecast(outside))["coverage"] == 0.0
+
+
+def test_rmse_weighs_large_errors_more_than_mae() -> None:
+    rows = _rows([100, 100], [100, 100], [101, 97])
+    metrics = forecast_metrics(rows)
+    assert metrics["mae"] == pytest.approx(2.0)
+    assert metrics["rmse"] == pytest.approx(np.sqrt((1 + 9) / 2))
+
+
+def test_mase_is_undefined_when_persistence_made_no_error() -> None:
+    rows = _rows([100, 100], [100, 100], [101, 99])
+    assert np.isnan(forecast_metrics(rows)["mase"])
+
+
+def test_direction_counts_only_the_forecasts_that_call_a_move() -> None:
+    # One "no change" forecast, one right call, one wrong call.
+    rows = _rows([100, 100, 100], [105, 105, 95], [100, 101, 101])
+    assert forecast_metrics(rows)["directional_accuracy"] == pytest.approx(0.5)
+
+
+def test_metrics_table_orders_symbols_and_passes_the_quantiles_to_every_row() -> None:
+    b = _rows([50], [50], [51]).assign(symbol="B")
+    a = _rows([100], [100], [101])
+    rows = pd.concat([b, a], ignore_index=True)
+    quantiles = (0.05, 0.5, 0.95)
+    table = metrics_table(rows, quantiles=quantiles).set_index("symbol")
+    assert list(table.index) == ["A", "B", "ALL"]
+    assert table.loc["A", "pinball"] == pytest.approx(forecast_metrics(a, quantiles)["pinball"])
+    assert table.loc["ALL", "pinball"] == pytest.approx(
+        forecast_metrics(rows, quantiles)["pinball"]
+    )
+    assert table.loc["ALL", "pinball"] != pytest.approx(forecast_metrics(rows)["pinball"])

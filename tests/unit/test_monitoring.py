@@ -117,7 +117,13 @@ def test_rolling_skill_uses_only_the_last_window_of_errors() -> None:
 def test_rolling_skill_of_nothing_is_nan_not_an_error() -> None:
     skill = rolling_skill(_errors([], [], []))
     assert skill["n"] == 0
-    assert np.isnan(skill["mase"])
+    assert set(skill) == {"n", "mae", "persistence_mae", "mase", "coverage", "directional_accuracy"}
+    assert all(np.isnan(value) for name, value in skill.items() if name != "n")
+
+
+def test_rolling_skill_of_one_realised_error_is_that_error() -> None:
+    skill = rolling_skill(_errors([2.0], [4.0], [False]))
+    assert (skill["n"], skill["mae"], skill["mase"], skill["coverage"]) == (1, 2.0, 0.5, 0.0)
 
 
 def _inside(n: int, misses: int) -> list[bool]:
@@ -252,3 +258,80 @@ def test_monitor_shares_the_configured_family_wise_level_among_the_days_tests(
     assert result.alpha == 0.05
     # 2 symbols x (coverage + skill + 5 drift inputs + scale): Bonferroni over 16 tests.
     assert result.test_level == pytest.approx(0.05 / 16)
+
+
+def test_an_actual_on_either_edge_of_the_interval_is_inside_and_a_cent_beyond_is_not() -> None:
+    predictions = _predictions([("AAA", "2013-01-03", 100.0, 101.0, 98.0, 104.0)] * 4)
+    prices = [98.0, 104.0, 97.99, 104.01]
+    inside = [
+        bool(
+            realised_errors(predictions.iloc[[i]], _prices([("AAA", "2013-01-03", p)])).iloc[0][
+                "inside_interval"
+            ]
+        )
+        for i, p in enumerate(prices)
+    ]
+    assert inside == [True, True, False, False]
+
+
+def test_every_error_row_keeps_its_predictions_identity_and_forecast() -> None:
+    predictions = _predictions(
+        [
+            ("AAA", "2013-01-03", 100.0, 102.0, 97.0, 105.0),
+            ("BBB", "2013-01-03", 50.0, 49.0, 47.0, 52.0),
+        ]
+    ).assign(model_name=["m", "n"], model_version=["3", "4"])
+    prices = _prices([("AAA", "2013-01-03", 101.0), ("BBB", "2013-01-03", 51.0)])
+    errors = realised_errors(predictions, prices).set_index("symbol")
+    assert errors.loc["AAA", "actual_close"] == 101.0 and errors.loc["BBB", "actual_close"] == 51.0
+    for column in ("target_date", "as_of_date", "model_name", "model_version"):
+        assert list(errors[column]) == list(predictions[column]), column
+    for column in ("predicted_close", "lower", "upper", "last_close"):
+        assert errors[column].tolist() == predictions[column].tolist(), column
+    assert errors.loc["BBB", "abs_error"] == pytest.approx(2.0)
+    assert errors.loc["BBB", "persistence_abs_error"] == pytest.approx(1.0)
+    assert not bool(errors.loc["BBB", "direction_correct"])
+    assert str(errors["created_at"].dt.tz) == "UTC"
+    age = pd.Timestamp.now(tz="UTC") - errors["created_at"].iloc[0]
+    assert pd.Timedelta(0) <= age < pd.Timedelta(minutes=5)
+
+
+def test_a_called_move_when_the_price_stood_still_is_a_wrong_direction() -> None:
+    predictions = _predictions([("AAA", "2013-01-03", 100.0, 101.0, 98.0, 104.0)])
+    row = realised_errors(predictions, _prices([("AAA", "2013-01-03", 100.0)])).iloc[0]
+    assert not pd.isna(row["direction_correct"]) and not bool(row["direction_correct"])
+
+
+def test_served_errors_keep_one_row_per_symbol_and_day_with_the_input_columns() -> None:
+    first = _errors([1.0, 2.0], [1.0, 1.0], [True, True])
+    other = first.assign(symbol="BBB", abs_error=[7.0, 8.0])
+    newer = first.iloc[[1]].assign(model_version="2", abs_error=5.0)
+    errors = pd.concat([newer, other, first], ignore_index=True)
+    served = served_errors(errors)
+    assert list(served.columns) == list(errors.columns)
+    assert list(served.index) == list(range(4))
+    assert list(zip(served["symbol"], served["abs_error"], strict=True)) == [
+        ("AAA", 1.0),
+        ("AAA", 5.0),
+        ("BBB", 7.0),
+        ("BBB", 8.0),
+    ]
+    assert served_errors(errors.iloc[:0]).empty
+
+
+def test_rolling_skill_takes_the_newest_days_whatever_the_row_order() -> None:
+    errors = _errors([9.0] * 5 + [1.0] * 5, [1.0] * 10, [False] * 5 + [True] * 5)
+    skill = rolling_skill(errors.iloc[::-1], window=5)
+    assert skill["mae"] == pytest.approx(1.0)
+    assert skill["coverage"] == pytest.approx(1.0)
+
+
+def test_rolling_direction_counts_only_the_days_that_called_a_move() -> None:
+    errors = _errors([1.0] * 4, [1.0] * 4, [True, False, False, False])
+    errors["direction_correct"] = pd.array([True, False, pd.NA, pd.NA], dtype="boolean")
+    skill = rolling_skill(errors, window=4)
+    assert skill["directional_accuracy"] == pytest.approx(0.5)
+    assert skill["coverage"] == pytest.approx(0.25)
+    assert skill["n"] == 4
+    undecided = errors.assign(direction_correct=pd.array([pd.NA] * 4, dtype="boolean"))
+    assert np.isnan(rolling_skill(undecided, window=4)["directional_accuracy"])

@@ -3,9 +3,12 @@ false-alarm rate on data with no change, and detection of a real one in time."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from market_predictor.features import build_features
 from market_predictor.triggers import (
@@ -294,3 +297,90 @@ def test_scale_false_alarms_stay_under_five_percent_on_a_stationary_bootstrap(
         flags += _daily_scale_flags(reference, _bars(resampled, "AAA", seed=seed))[60:]
     assert len(flags) > 600
     assert np.mean(flags) <= 0.05
+
+
+def test_a_day_without_symbols_keeps_the_whole_alpha_for_one_test() -> None:
+    assert per_test_level(0.01, 0, 7) == pytest.approx(0.01)
+
+
+def _gaps_of_mean_one(n: int) -> tuple[list[float], list[float]]:
+    """Model errors exceeding persistence's by 0 and 2 on alternate days (mean 1)."""
+    return [1.0, 3.0] * (n // 2), [1.0] * n
+
+
+def test_skill_statistic_is_the_small_sample_corrected_diebold_mariano_t() -> None:
+    model, persistence = _gaps_of_mean_one(20)
+    result = skill_test(model, persistence, LEVEL)
+    assert result is not None
+    # mean 1, s.d. sqrt(20/19): DM = 1 / (sd / sqrt(20)), HLN factor sqrt(19/20).
+    statistic = 1 / (np.sqrt(20 / 19) / np.sqrt(20)) * np.sqrt(19 / 20)
+    assert result.statistic == pytest.approx(statistic)
+    assert result.p_value == pytest.approx(stats.t.sf(statistic, 19))
+    assert result.window == 20 and result.test == "skill"
+
+
+def test_skill_fires_exactly_when_its_p_value_is_below_the_level() -> None:
+    model, persistence = _gaps_of_mean_one(20)
+    p_value = skill_test(model, persistence, LEVEL).p_value  # type: ignore[union-attr]
+    above = skill_test(model, persistence, p_value * 1.01)
+    below = skill_test(model, persistence, p_value * 0.99)
+    assert above is not None and above.fired
+    assert below is not None and not below.fired
+    critical = float(above.threshold.removeprefix("> "))
+    assert critical == pytest.approx(above.statistic, rel=0.01)
+
+
+def test_skill_ignores_days_without_an_error_and_counts_only_the_rest() -> None:
+    model, persistence = _gaps_of_mean_one(20)
+    clean = skill_test(model, persistence, LEVEL)
+    with_gaps = skill_test([np.nan, *model, 2.0], [1.0, *persistence, np.nan], LEVEL)
+    assert clean is not None and with_gaps is not None
+    assert with_gaps.window == 20 and with_gaps.statistic == clean.statistic
+    assert skill_test([np.nan, *model[1:]], persistence, LEVEL) is None  # 19 days left
+
+
+def test_a_model_better_by_the_same_amount_every_day_does_not_fire() -> None:
+    result = skill_test([1.0] * 30, [3.0] * 30, LEVEL)
+    assert result is not None and not result.fired
+    assert result.statistic == -np.inf and result.p_value == 1.0
+
+
+def test_coverage_reports_the_hit_rate_and_its_two_sided_binomial_p_value() -> None:
+    result = coverage_test([True] * 40 + [False] * 10, 0.8, LEVEL)
+    assert result is not None
+    assert result.statistic == pytest.approx(0.8) and result.window == 50
+    assert result.p_value == 1.0  # at the nominal rate exactly: nothing to reject
+    low = coverage_test([True] * 30 + [False] * 20, 0.8, LEVEL)
+    assert low is not None
+    assert low.p_value == pytest.approx(2 * stats.binom.cdf(30, 50, 0.8))
+    assert low.test == "coverage"
+
+
+def test_an_untestable_result_ranks_after_any_with_a_p_value() -> None:
+    quiet = coverage_test([True] * 45 + [False] * 15, 0.8, LEVEL)
+    assert quiet is not None and not quiet.fired and quiet.p_value < 1.0  # type: ignore[operator]
+    unknown = dataclasses.replace(quiet, test="drift:x", p_value=None)
+    assert strongest([unknown, quiet]) == quiet
+    firing = dataclasses.replace(unknown, fired=True)
+    assert strongest([quiet, firing]) == firing
+
+
+def test_a_persistence_median_gives_no_evidence_even_at_a_lax_level() -> None:
+    result = skill_test([1.0, 2.0] * 15, [1.0, 2.0] * 15, 0.5)  # critical value 0
+    assert result is not None
+    assert result.statistic == 0.0 and not result.fired  # at the critical value: no fire
+    assert result.p_value is not None and result.p_value >= 0.5
+
+
+def test_a_model_worse_by_a_small_constant_every_day_fires_with_certainty() -> None:
+    result = skill_test([1.25] * 30, [1.0] * 30, LEVEL)
+    assert result is not None and result.fired
+    assert result.statistic == np.inf and result.p_value == 0.0
+
+
+def test_a_result_without_a_p_value_ranks_level_with_one_at_p_one() -> None:
+    exact = coverage_test([True] * 48 + [False] * 12, 0.8, LEVEL)  # at nominal: p = 1
+    assert exact is not None and exact.p_value == 1.0
+    unknown = dataclasses.replace(exact, test="drift:x", p_value=None)
+    assert strongest([unknown, exact]) == unknown
+    assert strongest([exact, unknown]) == exact

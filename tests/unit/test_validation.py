@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from market_predictor.validation import REASONS, RELATIVE_TOLERANCE, validate_prices
+from market_predictor.validation import REASONS, RELATIVE_TOLERANCE, _record, validate_prices
 from tests.fixtures.data import price_rows
 
 AS_OF = dt.date(2013, 3, 1)
@@ -214,3 +214,11 @@ def test_a_wrongly_typed_key_column_is_a_bug_not_bad_data(column: str) -> None:
     rows[column] = [1, 2]
     with pytest.raises(ValueError, match="does not fit the contract"):
         validate_prices(rows, AS_OF)
+
+
+def test_a_failed_check_that_names_no_listed_reason_is_a_bug_not_a_quarantine() -> None:
+    reasons = pd.Series(pd.NA, index=range(2), dtype="object")
+    cases = pd.DataFrame({"index": [1], "check": ["mystery check"], "column": ["open"]})
+    with pytest.raises(ValueError, match=r"does not fit the contract: \['mystery check'\]"):
+        _record(reasons, cases)
+    assert reasons.isna().all()
