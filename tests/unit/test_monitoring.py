@@ -15,11 +15,12 @@ from market_predictor.monitoring import (
     realised_errors,
     rolling_skill,
     served_errors,
+    skill_by_symbol,
     symbol_tests,
 )
 from market_predictor.pipeline import replay
 from market_predictor.store import FeatureStore
-from market_predictor.triggers import PERFORMANCE_WINDOW
+from market_predictor.triggers import PERFORMANCE_WINDOW, REFERENCE_VERSION
 
 
 def _predictions(rows: list[tuple[str, str, float, float, float, float]]) -> pd.DataFrame:
@@ -335,3 +336,80 @@ def test_rolling_direction_counts_only_the_days_that_called_a_move() -> None:
     assert skill["n"] == 4
     undecided = errors.assign(direction_correct=pd.array([pd.NA] * 4, dtype="boolean"))
     assert np.isnan(rolling_skill(undecided, window=4)["directional_accuracy"])
+
+
+def _mixed_errors(seed: int) -> pd.DataFrame:
+    """Two symbols in shuffled order: 70 days of AAA (beyond the window), 10 of BBB,
+    with missing errors and forecasts that called no direction."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for symbol, days in (("AAA", 70), ("BBB", 10)):
+        frame = _errors(
+            list(rng.uniform(0, 3, days)),
+            list(rng.uniform(0, 3, days)),
+            list(rng.random(days) < 0.8),
+        ).assign(symbol=symbol)
+        frame.loc[rng.random(days) < 0.1, "abs_error"] = np.nan
+        direction = rng.random(days) < 0.5
+        frame["direction_correct"] = pd.array(direction, dtype="boolean")
+        frame.loc[rng.random(days) < 0.2, "direction_correct"] = pd.NA
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True).sample(frac=1.0, random_state=seed)
+
+
+@pytest.mark.parametrize("window", [60, 5])
+def test_skill_of_every_symbol_in_one_pass_equals_each_symbols_rolling_skill(window: int) -> None:
+    errors = _mixed_errors(seed=4)
+    skills = skill_by_symbol(errors, ["BBB", "AAA", "CCC"], window=window)
+    assert list(skills) == ["BBB", "AAA", "CCC"]
+    for symbol in ("AAA", "BBB"):
+        expected = rolling_skill(errors[errors["symbol"] == symbol], window=window)
+        assert skills[symbol] == pytest.approx(expected, nan_ok=True), symbol
+    assert skills["CCC"]["n"] == 0
+    assert set(skills["CCC"]) == set(skills["AAA"])
+    assert all(np.isnan(value) for name, value in skills["CCC"].items() if name != "n")
+    assert skill_by_symbol(errors.iloc[:0], ["AAA"])["AAA"]["n"] == 0
+
+
+def test_skill_of_a_symbol_whose_persistence_made_no_error_has_no_mase() -> None:
+    errors = _errors([1.0, 2.0], [0.0, 0.0], [True, True])
+    assert np.isnan(skill_by_symbol(errors, ["AAA"])["AAA"]["mase"])
+    assert skill_by_symbol(errors, ["AAA"])["AAA"]["mae"] == pytest.approx(1.5)
+    small = _errors([1.0, 2.0], [0.5, 0.5], [True, True])
+    assert skill_by_symbol(small, ["AAA"])["AAA"]["mase"] == pytest.approx(3.0)
+
+
+def test_skill_with_no_measured_error_or_no_called_direction_is_nan() -> None:
+    errors = _errors([np.nan, np.nan], [np.nan, np.nan], [True, False])
+    errors["direction_correct"] = pd.array([pd.NA, pd.NA], dtype="boolean")
+    skill = skill_by_symbol(errors, ["AAA"])["AAA"]
+    assert skill["n"] == 2 and skill["coverage"] == pytest.approx(0.5)
+    assert np.isnan(skill["mae"]) and np.isnan(skill["persistence_mae"])
+    assert np.isnan(skill["directional_accuracy"])
+
+
+def _sign_reference() -> dict:
+    """A current drift reference on one input: half of AAA's days below zero, half
+    above (the pooled profile, for other symbols, splits at 5)."""
+    return {
+        "version": REFERENCE_VERSION,
+        "inputs": ["return_z"],
+        "window": 20,
+        "symbols": {"AAA": {"return_z": {"edges": [0.0], "fractions": [0.5, 0.5]}}},
+        "pooled": {"return_z": {"edges": [5.0], "fractions": [0.5, 0.5]}},
+        "inflation": {"return_z": 1.0},
+    }
+
+
+def test_drift_tests_the_newest_window_against_the_symbols_own_profile() -> None:
+    errors = _errors([1.0] * 30, [1.0] * 30, _inside(30, 6))
+    days = pd.bdate_range("2013-01-01", periods=40)
+    # 20 balanced days, then 20 days all above zero: only the newest 20 are a drift.
+    values = [-1.0, 1.0] * 10 + [1.0] * 20
+    inputs = pd.DataFrame({"symbol": "AAA", "date": days, "return_z": values})
+    tests = symbol_tests(errors, inputs.iloc[::-1], "AAA", _sign_reference(), 0.8, 0.001)
+    assert [t.test for t in tests] == ["coverage", "skill", "drift:return_z"]
+    drift = tests[-1]
+    assert drift.window == 20 and drift.fired
+    balanced = symbol_tests(errors, inputs.iloc[:20], "AAA", _sign_reference(), 0.8, 0.001)
+    assert not balanced[-1].fired and balanced[-1].window == 20

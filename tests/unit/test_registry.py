@@ -81,3 +81,9 @@ def test_gate_refuses_a_model_worse_than_persistence_naming_both_losses() -> Non
 def test_a_promotion_reason_names_the_winning_loss(champion: float | None) -> None:
     decision = gate(0.0030, PERSISTENCE, champion)
     assert "0.00300" in decision.reason
+
+
+def test_gate_refuses_a_model_that_only_ties_garch() -> None:
+    decision = gate(0.0030, PERSISTENCE, None, 0.0030)
+    assert decision.promote is False
+    assert decision.decision == "rejected_vs_garch"

@@ -354,6 +354,9 @@ def test_coverage_reports_the_hit_rate_and_its_two_sided_binomial_p_value() -> N
     assert low is not None
     assert low.p_value == pytest.approx(2 * stats.binom.cdf(30, 50, 0.8))
     assert low.test == "coverage"
+    high = coverage_test([True] * 49 + [False], 0.8, LEVEL)  # P(X >= 49), both tails
+    assert high is not None
+    assert high.p_value == pytest.approx(2 * (stats.binom.pmf(49, 50, 0.8) + 0.8**50))
 
 
 def test_an_untestable_result_ranks_after_any_with_a_p_value() -> None:

@@ -222,3 +222,17 @@ def test_a_failed_check_that_names_no_listed_reason_is_a_bug_not_a_quarantine() 
     with pytest.raises(ValueError, match=r"does not fit the contract: \['mystery check'\]"):
         _record(reasons, cases)
     assert reasons.isna().all()
+
+
+def test_a_symbol_column_that_is_not_text_is_a_bug_even_if_its_values_look_right() -> None:
+    # A categorical column (what a dictionary-encoded Parquet column reads back as).
+    rows = price_rows(days=2).astype({"symbol": "category"})
+    with pytest.raises(ValueError, match="does not fit the contract at all"):
+        validate_prices(rows, AS_OF)
+
+
+def test_dates_given_as_text_are_a_type_bug_named_as_such() -> None:
+    rows = price_rows(days=2)
+    rows["date"] = rows["date"].dt.strftime("%Y-%m-%d")
+    with pytest.raises(ValueError, match=r"does not fit the contract at all: .*datetime64"):
+        validate_prices(rows, AS_OF)
