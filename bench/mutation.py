@@ -57,6 +57,8 @@ GROUPS = (
                     "x_skill_by_symbol",
                     "x__nanmean",
                     "x_symbol_tests",
+                    "x__tests",
+                    "x__last_rows",
                 )
             ),
             *(
@@ -66,6 +68,7 @@ GROUPS = (
                     "x_coverage_test",
                     "x__binomial_p_value",
                     "x_skill_test",
+                    "x_scale_test",
                     "x_strongest",
                 )
             ),
@@ -450,11 +453,11 @@ def write(scores: list[Score], command: str, whole: dict[str, float] | None) -> 
         "Scope: validation mutates all of `validation.py`; the registry gate `gate()`;",
         "evaluation all of `evaluation.py`; the monitoring policy the realised-error,",
         "served-error, rolling-skill and per-symbol test functions of `monitoring.py`",
-        "(not monitor()'s reading and writing) and the coverage, skill, level and",
-        "reporting functions of `triggers.py` (the drift statistic and its null are left to",
-        "the slower drift tests in `tests/unit/test_triggers.py`, outside this run; mutmut",
-        "leaves the cached `_binomial_acceptance` unmutated, and its bounds are tested",
-        "through `coverage_test`'s boundary test); the store the two",
+        "(not monitor()'s reading and writing) and the coverage, skill, scale, level and",
+        "reporting functions of `triggers.py` (the drift statistic and its null are left",
+        "to the slower drift tests in `tests/unit/test_triggers.py`, outside this run;",
+        "mutmut leaves the cached `_binomial_acceptance` and critical-value functions",
+        "unmutated, and they are tested through the tests' boundary tests); the store the two",
         "upserts and the frame-to-table conversion; inference the as-of resolution, the",
         "look-ahead refusal, the window read and `check_not_future`. The monitor()",
         "end-to-end tests are deselected (a replay each, paid by every mutant they reach).",
