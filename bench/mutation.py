@@ -9,7 +9,7 @@ tests. The score counts killed mutants among the non-equivalent ones.
 
 Scope, so that a full run stays under 30 minutes on 2 shared cores: each group mutates
 only its decisive functions (GROUPS), and mutmut runs, for each mutant, the selected unit
-tests that call the mutated function (pyproject.toml [tool.mutmut]); the three monitor()
+tests that call the mutated function (pyproject.toml [tool.mutmut]); the four monitor()
 end-to-end tests are deselected there (a replay each, paid again by every mutant they
 reach), since each function they reach has unit tests of its own.
 """
