@@ -271,9 +271,35 @@ EQUIVALENT: dict[str, str] = {
     "market_predictor.monitoring.x__nanmean__mutmut_7": (
         "equivalent: with no value present numpy's 0.0 / 0 is NaN too"
     ),
-    "market_predictor.monitoring.x_symbol_tests__mutmut_13": (
+    "market_predictor.monitoring.x_symbol_tests__mutmut_34": (
         "equivalent: coverage_test casts the hits to booleans; 0.0/1.0 cast the same"
     ),
+    **{
+        f"market_predictor.monitoring.x__last_rows__mutmut_{n}": (
+            "equivalent: pandas ignores `kind` when sorting on several columns"
+        )
+        for n in (3, 5, 8, 9)
+    },
+    **{
+        f"market_predictor.monitoring.x__last_rows__mutmut_{n}": (
+            "equivalent: groupby().tail() keeps the frame's row order whether or not"
+            " the groups are sorted"
+        )
+        for n in (13, 15, 18)
+    },
+    **{
+        f"market_predictor.monitoring.x__last_rows__mutmut_{n}": (
+            "equivalent: starts and ends are built the same length, so zip's strictness"
+            " never matters"
+        )
+        for n in (40, 43, 44)
+    },
+    **{
+        f"market_predictor.triggers.x_scale_test__mutmut_{n}": (
+            "equivalent: the model inputs are float64 already, so the cast changes nothing"
+        )
+        for n in (17, 19)
+    },
 }
 
 # Survivors that differ from the original in a way no test should pin, and why.

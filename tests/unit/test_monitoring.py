@@ -20,7 +20,7 @@ from market_predictor.monitoring import (
 )
 from market_predictor.pipeline import replay
 from market_predictor.store import FeatureStore
-from market_predictor.triggers import PERFORMANCE_WINDOW, REFERENCE_VERSION
+from market_predictor.triggers import PERFORMANCE_WINDOW, REFERENCE_VERSION, SCALE_WINDOW
 
 
 def _predictions(rows: list[tuple[str, str, float, float, float, float]]) -> pd.DataFrame:
@@ -398,6 +398,13 @@ def _sign_reference() -> dict:
         "symbols": {"AAA": {"return_z": {"edges": [0.0], "fractions": [0.5, 0.5]}}},
         "pooled": {"return_z": {"edges": [5.0], "fractions": [0.5, 0.5]}},
         "inflation": {"return_z": 1.0},
+        # The last week's mean is tested against 0.5 for AAA, 5 for other symbols.
+        "scale": {
+            "input": "return_z",
+            "window": SCALE_WINDOW,
+            "symbols": {"AAA": {"mean": float(np.log(0.5)), "sd": 0.0}},
+            "pooled": {"mean": float(np.log(5.0)), "sd": 0.0},
+        },
     }
 
 
@@ -408,8 +415,9 @@ def test_drift_tests_the_newest_window_against_the_symbols_own_profile() -> None
     values = [-1.0, 1.0] * 10 + [1.0] * 20
     inputs = pd.DataFrame({"symbol": "AAA", "date": days, "return_z": values})
     tests = symbol_tests(errors, inputs.iloc[::-1], "AAA", _sign_reference(), 0.8, 0.001)
-    assert [t.test for t in tests] == ["coverage", "skill", "drift:return_z"]
-    drift = tests[-1]
+    assert [t.test for t in tests] == ["coverage", "skill", "drift:return_z", "scale:return_z"]
+    drift, scale = tests[-2:]
     assert drift.window == 20 and drift.fired
+    assert scale.window == SCALE_WINDOW and scale.fired
     balanced = symbol_tests(errors, inputs.iloc[:20], "AAA", _sign_reference(), 0.8, 0.001)
-    assert not balanced[-1].fired and balanced[-1].window == 20
+    assert [(t.fired, t.window) for t in balanced[-2:]] == [(False, 20), (False, SCALE_WINDOW)]

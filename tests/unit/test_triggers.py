@@ -387,3 +387,19 @@ def test_a_result_without_a_p_value_ranks_level_with_one_at_p_one() -> None:
     unknown = dataclasses.replace(exact, test="drift:x", p_value=None)
     assert strongest([unknown, exact]) == unknown
     assert strongest([exact, unknown]) == exact
+
+
+def test_scale_p_value_is_the_normal_tail_of_the_log_window_mean() -> None:
+    wide = scale_test(_scale_reference(0.0, 0.2), _ranges([2.0] * SCALE_WINDOW), "AAA", LEVEL)
+    narrow = scale_test(_scale_reference(0.0, 0.5), _ranges([0.5] * SCALE_WINDOW), "AAA", LEVEL)
+    assert wide is not None and narrow is not None
+    assert wide.test == "scale:range_z" and wide.statistic == pytest.approx(2.0)
+    assert wide.p_value == pytest.approx(stats.norm.sf(np.log(2.0) / 0.2))
+    assert narrow.p_value == pytest.approx(stats.norm.sf(np.log(0.5) / 0.5))
+    assert not narrow.fired
+
+
+def test_a_week_without_any_range_does_not_fire_the_scale_test() -> None:
+    still = scale_test(_scale_reference(0.0, 0.2), _ranges([0.0] * SCALE_WINDOW), "AAA", LEVEL)
+    assert still is not None and not still.fired
+    assert still.statistic == 0.0 and still.p_value == 1.0
