@@ -34,7 +34,7 @@ test-slow: setup ## Only the tests marked slow (CI runs them after `make test`)
 test-all: lint typecheck ## Lint, type-check, then every test: the default run and the slow ones
 	$(BIN)/pytest $(PYTEST_ARGS) -m ''
 
-mutation: setup ## Mutation testing of the money-and-trust modules (~30 min alone on 2 cores); writes docs/benchmarks/mutation.md
+mutation: setup ## Mutation testing of the money-and-trust modules (~10 min on 2 shared cores); writes docs/benchmarks/mutation.md
 	$(BIN)/python -m bench.mutation
 
 demo: setup ## Offline end-to-end run on the sample data (ingest, train, replay 60 days)

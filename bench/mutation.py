@@ -178,8 +178,8 @@ EQUIVALENT: dict[str, str] = {
     ),
     **{
         f"market_predictor.monitoring.x_realised_errors__mutmut_{n}": (
-            "equivalent: the stored forecasts' price columns are float64 (PREDICTIONS"
-            " schema), so the cast changes nothing"
+            "equivalent: the stored forecasts' and prices' columns are float64 (the"
+            " PREDICTIONS and PRICES schemas), so the cast changes nothing"
         )
         for n in (31, 37, 43, 95, 102)
     },
@@ -387,6 +387,7 @@ class Score:
     group: Group
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    rerun: bool = False  # run alone after the last whole run (tests added since)
     killed: list[str] = field(default_factory=list)
     survived: list[str] = field(default_factory=list)
     equivalent: list[str] = field(default_factory=list)
@@ -461,8 +462,9 @@ def write(scores: list[Score], command: str, whole: dict[str, float] | None) -> 
     ]
     for s in scores:
         score = f"{s.score:.1%}" if s.total else "not run"
+        name = f"{s.group.name} (re-run)" if s.rerun else s.group.name
         lines.append(
-            f"| {s.group.name} | {s.total} | {len(s.killed)} | {len(s.equivalent)} | "
+            f"| {name} | {s.total} | {len(s.killed)} | {len(s.equivalent)} | "
             f"{len(s.survived)} | {len(s.untested)} | {score} | {s.seconds / 60:.1f} | "
             f"{s.cpu_seconds / 60:.1f} |"
         )
@@ -472,7 +474,9 @@ def write(scores: list[Score], command: str, whole: dict[str, float] | None) -> 
             f"Whole run (`{command}`, every group): {whole['wall'] / 60:.1f} min wall,"
             f" {whole['cpu'] / 60:.1f} min CPU (user + system, mutmut and every test process);"
             f" load average {whole['load_start']:.1f} at the start and"
-            f" {whole['load_end']:.1f} at the end, on 2 cores shared with other jobs.",
+            f" {whole['load_end']:.1f} at the end, on 2 cores shared with other jobs."
+            " A group marked re-run was run alone after it, once tests were added; its"
+            " score and minutes are from that run.",
         ]
     lines += [
         "",
@@ -518,9 +522,11 @@ def write(scores: list[Score], command: str, whole: dict[str, float] | None) -> 
     REPORT.write_text("\n".join(lines).rstrip() + "\n")
 
 
-def _timing(value: float | list[float]) -> tuple[float, float]:
+def _timing(value: float | list[float]) -> tuple[float, float, bool]:
     # Older durations files hold the wall time only.
-    return (value, 0.0) if isinstance(value, float | int) else (value[0], value[1])
+    if isinstance(value, float | int):
+        return value, 0.0, False
+    return value[0], value[1], bool(value[2]) if len(value) > 2 else False
 
 
 USAGE = """usage: python -m bench.mutation [GROUP ...] [--report-only]
@@ -548,7 +554,8 @@ def main(argv: list[str]) -> int:
         load_start, started, cpu = os.getloadavg()[0], time.perf_counter(), _children_cpu()
         for group in GROUPS:
             if not names or group.name.split()[0] in names:
-                durations[group.name] = run(group)
+                wall, cpu = run(group)
+                durations[group.name] = [wall, cpu, bool(names) and "whole" in durations]
                 durations_file.write_text(json.dumps(durations))
         if not names:
             durations["whole"] = {
@@ -561,7 +568,7 @@ def main(argv: list[str]) -> int:
     scores = []
     for group in GROUPS:
         score = results(group)
-        score.seconds, score.cpu_seconds = _timing(durations.get(group.name, 0.0))
+        score.seconds, score.cpu_seconds, score.rerun = _timing(durations.get(group.name, 0.0))
         scores.append(score)
         print(f"{group.name}: {score.score:.1%} of {score.total} ({score.seconds / 60:.1f} min)")
     write(scores, "make mutation", durations.get("whole"))
