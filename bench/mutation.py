@@ -81,6 +81,8 @@ GROUPS = (
             f"{M}.store.feature_group.xǁPriceFeatureGroupǁupsert__mutmut_*",
             f"{M}.store.delta.xǁTableǁupsert__mutmut_*",
             f"{M}.store.delta.xǁTableǁto_arrow__mutmut_*",
+            f"{M}.store.delta.x__without_unchanged__mutmut_*",
+            f"{M}.store.delta.x__date_bounds__mutmut_*",
         ),
     ),
     Group(
@@ -488,7 +490,8 @@ def write(scores: list[Score], command: str, whole: dict[str, float] | None) -> 
         "to the slower drift tests in `tests/unit/test_triggers.py`, outside this run;",
         "mutmut leaves the cached `_binomial_acceptance` and critical-value functions",
         "unmutated, and they are tested through the tests' boundary tests); the store the two",
-        "upserts and the frame-to-table conversion; inference the as-of resolution, the",
+        "upserts, the filter of unchanged rows before a merge, the merge's date bounds and",
+        "the frame-to-table conversion; inference the as-of resolution, the",
         "look-ahead refusal, the window read and `check_not_future`. The monitor()",
         "end-to-end tests are deselected (a replay each, paid by every mutant they reach).",
         "",
