@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path
 
+from market_predictor.api.cache import Series
 from market_predictor.api.deps import DateRange, SnapshotDep, SymbolPath, symbol_data
 from market_predictor.api.routes import window
 from market_predictor.api.schemas import (
@@ -24,10 +25,13 @@ Year = Annotated[int, Path(ge=1900, le=2200, description="Year of the target dat
 Month = Annotated[int, Path(ge=1, le=12, description="Month of the target dates (1-12)")]
 
 
-def _month(year: int, month: int) -> DateRange:
-    return DateRange(
-        dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
-    )
+def _month_rows(series: Series, year: int, month: int, missing: str) -> list[Any]:
+    """The rows dated in a calendar month; an empty month is a 404, as in the original."""
+    last = calendar.monthrange(year, month)[1]
+    i, j = window(series, DateRange(dt.date(year, month, 1), dt.date(year, month, last)))
+    if i == j:
+        raise HTTPException(404, f"{missing} in {year}-{month:02d}")
+    return series.rows[i:j]
 
 
 @router.get(
@@ -48,10 +52,7 @@ async def month_predictions(
     symbol: SymbolPath, year: Year, month: Month, snapshot: SnapshotDep
 ) -> LegacyPredictions:
     data = symbol_data(snapshot, symbol)
-    i, j = window(data.predictions, _month(year, month))
-    if i == j:
-        raise HTTPException(404, f"no predictions for {data.symbol} in {year}-{month:02d}")
-    rows = data.predictions.rows[i:j]
+    rows = _month_rows(data.predictions, year, month, f"no predictions for {data.symbol}")
     return LegacyPredictions(
         datetime=[row.target_date for row in rows],
         prediction=[row.predicted_close for row in rows],
@@ -67,10 +68,7 @@ async def month_metrics(
     symbol: SymbolPath, year: Year, month: Month, snapshot: SnapshotDep
 ) -> LegacyMetrics:
     data = symbol_data(snapshot, symbol)
-    i, j = window(data.errors, _month(year, month))
-    if i == j:
-        raise HTTPException(404, f"no realised errors for {data.symbol} in {year}-{month:02d}")
-    rows = data.errors.rows[i:j]
+    rows = _month_rows(data.errors, year, month, f"no realised errors for {data.symbol}")
     return LegacyMetrics(
         datetime=[row.target_date for row in rows], metric=[row.abs_error for row in rows]
     )
