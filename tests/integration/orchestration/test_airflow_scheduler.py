@@ -102,6 +102,7 @@ def test_standalone_runs_a_triggered_day_to_success_and_ctrl_c_stops_it(
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=_as_from_a_terminal,
     )
 
     def airflow(*args: str) -> subprocess.CompletedProcess[str]:
@@ -157,6 +158,13 @@ def test_standalone_runs_a_triggered_day_to_success_and_ctrl_c_stops_it(
     assert code == 0
     for group in standalone:
         assert group_members(group) == [], "Airflow processes outlived Ctrl-C"
+
+
+def _as_from_a_terminal() -> None:
+    # An ignored SIGINT is inherited across exec, and Python then never raises
+    # KeyboardInterrupt; this worker may have inherited one (a background CI job, a
+    # library that ignores it), while a user's Ctrl-C comes from a terminal.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def log_tail(path: Path, lines: int = 60) -> str:
