@@ -12,8 +12,14 @@ from scipy import stats
 
 from market_predictor.features import build_features
 from market_predictor.triggers import (
+    _STRIDE,
+    DRIFT_INPUTS,
     MIN_REALISED_ERRORS,
     SCALE_WINDOW,
+    _profile,
+    _scale_null,
+    _window_log_means,
+    chi_square,
     coverage_test,
     drift_reference,
     drift_tests,
@@ -403,3 +409,245 @@ def test_a_week_without_any_range_does_not_fire_the_scale_test() -> None:
     still = scale_test(_scale_reference(0.0, 0.2), _ranges([0.0] * SCALE_WINDOW), "AAA", LEVEL)
     assert still is not None and not still.fired
     assert still.statistic == 0.0 and still.p_value == 1.0
+
+
+# -- drift statistics on hand-computed inputs ----------------------------------------------
+
+
+def test_a_value_on_a_bin_edge_counts_in_the_bin_above_it() -> None:
+    halves = np.array([0.5, 0.5])
+    # One value below the edge and one on it: one per bin, exactly as expected.
+    assert chi_square(np.array([-1.0, 0.0]), np.array([0.0]), halves) == 0.0
+    # Both on or above it: counts (0, 2) against (1, 1).
+    assert chi_square(np.array([0.0, 1.0]), np.array([0.0]), halves) == 2.0
+
+
+def test_the_chi_square_counts_every_bin_even_an_empty_top_one() -> None:
+    thirds = np.full(3, 1 / 3)
+    # Counts (3, 0, 0) against (1, 1, 1): 4 + 1 + 1.
+    statistic = chi_square(np.full(3, -1.0), np.array([0.0, 1.0]), thirds)
+    assert statistic == pytest.approx(6.0)
+
+
+def test_a_value_in_a_bin_the_reference_never_saw_is_a_large_finite_statistic() -> None:
+    statistic = chi_square(np.array([1.0]), np.array([0.0]), np.array([1.0, 0.0]))
+    assert np.isfinite(statistic) and statistic > 1e3
+
+
+def test_a_profile_of_tied_values_has_distinct_edges_and_puts_ties_above_them() -> None:
+    profile = _profile(np.array([0.0] * 5 + [1.0] * 5))
+    edges = profile["edges"]
+    assert edges == sorted(set(edges)) and set(edges) <= {0.0, 1.0}
+    assert len(profile["fractions"]) == len(edges) + 1
+    # The lowest edge is the smallest value: nothing lies below it.
+    assert profile["fractions"][0] == 0.0
+    assert sum(profile["fractions"]) == pytest.approx(1.0)
+
+
+def test_a_profiles_fractions_are_its_values_share_in_each_bin() -> None:
+    values = np.arange(10.0)
+    profile = _profile(values)
+    assert sum(profile["fractions"]) == pytest.approx(1.0)
+    assert chi_square(values, np.asarray(profile["edges"]), np.asarray(profile["fractions"])) == (
+        pytest.approx(0.0)
+    )
+
+
+def _features(symbol: str, **inputs: list[float] | np.ndarray) -> pd.DataFrame:
+    """Feature rows whose model inputs (model_inputs) are `inputs` exactly: a 21-day
+    volatility of 1 makes each normalised input its raw feature; a leading row, whose
+    previous volatility is unknown, is dropped. Inputs not given are 0, 1, 2, ..."""
+    days = len(next(iter(inputs.values())))
+    default = np.arange(days, dtype="float64")
+    column = {
+        "return_z": "log_return",
+        "gap_z": "overnight_gap",
+        "range_z": "high_low_range",
+        "volatility_ratio": "volatility_5",
+        "volume_change": "volume_change",
+    }
+    return pd.DataFrame(
+        {
+            "symbol": symbol,
+            "date": pd.bdate_range("2011-01-03", periods=days + 1),
+            "volatility_21": 1.0,
+            **{
+                column[name]: np.concatenate([[1.0], inputs.get(name, default)])
+                for name in DRIFT_INPUTS
+            },
+        }
+    )
+
+
+def test_a_symbol_needs_two_windows_of_rows_to_get_a_profile() -> None:
+    window = 5
+    features = pd.concat(
+        [
+            _features("AAA", return_z=np.arange(2.0 * window)),
+            _features("BBB", return_z=np.arange(2.0 * window - 1)),
+        ]
+    )
+    reference = drift_reference(features, reference_days=100, window=window)
+    assert set(reference["symbols"]) == {"AAA"}
+    assert set(reference["scale"]["symbols"]) == {"AAA"}
+    short = _features("BBB", return_z=np.arange(2.0 * window - 1))
+    assert drift_reference(short, reference_days=100, window=window) == {}
+
+
+def test_the_reference_profiles_only_each_symbols_last_reference_days() -> None:
+    old, recent = np.full(10, 100.0), np.arange(10.0) / 10
+    features = _features("AAA", return_z=np.concatenate([old, recent]))
+    reference = drift_reference(features, reference_days=10, window=5)
+    edges = reference["symbols"]["AAA"]["return_z"]["edges"]
+    assert edges and max(edges) < 1.0
+    first_recent = features["date"].iloc[1 + old.size]  # after the dropped leading row
+    assert reference["first_date"] == first_recent.date().isoformat()
+    assert reference["last_date"] == features["date"].iloc[-1].date().isoformat()
+    # Too few recent rows for two windows: nothing to profile, whatever came before.
+    assert drift_reference(features, reference_days=9, window=5) == {}
+
+
+def test_each_symbol_gets_its_own_bins_and_new_symbols_the_pooled_ones() -> None:
+    low, high = np.arange(10.0) / 10, 100 + np.arange(10.0) / 10
+    features = pd.concat([_features("LOW", return_z=low), _features("HIGH", return_z=high)])
+    reference = drift_reference(features, reference_days=100, window=5)
+    assert max(reference["symbols"]["LOW"]["return_z"]["edges"]) < 1.0
+    assert min(reference["symbols"]["HIGH"]["return_z"]["edges"]) > 100.0
+    pooled = reference["pooled"]["return_z"]["edges"]
+    assert min(pooled) < 1.0 and max(pooled) > 100.0
+
+
+def test_windows_matching_their_profile_leave_the_chi_square_null_uninflated() -> None:
+    # Every 5-day window holds each of 0..4 once, the profile's own mix: statistic 0.
+    periodic = np.tile(np.arange(5.0), 4)
+    inputs = dict.fromkeys(DRIFT_INPUTS, periodic)
+    reference = drift_reference(_features("AAA", **inputs), reference_days=100, window=5)
+    assert reference["inflation"] == dict.fromkeys(DRIFT_INPUTS, 1.0)
+
+
+def test_inflation_is_the_mean_window_statistic_per_degree_of_freedom_over_all_symbols() -> None:
+    window = 5
+    steps = 3
+    # A rise then a plateau: windows far from the whole's mix, the last one farthest.
+    trend = np.concatenate([np.arange(float(steps * _STRIDE)), np.full(window, 100.0)])
+    periodic = np.tile(np.arange(5.0), trend.size // 5 + 1)[: trend.size]
+    features = pd.concat([_features("TREND", return_z=trend), _features("FLAT", return_z=periodic)])
+    reference = drift_reference(features, reference_days=100, window=window)
+    profile = reference["symbols"]["TREND"]["return_z"]
+    edges, fractions = np.asarray(profile["edges"]), np.asarray(profile["fractions"])
+    # Windows every _STRIDE rows, the last one ending on the last row.
+    starts = [step * _STRIDE for step in range(steps + 1)]
+    trend_ratios = [
+        chi_square(trend[s : s + window], edges, fractions) / edges.size for s in starts
+    ]
+    flat = reference["symbols"]["FLAT"]["return_z"]
+    flat_ratios = [
+        chi_square(
+            periodic[s : s + window], np.asarray(flat["edges"]), np.asarray(flat["fractions"])
+        )
+        / len(flat["edges"])
+        for s in starts
+    ]
+    assert np.mean(trend_ratios) != np.mean(trend_ratios[:-1])  # the last one counts
+    assert reference["inflation"]["return_z"] == pytest.approx(np.mean(trend_ratios + flat_ratios))
+    assert reference["inflation"]["return_z"] > 1.0
+
+
+def test_window_log_means_need_a_full_window_and_drop_non_positive_means() -> None:
+    assert _window_log_means(np.array([1.0]), 2).size == 0
+    assert _window_log_means(np.array([3.0, 5.0]), 2).tolist() == [pytest.approx(np.log(4.0))]
+    # Means 2, 0, 1: a run of zero ranges has no log and is left out.
+    logs = _window_log_means(np.array([4.0, 0.0, 0.0, 2.0]), 2)
+    assert logs.tolist() == [pytest.approx(np.log(2.0)), pytest.approx(0.0)]
+
+
+def test_the_scale_null_is_the_mean_and_sample_spread_of_the_log_week_means() -> None:
+    week = SCALE_WINDOW
+    # One week mean each: 1 and e^2 (log 0 and 2); a missing day is skipped, a week
+    # of zero ranges has no log.
+    null = _scale_null(
+        [
+            np.array([np.nan, *[1.0] * week]),
+            np.full(week, np.exp(2.0)),
+            np.zeros(week),
+        ]
+    )
+    assert null["mean"] == pytest.approx(1.0)
+    assert null["sd"] == pytest.approx(np.sqrt(2.0))  # sample s.d. of (0, 2)
+
+
+def test_the_reference_measures_a_scale_null_per_symbol_and_pooled() -> None:
+    days = 20
+    features = pd.concat(
+        [
+            _features("ONE", range_z=np.ones(days)),
+            _features("E2", range_z=np.full(days, np.exp(2.0))),
+            _features("SHORT", range_z=np.full(9, 1e6)),  # too short to profile: left out
+        ]
+    )
+    scale = drift_reference(features, reference_days=100, window=5)["scale"]
+    assert scale["symbols"]["ONE"] == {"mean": pytest.approx(0.0), "sd": 0.0}
+    assert scale["symbols"]["E2"] == {"mean": pytest.approx(2.0), "sd": pytest.approx(0.0)}
+    weeks = 2 * (days - SCALE_WINDOW + 1)  # log means 0 and 2, half each
+    assert scale["pooled"]["mean"] == pytest.approx(1.0)
+    assert scale["pooled"]["sd"] == pytest.approx(np.sqrt(weeks / (weeks - 1)))
+
+
+def _two_bin_reference(window: int = 5, inflation: float = 2.0) -> dict:
+    """Input x split at 0 for AAA and at 10 for symbols without a profile."""
+    return {
+        "inputs": ["x"],
+        "window": window,
+        "symbols": {"AAA": {"x": {"edges": [0.0], "fractions": [0.5, 0.5]}}},
+        "pooled": {"x": {"edges": [10.0], "fractions": [0.5, 0.5]}},
+        "inflation": {"x": inflation},
+    }
+
+
+def test_drift_uses_the_symbols_own_bins_and_the_pooled_ones_for_a_new_symbol() -> None:
+    values = {"x": np.array([1.0, 1.0, 1.0, 11.0])}
+    (own,) = drift_tests(_two_bin_reference(), values, "AAA", LEVEL)
+    (new,) = drift_tests(_two_bin_reference(), values, "NEW", LEVEL)
+    assert own.statistic == 4.0  # counts (0, 4) against (2, 2)
+    assert new.statistic == 1.0  # counts (3, 1) against (2, 2)
+    assert own.test == new.test == "drift:x" and own.window == new.window == 4
+
+
+def test_drift_fires_above_the_inflated_chi_square_quantile() -> None:
+    values = {"x": np.array([1.0, 1.0, 1.0, 1.0])}  # statistic 4, 2 after inflation
+    p_value = stats.chi2.sf(4.0 / 2.0, 1)
+    (result,) = drift_tests(_two_bin_reference(inflation=2.0), values, "AAA", LEVEL)
+    assert result.p_value == pytest.approx(p_value)
+    assert result.threshold == f"> {2.0 * stats.chi2.isf(LEVEL, 1):.3g}"
+    (lax,) = drift_tests(_two_bin_reference(inflation=2.0), values, "AAA", p_value * 1.01)
+    (strict,) = drift_tests(_two_bin_reference(inflation=2.0), values, "AAA", p_value * 0.99)
+    assert lax.fired and not strict.fired
+    # Without the inflation the same counts are far beyond that level's quantile.
+    (plain,) = drift_tests(_two_bin_reference(inflation=1.0), values, "AAA", p_value * 0.99)
+    assert plain.fired and plain.p_value == pytest.approx(stats.chi2.sf(4.0, 1))
+
+
+def test_drift_degrees_of_freedom_are_the_number_of_edges() -> None:
+    reference = _two_bin_reference(inflation=1.0)
+    reference["symbols"]["AAA"]["x"] = {"edges": [0.0, 10.0], "fractions": [0.25, 0.5, 0.25]}
+    # Counts (0, 4, 0) against (1, 2, 1): 1 + 2 + 1.
+    (result,) = drift_tests(reference, {"x": np.full(4, 5.0)}, "AAA", LEVEL)
+    assert result.statistic == pytest.approx(4.0)
+    assert result.p_value == pytest.approx(stats.chi2.sf(4.0, 2))
+
+
+def test_an_input_without_a_measured_inflation_is_tested_against_the_plain_quantile() -> None:
+    reference = _two_bin_reference()
+    reference["inflation"] = {}
+    (result,) = drift_tests(reference, {"x": np.ones(4)}, "AAA", LEVEL)
+    assert result.p_value == pytest.approx(stats.chi2.sf(4.0, 1))
+
+
+def test_drift_drops_missing_days_and_needs_half_a_window_of_the_rest() -> None:
+    reference = _two_bin_reference(window=5)  # half a window: 2 days
+    gappy = {"x": np.array([np.nan, 1.0, np.inf, -np.inf, -1.0])}
+    (result,) = drift_tests(reference, gappy, "AAA", LEVEL)
+    assert result.window == 2 and result.statistic == 0.0  # one day in each bin
+    assert (
+        drift_tests(reference, {"x": np.array([np.nan, 1.0, np.nan, np.nan])}, "AAA", LEVEL) == []
+    )
