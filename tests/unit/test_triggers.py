@@ -627,6 +627,16 @@ def test_drift_fires_above_the_inflated_chi_square_quantile() -> None:
     assert plain.fired and plain.p_value == pytest.approx(stats.chi2.sf(4.0, 1))
 
 
+def test_a_drift_statistic_exactly_at_its_threshold_does_not_fire() -> None:
+    quantile = stats.chi2.isf(LEVEL, 1)
+    inflation = 4.0 / quantile
+    assert inflation * quantile == 4.0  # the threshold is the statistic, to the last bit
+    reference = _two_bin_reference(inflation=inflation)
+    (result,) = drift_tests(reference, {"x": np.ones(4)}, "AAA", LEVEL)
+    assert result.statistic == 4.0 and not result.fired
+    assert result.p_value == pytest.approx(LEVEL)
+
+
 def test_drift_degrees_of_freedom_are_the_number_of_edges() -> None:
     reference = _two_bin_reference(inflation=1.0)
     reference["symbols"]["AAA"]["x"] = {"edges": [0.0, 10.0], "fractions": [0.25, 0.5, 0.25]}
