@@ -9,7 +9,6 @@ table taken before and after, that nothing was written or lost.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import shutil
@@ -67,57 +66,35 @@ def _corrupt_mlflow_db(home: Path, scratch: Path) -> None:
     (home / "mlflow.db").write_bytes(b"not a database at all " * 1000)
 
 
-def _csv_args(name: str, *extra: str) -> tuple[str, ...]:
-    return ("ingest", "--source", "csv", "--path", f"{{scratch}}/{name}", *extra)
+def _file_args(source: str, name: str) -> tuple[str, ...]:
+    return ("ingest", "--source", source, "--path", f"{{scratch}}/{name}")
+
+
+def _setting(id: str, args: tuple[str, ...], variable: str, value: str) -> Case:
+    """A setting out of its range or type: the error names the variable and its value."""
+    return Case(id, args, f"{variable}={value}", env={variable: value})
+
+
+def _bad_file(id: str, name: str, content: bytes, message: str, source: str = "csv") -> Case:
+    """`mpp ingest` of a file `name` holding `content`, written beside the home."""
+    return Case(id, _file_args(source, name), message, fault=_file(name, content))
 
 
 PREDICT = ("predict", "--as-of", "2012-11-30")
+DAILY = ("daily", "--as-of", "2012-12-03")
+INGEST = ("ingest", "--as-of", "2012-12-04")
 CASES = [
     # -- settings: range-checked, named, exit 2 -------------------------------------
-    Case(
-        "stale-days-negative",
-        PREDICT,
-        "MPP_STALE_AFTER_DAYS=-1",
-        env={"MPP_STALE_AFTER_DAYS": "-1"},
-    ),
-    Case(
-        "stale-days-text", PREDICT, "MPP_STALE_AFTER_DAYS=abc", env={"MPP_STALE_AFTER_DAYS": "abc"}
-    ),
-    Case(
-        "trigger-alpha-out-of-range",
-        ("monitor",),
-        "MPP_TRIGGER_ALPHA=1.5",
-        env={"MPP_TRIGGER_ALPHA": "1.5"},
-    ),
-    Case(
-        "model-age-zero",
-        ("daily", "--as-of", "2012-12-03"),
-        "MPP_MAX_MODEL_AGE_DAYS=0",
-        env={"MPP_MAX_MODEL_AGE_DAYS": "0"},
-    ),
-    Case(
-        "cooldown-negative",
-        ("daily", "--as-of", "2012-12-03"),
-        "MPP_RETRAIN_COOLDOWN_DAYS=-3",
-        env={"MPP_RETRAIN_COOLDOWN_DAYS": "-3"},
-    ),
-    Case("symbols-only-commas", PREDICT, "MPP_SYMBOLS=,,,", env={"MPP_SYMBOLS": ",,,"}),
-    Case("symbols-path", PREDICT, "MPP_SYMBOLS=AA/PL", env={"MPP_SYMBOLS": "AA/PL"}),
-    Case(
-        "feature-group-version-setting-zero",
-        PREDICT,
-        "MPP_FEATURE_GROUP_VERSION=0",
-        env={"MPP_FEATURE_GROUP_VERSION": "0"},
-    ),
-    Case(
-        "overlap-days-negative",
-        ("ingest", "--as-of", "2012-12-04"),
-        "MPP_INGEST_OVERLAP_DAYS=-1",
-        env={"MPP_INGEST_OVERLAP_DAYS": "-1"},
-    ),
-    Case(
-        "stale-run-hours-zero", PREDICT, "MPP_STALE_RUN_HOURS=0", env={"MPP_STALE_RUN_HOURS": "0"}
-    ),
+    _setting("stale-days-negative", PREDICT, "MPP_STALE_AFTER_DAYS", "-1"),
+    _setting("stale-days-text", PREDICT, "MPP_STALE_AFTER_DAYS", "abc"),
+    _setting("trigger-alpha-out-of-range", ("monitor",), "MPP_TRIGGER_ALPHA", "1.5"),
+    _setting("model-age-zero", DAILY, "MPP_MAX_MODEL_AGE_DAYS", "0"),
+    _setting("cooldown-negative", DAILY, "MPP_RETRAIN_COOLDOWN_DAYS", "-3"),
+    _setting("symbols-only-commas", PREDICT, "MPP_SYMBOLS", ",,,"),
+    _setting("symbols-path", PREDICT, "MPP_SYMBOLS", "AA/PL"),
+    _setting("feature-group-version-setting-zero", PREDICT, "MPP_FEATURE_GROUP_VERSION", "0"),
+    _setting("overlap-days-negative", INGEST, "MPP_INGEST_OVERLAP_DAYS", "-1"),
+    _setting("stale-run-hours-zero", PREDICT, "MPP_STALE_RUN_HOURS", "0"),
     Case(
         "tracking-folder-missing",
         PREDICT,
@@ -134,12 +111,12 @@ CASES = [
     ),
     Case(
         "feature-group-version-absurd",
-        ("ingest", "--as-of", "2012-12-04", "--feature-group-version", "99999999999999999999"),
+        (*INGEST, "--feature-group-version", "99999999999999999999"),
         "use 1 to",
     ),
     Case(
         "feature-group-version-zero",
-        ("ingest", "--as-of", "2012-12-04", "--feature-group-version", "0"),
+        (*INGEST, "--feature-group-version", "0"),
         "feature group version",
     ),
     Case("malformed-as-of", ("predict", "--as-of", "2012-13-45"), "YYYY-MM-DD"),
@@ -174,69 +151,48 @@ CASES = [
     Case("daily-future", ("daily", "--as-of", "2099-01-02"), "in the future"),
     # -- files ----------------------------------------------------------------------
     Case("csv-without-path", ("ingest", "--source", "csv"), "--path"),
-    Case("csv-missing-file", _csv_args("missing.csv"), "does not exist"),
+    Case("csv-missing-file", _file_args("csv", "missing.csv"), "does not exist"),
     Case(
         "csv-path-is-directory",
         ("ingest", "--source", "csv", "--path", "{scratch}"),
         "is a directory",
     ),
-    Case(
-        "csv-not-utf8",
-        _csv_args("latin.csv"),
-        "not UTF-8",
-        fault=_file("latin.csv", _csv("AAPL,2012-12-03,1,2,0.5,1.5,100\n")[:-1] + b" caf\xe9\n"),
+    _bad_file("csv-not-utf8", "latin.csv", _csv(GOOD_ROW)[:-1] + b" caf\xe9\n", "not UTF-8"),
+    _bad_file(
+        "csv-binary", "image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe" * 20, "not UTF-8"
     ),
-    Case(
-        "csv-binary",
-        _csv_args("image.csv"),
-        "not UTF-8",
-        fault=_file("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe" * 20),
-    ),
-    Case(
+    _bad_file(
         "csv-date-before-1678",
-        _csv_args("old.csv"),
+        "old.csv",
+        _csv(GOOD_ROW + "AAPL,1600-01-03,1,2,0.5,1.5,100\n"),
         "is outside",
-        fault=_file("old.csv", _csv(GOOD_ROW + "AAPL,1600-01-03,1,2,0.5,1.5,100\n")),
     ),
-    Case(
+    _bad_file(
         "csv-date-after-2262",
-        _csv_args("future.csv"),
+        "future.csv",
+        _csv(GOOD_ROW + "AAPL,2300-01-03,1,2,0.5,1.5,100\n"),
         "is outside",
-        fault=_file("future.csv", _csv(GOOD_ROW + "AAPL,2300-01-03,1,2,0.5,1.5,100\n")),
     ),
-    Case(
+    _bad_file(
         "csv-malformed-date",
-        _csv_args("date.csv"),
+        "date.csv",
+        _csv("AAPL,03/12/2012,1,2,0.5,1.5,100\n"),
         "malformed date",
-        fault=_file("date.csv", _csv("AAPL,03/12/2012,1,2,0.5,1.5,100\n")),
     ),
-    Case(
+    _bad_file(
         "csv-missing-column",
-        _csv_args("columns.csv"),
+        "columns.csv",
+        b"symbol,date,open,high,low,close\nAAPL,2012-12-03,1,2,0.5,1.5\n",
         "lacks column volume",
-        fault=_file(
-            "columns.csv", b"symbol,date,open,high,low,close\nAAPL,2012-12-03,1,2,0.5,1.5\n"
-        ),
     ),
-    Case(
-        "csv-text-price",
-        _csv_args("text.csv"),
-        "is not a number",
-        fault=_file("text.csv", _csv("AAPL,2012-12-03,1,2,0.5,one,100\n")),
+    _bad_file(
+        "csv-text-price", "text.csv", _csv("AAPL,2012-12-03,1,2,0.5,one,100\n"), "is not a number"
     ),
-    Case("csv-empty-file", _csv_args("empty.csv"), "cannot read", fault=_file("empty.csv", b"")),
-    Case(
-        "csv-empty-symbol",
-        _csv_args("blank.csv"),
-        "empty symbol",
-        fault=_file("blank.csv", _csv(",2012-12-03,1,2,0.5,1.5,100\n")),
+    _bad_file("csv-empty-file", "empty.csv", b"", "cannot read"),
+    _bad_file(
+        "csv-empty-symbol", "blank.csv", _csv(",2012-12-03,1,2,0.5,1.5,100\n"), "empty symbol"
     ),
-    Case(
-        "parquet-that-is-csv",
-        ("ingest", "--source", "parquet", "--path", "{scratch}/prices.parquet"),
-        "cannot read",
-        fault=_file("prices.parquet", _csv(GOOD_ROW)),
-    ),
+    _bad_file("parquet-that-is-csv", "prices.parquet", _csv(GOOD_ROW), "cannot read", "parquet"),
     # -- a home that has never been used: looking creates nothing --------------------
     Case("fresh-models-list", ("models", "list"), "no model registered", empty_home=True),
     Case("fresh-models-show", ("models", "show"), "no model registered", empty_home=True),
@@ -310,6 +266,18 @@ def _changes(before: dict[str, object], after: dict[str, object]) -> list[str]:
     return changes
 
 
+def _mpp_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
+    """This process's environment without its MPP_ settings or Rust backtraces, for
+    `mpp` on `home` with the offline sample of the ops symbols, plus `extra`."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MPP_", "RUST_BACKTRACE"))},
+        "MPP_HOME": str(home),
+        "MPP_SOURCE": "sample",
+        "MPP_SYMBOLS": ",".join(OPS_SYMBOLS),
+        **extra,
+    }
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_cli_contract(case: Case, ops_template: Path, tmp_path: Path) -> None:
     from market_predictor.tracking import prepare_database
@@ -320,23 +288,18 @@ def test_cli_contract(case: Case, ops_template: Path, tmp_path: Path) -> None:
         shutil.copytree(ops_template, home)
         # The copy's one-time re-homing of artifact paths is not the command's doing.
         prepare_database(Settings(home=home))
-        if case.fault is not None:
-            case.fault(home, scratch)
-    elif case.fault is not None:
+    if case.fault is not None:
         case.fault(home, scratch)
     before = _snapshot(home) if home.exists() else None
 
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("MPP_", "RUST_BACKTRACE"))},
-        "MPP_HOME": str(home),
-        "MPP_SOURCE": "sample",
-        "MPP_SYMBOLS": ",".join(OPS_SYMBOLS),
-        "COLUMNS": "200",
-        **case.env,
-    }
     args = [a.replace("{scratch}", str(scratch)) for a in case.args]
     result = subprocess.run(
-        [MPP, *args], env=env, cwd=scratch, capture_output=True, text=True, timeout=300
+        [MPP, *args],
+        env=_mpp_env(home, {"COLUMNS": "200", **case.env}),
+        cwd=scratch,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
     lines = result.stderr.strip().splitlines()
@@ -355,16 +318,11 @@ def test_daily_failing_at_a_step_reports_one_line_even_with_rust_backtraces(
     home = tmp_path / "home"
     shutil.copytree(ops_template, home)
     _corrupt_last_commit("feature_groups/prices/v1")(home, tmp_path)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("MPP_")},
-        "MPP_HOME": str(home),
-        "MPP_SOURCE": "sample",
-        "MPP_SYMBOLS": ",".join(OPS_SYMBOLS),
-        "RUST_BACKTRACE": "1",
-    }
-    day = (dt.date(2012, 12, 3)).isoformat()
     result = subprocess.run(
-        [MPP, "daily", "--as-of", day, "--json"], env=env, capture_output=True, text=True
+        [MPP, *DAILY, "--json"],
+        env=_mpp_env(home, {"RUST_BACKTRACE": "1"}),
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 1, result.stderr
     assert len(result.stderr.strip().splitlines()) <= 1, result.stderr
