@@ -18,12 +18,14 @@ Every symbol runs, every day:
   interval is too narrow for what the market is doing this week.
 
 Days are serially dependent (volatility clusters, features overlap), so the drift
-statistic's null is not chi-square: its inflation for the window length is measured
-when the model is trained, as the mean statistic of the reference's own windows of
-that length divided by the chi-square mean (a moving-block estimate of the null). The
-threshold is that inflation times the chi-square quantile. The scale statistic's null is
-measured the same way: the log of the window mean over every reference window of
-`SCALE_WINDOW` days is treated as normal with the mean and spread measured there.
+statistic's null is not chi-square: it is measured when the model is trained on the
+reference's own windows of that length (a moving-block estimate of the null), as the
+mean (the inflation) and variance of their statistic per degree of freedom. The
+threshold is the quantile of the scaled chi-square with that mean and variance
+(Satterthwaite; Rao-Scott's second-order correction), never below the inflation times
+the chi-square quantile. The scale statistic's null is measured the same way: the log
+of the window mean over every reference window of `SCALE_WINDOW` days is treated as
+normal with the mean and spread measured there.
 
 The level of every test is Bonferroni-corrected: a day's tests (symbols x tests) share
 a family-wise false-alarm probability `alpha` (default 1%), so on data with no change
@@ -217,7 +219,8 @@ def drift_reference(
 ) -> dict[str, Any]:
     """What a model stores for drift: per symbol (and pooled, for new symbols) the
     quintile bins of each input over its last `reference_days` rows, and per input the
-    null inflation of the chi-square statistic for `window`-day windows."""
+    mean (inflation) and variance (dispersion) of the chi-square statistic per degree of
+    freedom on `window`-day windows."""
     inputs = model_inputs(features)
     recent = inputs.groupby("symbol", sort=False).tail(reference_days)
     profiles: dict[str, dict[str, dict[str, list[float]]]] = {}
@@ -255,6 +258,7 @@ def drift_reference(
         "inflation": {
             name: max(1.0, float(np.mean(v))) if v else 1.0 for name, v in ratios.items()
         },
+        "dispersion": {name: float(np.var(v, ddof=1)) for name, v in ratios.items() if len(v) > 1},
         "scale": {
             "input": SCALE_INPUT,
             "window": SCALE_WINDOW,
@@ -291,17 +295,32 @@ def drift_tests(
         inflation = float(reference["inflation"].get(name, 1.0))
         statistic = chi_square(values, edges, fractions)
         critical = inflation * _chi2_critical(level, dof)
+        p_value = float(special.chdtrc(dof, statistic / inflation))  # stats.chi2.sf
+        dispersion = reference.get("dispersion", {}).get(name)
+        if dispersion:
+            scale, shape = _scaled_chi2(inflation, float(dispersion), dof)
+            critical = max(critical, scale * _chi2_critical(level, shape))
+            p_value = max(p_value, float(special.chdtrc(shape, statistic / scale)))
         results.append(
             TriggerTest(
                 test=f"drift:{name}",
                 statistic=statistic,
                 threshold=f"> {critical:.3g}",
                 window=int(values.size),
-                p_value=float(special.chdtrc(dof, statistic / inflation)),  # stats.chi2.sf
+                p_value=p_value,
                 fired=statistic > critical,
             )
         )
     return results
+
+
+def _scaled_chi2(mean_ratio: float, ratio_variance: float, dof: int) -> tuple[float, float]:
+    """Satterthwaite's c * chi-square(nu) matching the mean and variance of the statistic
+    (its ratio to `dof` has `mean_ratio` and `ratio_variance` on the reference's windows):
+    Rao and Scott's second-order correction of a chi-square test on dependent data."""
+    mean = dof * mean_ratio
+    variance = dof * dof * ratio_variance
+    return variance / (2.0 * mean), 2.0 * mean * mean / variance
 
 
 def _window_log_means(values: np.ndarray, window: int) -> np.ndarray:
@@ -364,7 +383,7 @@ def _t_critical(level: float, dof: int) -> float:
 
 
 @functools.lru_cache(maxsize=1024)
-def _chi2_critical(level: float, dof: int) -> float:
+def _chi2_critical(level: float, dof: float) -> float:
     return float(stats.chi2.isf(level, dof))
 
 

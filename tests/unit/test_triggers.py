@@ -661,3 +661,76 @@ def test_drift_drops_missing_days_and_needs_half_a_window_of_the_rest() -> None:
     assert (
         drift_tests(reference, {"x": np.array([np.nan, 1.0, np.nan, np.nan])}, "AAA", LEVEL) == []
     )
+
+
+# -- the drift null's spread (second-order correction) -------------------------------------
+
+
+def _drift_reference(inflation: float, dispersion: float | None) -> dict:
+    """One input `x` in five equally likely bins (4 degrees of freedom), whose reference
+    windows' statistic per degree of freedom had mean `inflation` and variance
+    `dispersion` (None: a reference stored before the spread was measured)."""
+    profile = {"edges": [1.0, 2.0, 3.0, 4.0], "fractions": [0.2] * 5}
+    reference = {
+        "inputs": ["x"],
+        "window": 20,
+        "symbols": {"AAA": {"x": profile}},
+        "pooled": {"x": profile},
+        "inflation": {"x": inflation},
+    }
+    if dispersion is not None:
+        reference["dispersion"] = {"x": dispersion}
+    return reference
+
+
+def _counts(*counts: int) -> pd.DataFrame:
+    """20 values with `counts` of them in each of the five bins (expected: 4 each)."""
+    return pd.DataFrame({"x": np.repeat([0.5, 1.5, 2.5, 3.5, 4.5], counts)})
+
+
+def test_an_over_dispersed_null_raises_the_drift_threshold_to_its_scaled_chi_square() -> None:
+    # Windows whose statistic has mean 1.5 x 4 and variance 2 x 16: c * chi2(nu) with the
+    # same two moments has c * nu = 6 and 2 c^2 nu = 32.
+    scale = 32 / (2 * 6)
+    shape = 6 / scale
+    expected = scale * stats.chi2.isf(LEVEL, shape)
+    first_order = 1.5 * stats.chi2.isf(LEVEL, 4)
+    assert expected > first_order
+    # Counts (13, 7, 0, 0, 0): statistic (81 + 9 + 16 + 16 + 16) / 4 = 34.5, between them.
+    window = _counts(13, 7, 0, 0, 0)
+    [spread] = drift_tests(_drift_reference(1.5, 2.0), window, "AAA", LEVEL)
+    [mean_only] = drift_tests(_drift_reference(1.5, None), window, "AAA", LEVEL)
+    assert spread.statistic == mean_only.statistic == pytest.approx(34.5)
+    assert first_order < 34.5 < expected
+    assert spread.threshold == f"> {expected:.3g}" and not spread.fired
+    assert mean_only.threshold == f"> {first_order:.3g}" and mean_only.fired
+    assert spread.p_value == pytest.approx(stats.chi2.sf(34.5 / scale, shape))
+    assert spread.p_value > LEVEL > mean_only.p_value
+
+
+def test_a_null_no_wider_than_chi_square_keeps_the_first_order_threshold() -> None:
+    # Variance 2/4 per degree of freedom is chi-square(4)'s own; a smaller one (windows
+    # more alike than independent days) must not lower the threshold below it either.
+    first_order = stats.chi2.isf(LEVEL, 4)
+    for dispersion in (0.5, 0.1):
+        [result] = drift_tests(
+            _drift_reference(1.0, dispersion), _counts(4, 4, 4, 4, 4), "AAA", LEVEL
+        )
+        assert result.threshold == f"> {first_order:.3g}"
+        assert result.statistic == 0.0 and result.p_value == pytest.approx(1.0)
+
+
+def test_a_drift_test_fires_exactly_when_its_p_value_is_below_the_level() -> None:
+    reference = _drift_reference(1.5, 2.0)
+    for counts in ((13, 7, 0, 0, 0), (16, 4, 0, 0, 0), (20, 0, 0, 0, 0), (6, 2, 4, 4, 4)):
+        [result] = drift_tests(reference, _counts(*counts), "AAA", LEVEL)
+        assert result.p_value is not None
+        assert result.fired == (result.p_value < LEVEL)
+
+
+def test_serially_dependent_inputs_have_a_null_wider_than_chi_square(history: np.ndarray) -> None:
+    reference = drift_reference(build_features(_bars(history[:1200], "AAA")))
+    chi_square_dispersion = 2 / 4  # variance of chi2(4) / 4 per degree of freedom squared
+    # Overlapping 5/21-day volatility ratios and clustered ranges repeat across days.
+    assert reference["dispersion"]["volatility_ratio"] > 2 * chi_square_dispersion
+    assert reference["dispersion"]["range_z"] > 2 * chi_square_dispersion
