@@ -252,12 +252,10 @@ def drift_reference(
         "inputs": list(DRIFT_INPUTS),
         "window": window,
         "reference_days": reference_days,
-        "bins": BINS,
         "symbols": profiles,
         "pooled": pooled,
-        "inflation": {
-            name: max(1.0, float(np.mean(v))) if v else 1.0 for name, v in ratios.items()
-        },
+        # Every profiled symbol has at least one window of every input.
+        "inflation": {name: max(1.0, float(np.mean(v))) for name, v in ratios.items()},
         "dispersion": {name: float(np.var(v, ddof=1)) for name, v in ratios.items() if len(v) > 1},
         "scale": {
             "input": SCALE_INPUT,

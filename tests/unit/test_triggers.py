@@ -734,3 +734,64 @@ def test_serially_dependent_inputs_have_a_null_wider_than_chi_square(history: np
     # Overlapping 5/21-day volatility ratios and clustered ranges repeat across days.
     assert reference["dispersion"]["volatility_ratio"] > 2 * chi_square_dispersion
     assert reference["dispersion"]["range_z"] > 2 * chi_square_dispersion
+
+
+def test_a_profile_of_distinct_values_splits_them_into_equal_quintiles() -> None:
+    assert _profile(np.arange(100.0))["fractions"] == pytest.approx([0.2] * 5)
+
+
+def test_a_short_symbol_does_not_stop_the_profiling_of_the_symbols_after_it() -> None:
+    features = pd.concat(
+        [_features("SHORT", return_z=np.arange(9.0)), _features("LONG", return_z=np.arange(10.0))]
+    )
+    reference = drift_reference(features, reference_days=100, window=5)
+    assert set(reference["symbols"]) == {"LONG"}
+
+
+def test_an_input_with_too_few_days_does_not_stop_the_tests_of_the_inputs_after_it() -> None:
+    reference = _two_bin_reference(window=5)
+    reference["inputs"] = ["x", "y"]
+    reference["symbols"]["AAA"]["y"] = reference["symbols"]["AAA"]["x"]
+    days = {"x": np.full(5, np.nan), "y": np.array([1.0, -1.0, 1.0, -1.0, 1.0])}
+    assert [result.test for result in drift_tests(reference, days, "AAA", LEVEL)] == ["drift:y"]
+
+
+def _window_ratios(values: np.ndarray, profile: dict, window: int) -> list[float]:
+    """Each full window's chi-square per degree of freedom (one per bin edge), every
+    _STRIDE rows."""
+    edges, fractions = np.asarray(profile["edges"]), np.asarray(profile["fractions"])
+    return [
+        chi_square(values[start : start + window], edges, fractions) / edges.size
+        for start in range(0, values.size - window + 1, _STRIDE)
+    ]
+
+
+def test_the_reference_stores_the_sample_variance_of_its_window_statistics() -> None:
+    window = 5
+    values = np.array([0.0, 1, 2, 3, 4, 9, 9, 9, 8, 7, 5, 5, 6, 6, 6])  # three windows
+    reference = drift_reference(_features("AAA", return_z=values), reference_days=100, window=5)
+    ratios = _window_ratios(values, reference["symbols"]["AAA"]["return_z"], window)
+    assert len(ratios) == 3 and len(set(ratios)) > 1
+    assert reference["dispersion"]["return_z"] == pytest.approx(np.var(ratios, ddof=1))
+
+
+def test_a_spread_needs_two_windows() -> None:
+    values = np.arange(10.0)
+    two = drift_reference(_features("AAA", return_z=values), reference_days=100, window=5)
+    assert "return_z" in two["dispersion"]
+    # One window has no spread to measure: nothing is stored (NaN is not JSON).
+    one = drift_reference(_features("AAA", return_z=values[:8]), reference_days=100, window=4)
+    assert "return_z" in one["inflation"] and "return_z" not in one["dispersion"]
+
+
+def test_the_null_counts_full_windows_only_and_one_degree_of_freedom_per_edge() -> None:
+    window = 5
+    # 19 rows: full windows start at 0, 5 and 10; rows 15-18 are too few for a fourth.
+    # Three early -1s among 0s: every inner quintile is 0, a single bin edge.
+    values = np.concatenate([[-1.0] * 3, np.zeros(16)])
+    reference = drift_reference(_features("AAA", return_z=values), reference_days=100, window=5)
+    profile = reference["symbols"]["AAA"]["return_z"]
+    assert profile["edges"] == [0.0]
+    ratios = _window_ratios(values, profile, window)
+    assert len(ratios) == 3
+    assert reference["inflation"]["return_z"] == pytest.approx(np.mean(ratios))
