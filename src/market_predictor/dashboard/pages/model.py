@@ -87,6 +87,10 @@ else:
         column_config={"coverage": st.column_config.NumberColumn(format="percent")},
     )
     st.caption(
-        "A day is flagged when the rolling MASE, the interval coverage or a feature's drift "
-        "(PSI) crosses its threshold; the daily job retrains at most once per cooldown."
+        "A day is flagged when one of its statistical tests fires (interval coverage, skill "
+        "against persistence, drift of a model input, or the last week's range against the "
+        "served volatility), each at its share of the day's family-wise level "
+        "(MPP_TRIGGER_ALPHA, 1% by default); the row names the test, its statistic, threshold "
+        "and window. A flagged day retrains at most once per cooldown; a champion older than "
+        "MPP_MAX_MODEL_AGE_DAYS (63 trading days by default) is retrained on schedule."
     )
