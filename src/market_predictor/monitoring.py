@@ -38,6 +38,7 @@ from market_predictor.triggers import (
     DRIFT_WINDOW,
     PERFORMANCE_WINDOW,
     TriggerTest,
+    bias_test,
     coverage_test,
     drift_tests,
     is_current_reference,
@@ -114,6 +115,15 @@ def served_errors(errors: pd.DataFrame) -> pd.DataFrame:
     ranked = ranked.sort_values(["symbol", "target_date", "_version"])
     latest = ranked.drop_duplicates(["symbol", "target_date"], keep="last")
     return latest.drop(columns="_version").reset_index(drop=True)
+
+
+def scaled_errors(errors: pd.DataFrame) -> np.ndarray:
+    """Each realised close minus the served median, over the served interval's width
+    (NaN for an interval of no width)."""
+    width = (errors["upper"] - errors["lower"]).to_numpy(dtype="float64")
+    error = (errors["actual_close"] - errors["predicted_close"]).to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(width > 0, error / width, np.nan)
 
 
 def rolling_skill(errors: pd.DataFrame, window: int = PERFORMANCE_WINDOW) -> dict[str, Any]:
@@ -201,6 +211,7 @@ def symbol_tests(
             "inside_interval": recent["inside_interval"].astype(bool).to_numpy(),
             "abs_error": recent["abs_error"].to_numpy(),
             "persistence_abs_error": recent["persistence_abs_error"].to_numpy(),
+            "scaled_error": scaled_errors(recent),
         },
         window,
         symbol,
@@ -222,6 +233,7 @@ def _tests(
     tests = [
         coverage_test(recent["inside_interval"], nominal_coverage, level),
         skill_test(recent["abs_error"], recent["persistence_abs_error"], level),
+        bias_test(recent["scaled_error"], level),
     ]
     if window is not None and reference is not None:
         tests += drift_tests(reference, window, symbol, level)
@@ -371,10 +383,13 @@ def _summary_rows(
     now = pd.Timestamp.now(tz="UTC")
     records = []
     skills = skill_by_symbol(errors, monitored)
-    error_columns = ("inside_interval", "abs_error", "persistence_abs_error")
+    error_columns = ("inside_interval", "abs_error", "persistence_abs_error", "scaled_error")
     no_errors = {column: np.empty(0) for column in error_columns}
     recent_errors = _last_rows(
-        errors.astype({"inside_interval": bool}), "target_date", PERFORMANCE_WINDOW, error_columns
+        errors.astype({"inside_interval": bool}).assign(scaled_error=scaled_errors(errors)),
+        "target_date",
+        PERFORMANCE_WINDOW,
+        error_columns,
     )
     windows: dict[str, dict[str, np.ndarray]] | None = None
     no_inputs: dict[str, np.ndarray] = {}

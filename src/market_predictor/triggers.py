@@ -8,6 +8,9 @@ Every symbol runs, every day:
 - **skill**: the served median's absolute error against persistence's over the same
   `n` days, a Diebold-Mariano test with the Harvey-Leybourne-Newbold small-sample
   correction (one-sided: the model is worse), critical value from t with n - 1 d.f.;
+- **bias**: the served median's signed error over the width of its interval, over the
+  same `n` days, a two-sided t-test that its mean is zero: a trend the median does not
+  follow, which the absolute-error tests miss when the model is persistence itself;
 - **drift**: for each input as the model sees it, normalised by volatility as its output
   is (return, gap and range over the previous day's 21-day volatility, the 5/21-day
   volatility ratio, volume change), a chi-square statistic of the last `window` days'
@@ -94,12 +97,15 @@ def per_test_level(alpha: float, symbols: int, tests: int) -> float:
     return alpha / max(1, symbols * tests)
 
 
+PERFORMANCE_TESTS = 3  # coverage, skill, bias
+
+
 def trigger_count(reference: dict[str, Any] | None) -> int:
-    """Coverage and skill, one drift test per input the reference profiles, and the
-    scale test when the reference measured its null."""
+    """Coverage, skill and bias, one drift test per input the reference profiles, and
+    the scale test when the reference measured its null."""
     if reference is None or not is_current_reference(reference):
-        return 2
-    return 2 + len(reference["inputs"]) + int("scale" in reference)
+        return PERFORMANCE_TESTS
+    return PERFORMANCE_TESTS + len(reference["inputs"]) + int("scale" in reference)
 
 
 # -- performance ---------------------------------------------------------------------------
@@ -169,6 +175,35 @@ def skill_test(
         window=n,
         p_value=p_value,
         fired=statistic > critical,
+    )
+
+
+def bias_test(scaled_errors: ArrayLike, level: float) -> TriggerTest | None:
+    """Two-sided t-test that the mean of the served median's errors (actual minus
+    median, over the interval's width, so calm and volatile days weigh alike) is zero;
+    None below MIN_REALISED_ERRORS."""
+    errors = np.asarray(scaled_errors, dtype="float64")
+    errors = errors[np.isfinite(errors)]
+    n = errors.size
+    if n < MIN_REALISED_ERRORS:
+        return None
+    critical = _t_critical(level / 2, n - 1)
+    mean = float(errors.mean())
+    spread = float(errors.std(ddof=1))
+    if spread == 0.0:
+        # The same error every day: no bias when it is zero, else a sure one.
+        statistic = 0.0 if mean == 0 else math.copysign(math.inf, mean)
+        p_value = 1.0 if mean == 0 else 0.0
+    else:
+        statistic = mean / (spread / math.sqrt(n))
+        p_value = float(2.0 * special.stdtr(n - 1, -abs(statistic)))
+    return TriggerTest(
+        test="bias",
+        statistic=statistic,
+        threshold=f"|t| > {critical:.3f}",
+        window=n,
+        p_value=p_value,
+        fired=abs(statistic) > critical,
     )
 
 

@@ -14,6 +14,7 @@ from market_predictor.monitoring import (
     monitor,
     realised_errors,
     rolling_skill,
+    scaled_errors,
     served_errors,
     skill_by_symbol,
     symbol_tests,
@@ -42,13 +43,25 @@ def _prices(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
     return frame
 
 
-def _errors(abs_errors: list[float], persistence: list[float], inside: list[bool]) -> pd.DataFrame:
+def _errors(
+    abs_errors: list[float],
+    persistence: list[float],
+    inside: list[bool],
+    signs: list[float] | None = None,
+) -> pd.DataFrame:
+    """Realised errors of a median at 100 inside an interval 99-101; the closes fall
+    above and below it in turn (no bias) unless `signs` says otherwise."""
     days = pd.bdate_range("2013-01-01", periods=len(abs_errors))
+    signs = signs if signs is not None else [(-1.0) ** i for i in range(len(abs_errors))]
     return pd.DataFrame(
         {
             "symbol": "AAA",
             "target_date": days,
             "model_version": "1",
+            "predicted_close": 100.0,
+            "lower": 99.0,
+            "upper": 101.0,
+            "actual_close": 100.0 + np.asarray(signs) * np.asarray(abs_errors),
             "abs_error": abs_errors,
             "persistence_abs_error": persistence,
             "inside_interval": inside,
@@ -136,15 +149,16 @@ def test_performance_is_tested_only_once_enough_errors_are_realised() -> None:
     enough = _errors([3.0] * 20, [1.0] * 20, _inside(20, 20))
     assert symbol_tests(few, None, "AAA", None, 0.8, 0.001) == []
     tests = symbol_tests(enough, None, "AAA", None, 0.8, 0.001)
-    assert [t.test for t in tests] == ["coverage", "skill"]
-    assert all(t.fired and t.window == 20 for t in tests)
+    assert [t.test for t in tests] == ["coverage", "skill", "bias"]
+    assert all(t.window == 20 for t in tests)
+    assert [t.fired for t in tests] == [True, True, False]  # misses on both sides
 
 
 def test_performance_tests_read_only_the_last_window_of_errors() -> None:
     # 60 calibrated days after 40 terrible ones: the terrible days are out of the window.
     errors = _errors([9.0] * 40 + [1.0] * 60, [1.0] * 100, [False] * 40 + _inside(60, 12))
     tests = symbol_tests(errors, None, "AAA", None, 0.8, 0.001)
-    assert {t.test: t.window for t in tests} == {"coverage": 60, "skill": 60}
+    assert {t.test: t.window for t in tests} == {"coverage": 60, "skill": 60, "bias": 60}
     assert not any(t.fired for t in tests)
 
 
@@ -153,7 +167,7 @@ def test_a_model_without_a_current_reference_is_not_tested_for_drift() -> None:
     old_profile = {"log_return": {"edges": [0.0], "fractions": [0.5, 0.5]}}
     inputs = pd.DataFrame({"symbol": ["AAA"], "date": [pd.Timestamp("2013-01-01")]})
     tests = symbol_tests(errors, inputs, "AAA", old_profile, 0.8, 0.001)
-    assert [t.test for t in tests] == ["coverage", "skill"]
+    assert [t.test for t in tests] == ["coverage", "skill", "bias"]
 
 
 def test_each_symbols_tests_see_only_its_own_last_rows_in_date_order() -> None:
@@ -186,12 +200,11 @@ def test_each_symbols_tests_see_only_its_own_last_rows_in_date_order() -> None:
 def test_the_days_tests_of_a_symbol_match_its_tests_alone() -> None:
     # The one-pass split used for the day's summary gives each symbol the same tests
     # as symbol_tests on that symbol's rows alone.
-    failing = _errors([3.0] * 40, [1.0] * 40, _inside(40, 30)).assign(symbol="AAA")
+    failing = _errors([3.0] * 40, [1.0] * 40, _inside(40, 30), signs=[1.0] * 40)
     fine = _errors([1.0] * 40, [1.1] * 40, _inside(40, 8)).assign(symbol="BBB")
     both = pd.concat([fine, failing]).sample(frac=1.0, random_state=1)
-    split = _last_rows(
-        both, "target_date", 60, ["inside_interval", "abs_error", "persistence_abs_error"]
-    )
+    columns = ["inside_interval", "abs_error", "persistence_abs_error", "scaled_error"]
+    split = _last_rows(both.assign(scaled_error=scaled_errors(both)), "target_date", 60, columns)
     for symbol, own in (("AAA", failing), ("BBB", fine)):
         alone = symbol_tests(own, None, symbol, None, 0.8, 0.001)
         together = _tests(split[symbol], None, symbol, None, 0.8, 0.001)
@@ -226,9 +239,9 @@ def test_every_summary_row_names_its_test_statistic_threshold_and_window(
 ) -> None:
     replay(ops_home, start=dt.date(2012, 12, 3), end=dt.date(2012, 12, 7), retrain=False)
     latest = monitor(ops_home, as_of=dt.date(2012, 12, 7))
-    # 2 symbols x (coverage + skill + 5 drift inputs + scale) share the day's 1% level.
+    # 2 symbols x (coverage + skill + bias + 5 drift inputs + scale) share the day's 1%.
     assert latest.alpha == 0.01
-    assert latest.test_level == pytest.approx(0.01 / 16)
+    assert latest.test_level == pytest.approx(0.01 / 18)
     for row in latest.symbols.values():
         assert row.n == 4
         # Four realised errors: only the input tests ran, drift on its 20-day window
@@ -257,8 +270,8 @@ def test_monitor_shares_the_configured_family_wise_level_among_the_days_tests(
     looser = ops_home.model_copy(update={"trigger_alpha": 0.05})
     result = monitor(looser, as_of=dt.date(2012, 12, 4))
     assert result.alpha == 0.05
-    # 2 symbols x (coverage + skill + 5 drift inputs + scale): Bonferroni over 16 tests.
-    assert result.test_level == pytest.approx(0.05 / 16)
+    # 2 symbols x (coverage + skill + bias + 5 drift inputs + scale): Bonferroni over 18.
+    assert result.test_level == pytest.approx(0.05 / 18)
 
 
 def test_an_actual_on_either_edge_of_the_interval_is_inside_and_a_cent_beyond_is_not() -> None:
@@ -415,9 +428,39 @@ def test_drift_tests_the_newest_window_against_the_symbols_own_profile() -> None
     values = [-1.0, 1.0] * 10 + [1.0] * 20
     inputs = pd.DataFrame({"symbol": "AAA", "date": days, "return_z": values})
     tests = symbol_tests(errors, inputs.iloc[::-1], "AAA", _sign_reference(), 0.8, 0.001)
-    assert [t.test for t in tests] == ["coverage", "skill", "drift:return_z", "scale:return_z"]
+    assert [t.test for t in tests] == [
+        "coverage",
+        "skill",
+        "bias",
+        "drift:return_z",
+        "scale:return_z",
+    ]
     drift, scale = tests[-2:]
     assert drift.window == 20 and drift.fired
     assert scale.window == SCALE_WINDOW and scale.fired
     balanced = symbol_tests(errors, inputs.iloc[:20], "AAA", _sign_reference(), 0.8, 0.001)
     assert [(t.fired, t.window) for t in balanced[-2:]] == [(False, 20), (False, SCALE_WINDOW)]
+
+
+def test_a_median_the_closes_keep_beating_is_flagged_as_biased() -> None:
+    # Every close lands 1 above the median (half the interval's width), with some spread.
+    above = _errors([0.5, 1.5] * 15, [1.0] * 30, _inside(30, 6), signs=[1.0] * 30)
+    tests = {t.test: t for t in symbol_tests(above, None, "AAA", None, 0.8, 0.001)}
+    assert tests["bias"].fired and tests["bias"].statistic > 0
+    below = above.assign(actual_close=200.0 - above["actual_close"])
+    tests = {t.test: t for t in symbol_tests(below, None, "AAA", None, 0.8, 0.001)}
+    assert tests["bias"].fired and tests["bias"].statistic < 0
+
+
+def test_errors_are_scaled_by_the_interval_width_and_a_zero_width_has_none() -> None:
+    errors = pd.DataFrame(
+        {
+            "actual_close": [103.0, 99.0, 100.0],
+            "predicted_close": [100.0, 100.0, 100.0],
+            "lower": [98.0, 96.0, 100.0],
+            "upper": [104.0, 100.0, 100.0],
+        }
+    )
+    scaled = scaled_errors(errors)
+    assert scaled[:2].tolist() == [pytest.approx(0.5), pytest.approx(-0.25)]
+    assert np.isnan(scaled[2])
