@@ -139,7 +139,7 @@ def path_prices(
 class Stretch:
     """Daily trigger decisions over the scored days of one path."""
 
-    new: pd.DataFrame  # per day: any, coverage, skill, drift, scale (bool)
+    new: pd.DataFrame  # per day: any, coverage, skill, bias, drift, scale (bool)
     old: pd.DataFrame  # per day: any, mase, coverage, psi (bool)
     doublings: int = 0  # onsets of a doubled 21-day volatility in the scored days
 
@@ -163,6 +163,7 @@ def monitor_stretch(prices: pd.DataFrame, train_end: pd.Timestamp, alpha: float)
     from market_predictor import triggers
     from market_predictor.features import build_features
     from market_predictor.fitting import fit_baseline, forecasts_with_outcomes
+    from market_predictor.monitoring import scaled_errors
 
     dates = pd.to_datetime(prices["date"])
     training = prices[dates <= train_end]
@@ -179,6 +180,7 @@ def monitor_stretch(prices: pd.DataFrame, train_end: pd.Timestamp, alpha: float)
     )
     forecasts["abs_error"] = (forecasts["predicted_close"] - forecasts["actual_close"]).abs()
     forecasts["persistence_abs_error"] = (forecasts["last_close"] - forecasts["actual_close"]).abs()
+    forecasts["scaled_error"] = scaled_errors(forecasts)
     inputs = triggers.model_inputs(features)
     symbols = sorted(prices["symbol"].unique())
     level = triggers.per_test_level(alpha, len(symbols), triggers.trigger_count(reference))
@@ -191,6 +193,7 @@ def monitor_stretch(prices: pd.DataFrame, train_end: pd.Timestamp, alpha: float)
             mine["inside"].to_numpy(dtype=bool),
             mine["abs_error"].to_numpy(),
             mine["persistence_abs_error"].to_numpy(),
+            mine["scaled_error"].to_numpy(),
         )
     own_inputs = {
         s: inputs[inputs["symbol"] == s].sort_values("date").reset_index(drop=True) for s in symbols
@@ -201,15 +204,16 @@ def monitor_stretch(prices: pd.DataFrame, train_end: pd.Timestamp, alpha: float)
     new_rows, old_rows = [], []
     for day in scored:
         moment = np.datetime64(day)
-        fired = {"coverage": False, "skill": False, "drift": False, "scale": False}
+        fired = {"coverage": False, "skill": False, "bias": False, "drift": False, "scale": False}
         old = {"mase": False, "coverage": False, "psi": False}
         for symbol in symbols:
-            target, inside, abs_error, naive = errors[symbol]
+            target, inside, abs_error, naive, scaled = errors[symbol]
             known = int(np.searchsorted(target, moment, side="right"))
             first = max(0, known - triggers.PERFORMANCE_WINDOW)
             tests = [
                 triggers.coverage_test(inside[first:known], 0.8, level),
                 triggers.skill_test(abs_error[first:known], naive[first:known], level),
+                triggers.bias_test(scaled[first:known], level),
             ]
             frame = own_inputs[symbol]
             upto = int(np.searchsorted(frame["date"].to_numpy(), moment, side="right"))
@@ -464,8 +468,8 @@ def render(
         "",
         "### False alarms (share of days on which the trigger fired for any symbol)",
         "",
-        "| Case | Rules | Any | Coverage | Skill (MASE) | Drift | Scale |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| Case | Rules | Any | Coverage | Skill (MASE) | Bias | Drift | Scale |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     cases = (("stationary bootstrap", stationary), ("replay, fresh champion", replay))
     for case, stretches in cases:
@@ -473,11 +477,12 @@ def render(
         new = false_alarm_rates(stretches, "new")
         lines.append(
             f"| {case} | before | {_pct(old['any'])} | {_pct(old['coverage'])} | "
-            f"{_pct(old['mase'])} | {_pct(old['psi'])} (PSI) | - |"
+            f"{_pct(old['mase'])} | - | {_pct(old['psi'])} (PSI) | - |"
         )
         lines.append(
             f"| {case} | after | {_pct(new['any'])} | {_pct(new['coverage'])} | "
-            f"{_pct(new['skill'])} | {_pct(new['drift'])} | {_pct(new['scale'])} |"
+            f"{_pct(new['skill'])} | {_pct(new['bias'])} | {_pct(new['drift'])} | "
+            f"{_pct(new['scale'])} |"
         )
     lines += [
         "",
