@@ -61,6 +61,7 @@ GROUPS = (
                     "x_symbol_tests",
                     "x__tests",
                     "x__last_rows",
+                    "x_scaled_errors",
                 )
             ),
             *(
@@ -70,6 +71,7 @@ GROUPS = (
                     "x_coverage_test",
                     "x__binomial_p_value",
                     "x_skill_test",
+                    "x_bias_test",
                     "x_scale_test",
                     "x_strongest",
                     "x__bin_counts",
@@ -526,8 +528,9 @@ def write(scores: list[Score], command: str, whole: dict[str, float] | None) -> 
         "Scope: validation mutates all of `validation.py`; the registry gate `gate()`;",
         "evaluation all of `evaluation.py`; the monitoring policy the realised-error,",
         "served-error, rolling-skill and per-symbol test functions of `monitoring.py`",
-        "(not monitor()'s reading and writing) and the coverage, skill, drift, scale, level",
-        "and reporting functions of `triggers.py` with the drift and scale nulls (mutmut",
+        "(not monitor()'s reading and writing) and the coverage, skill, bias, drift, scale, level",
+        "and reporting functions of `triggers.py` with the drift and scale nulls, and the",
+        "bias test's scaled errors (mutmut",
         "leaves the cached `_binomial_acceptance` and critical-value functions unmutated, and",
         "they are tested through the tests' boundary tests); the store the two",
         "upserts, the filter of unchanged rows before a merge, the merge's date bounds and",

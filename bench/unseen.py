@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -98,12 +99,13 @@ def run_case(name: str, prices: pd.DataFrame, replay_days: int, max_epochs: int)
     days = sorted(pd.to_datetime(prices["date"]).unique())
     start, end = days[-replay_days], days[-1]
     train_end = days[-replay_days - 1]
-    env = {
+    # This process's environment (PYTHONPATH included) without any MPP_ setting of its own.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MPP_")}
+    env |= {
         "MPP_HOME": str(home),
         "MPP_SOURCE": "csv",
         "MPP_SOURCE_PATH": str(source),
         "MPP_SYMBOLS": ",".join(SERIES),
-        "PATH": str(Path(sys.executable).parent),
     }
     day = "%Y-%m-%d"
     _mpp(["ingest", "--end", train_end.strftime(day)], env)
