@@ -455,12 +455,12 @@ def test_a_median_the_closes_keep_beating_is_flagged_as_biased() -> None:
 def test_errors_are_scaled_by_the_interval_width_and_a_zero_width_has_none() -> None:
     errors = pd.DataFrame(
         {
-            "actual_close": [103.0, 99.0, 100.0],
-            "predicted_close": [100.0, 100.0, 100.0],
-            "lower": [98.0, 96.0, 100.0],
-            "upper": [104.0, 100.0, 100.0],
+            "actual_close": [103.0, 99.0, 100.25, 100.0, 101.0],
+            "predicted_close": [100.0] * 5,
+            "lower": [98.0, 96.0, 99.75, 100.0, 100.0],
+            "upper": [104.0, 100.0, 100.25, 100.0, 100.0],
         }
     )
     scaled = scaled_errors(errors)
-    assert scaled[:2].tolist() == [pytest.approx(0.5), pytest.approx(-0.25)]
-    assert np.isnan(scaled[2])
+    assert scaled[:3].tolist() == [pytest.approx(0.5), pytest.approx(-0.25), pytest.approx(0.5)]
+    assert np.isnan(scaled[3:]).all()  # an interval of no width scales nothing

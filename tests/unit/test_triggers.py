@@ -24,6 +24,7 @@ from market_predictor.triggers import (
     coverage_test,
     drift_reference,
     drift_tests,
+    is_current_reference,
     model_inputs,
     per_test_level,
     scale_test,
@@ -846,3 +847,9 @@ def test_the_same_error_every_day_is_a_sure_bias_unless_it_is_zero() -> None:
 
 def test_a_model_without_a_reference_runs_the_three_performance_tests() -> None:
     assert trigger_count(None) == 3
+
+
+def test_a_reference_built_by_this_code_is_current(history: np.ndarray) -> None:
+    reference = drift_reference(build_features(_bars(history[:300], "AAA")))
+    assert is_current_reference(reference)
+    assert not is_current_reference({key: v for key, v in reference.items() if key != "version"})
