@@ -89,8 +89,7 @@ else:
     st.caption(
         "A day is flagged when one of its statistical tests fires (interval coverage, skill "
         "against persistence, bias of the median, drift of a model input, or the last week's "
-        "range against the "
-        "served volatility), each at its share of the day's family-wise level "
+        "range against the served volatility), each at its share of the day's family-wise level "
         "(MPP_TRIGGER_ALPHA, 1% by default); the row names the test, its statistic, threshold "
         "and window. A flagged day retrains at most once per cooldown; a champion older than "
         "MPP_MAX_MODEL_AGE_DAYS (63 trading days by default) is retrained on schedule."
