@@ -73,6 +73,7 @@ def prepare() -> dict[str, str]:
     """The replayed home (built once); returns the replay's last day."""
     from market_predictor import calendar
     from market_predictor.config import Settings
+    from market_predictor.day import resolve_day
     from market_predictor.pipeline import ingest_step, replay
     from market_predictor.registry import register_baseline
     from market_predictor.sources.sample import load_sample_prices
@@ -84,7 +85,9 @@ def prepare() -> dict[str, str]:
     if ready.exists():
         return dict(json.loads(ready.read_text()))
     cut = calendar.shift_trading_days(end, -REPLAY_DAYS, settings.calendar)
-    ingest_step(settings, cut, symbols=list(SYMBOLS), source="sample")
+    ingest_step(
+        resolve_day(settings, as_of=cut, symbols=list(SYMBOLS), purpose="ingest"), source="sample"
+    )
     register_baseline(settings, trained_until=cut)
     report = replay(
         settings,

@@ -100,6 +100,7 @@ def prepare(folder: Path, n_symbols: int, years: int, history_end: str | None) -
     its parent's)."""
     from bench.synthetic import make_universe
     from market_predictor.config import Settings
+    from market_predictor.day import resolve_day
     from market_predictor.inference import predict
     from market_predictor.ingest import ingest_prices
     from market_predictor.registry import promote
@@ -128,7 +129,7 @@ def prepare(folder: Path, n_symbols: int, years: int, history_end: str | None) -
         promote=False,
     )
     promote(settings, trained.version)
-    predict(settings, as_of=cut)
+    predict(resolve_day(settings, as_of=cut))
     later = [d for d in days if d > cut]
     return {
         "day": later[0].isoformat(),

@@ -17,9 +17,11 @@ import pandas as pd
 
 from market_predictor import calendar
 from market_predictor.config import Settings
+from market_predictor.day import resolve_day
 from market_predictor.errors import NotFoundError
 from market_predictor.pipeline import Progress, ingest_step, replay
-from market_predictor.store import FeatureStore, read_errors, read_predictions, read_summary
+from market_predictor.store import FeatureStore
+from market_predictor.store.errors import served
 
 DEMO_SYMBOLS = ("AAPL", "MSFT", "IBM", "GOOG")
 REPLAY_DAYS = 60
@@ -48,7 +50,10 @@ def run_demo(
     cut = calendar.shift_trading_days(end, -replay_days, settings.calendar)
     first_day = calendar.next_trading_day(cut, settings.calendar)
 
-    ingested = ingest_step(settings, cut, symbols=symbols, source="sample")
+    # Nothing is trained yet: the demo's first ingest runs without a champion.
+    ingested = ingest_step(
+        resolve_day(settings, as_of=cut, symbols=symbols, purpose="ingest"), source="sample"
+    )
     champion = _ensure_champion(settings, symbols, cut, max_epochs)
     replayed = replay(
         settings,
@@ -134,17 +139,14 @@ def symbol_table(
 ) -> dict[str, dict[str, Any]]:
     """Per symbol over the replayed days: MAE and MASE against persistence, interval
     coverage, and the latest forecast."""
-    from market_predictor.monitoring import rolling_skill, served_errors
+    from market_predictor.monitoring import rolling_skill
 
-    errors = served_errors(
-        read_errors(
-            store,
-            model_name=model_name,
-            start=start,
-            end=calendar.next_trading_day(end, calendar_name),
+    errors = served(
+        store.errors.read_rows(
+            model_name=model_name, start=start, end=calendar.next_trading_day(end, calendar_name)
         )
     )
-    predictions = read_predictions(store, model_name=model_name, as_of_end=end)
+    predictions = store.predictions.read_rows(model_name=model_name, as_of_end=end)
     table: dict[str, dict[str, Any]] = {}
     for symbol in sorted(set(predictions["symbol"])):
         rows = errors[errors["symbol"] == symbol]
@@ -168,10 +170,10 @@ def symbol_table(
 
 def _rows(store: FeatureStore, table: str, start: dt.date, end: dt.date) -> int:
     reads = {
-        "predictions": lambda: read_predictions(
-            store, as_of_start=start, as_of_end=end, columns=["symbol"]
+        "predictions": lambda: store.predictions.read_rows(
+            as_of_start=start, as_of_end=end, columns=["symbol"]
         ),
-        "errors": lambda: read_errors(store, start=start, end=end, columns=["symbol"]),
-        "summary": lambda: read_summary(store, start=start, end=end, columns=["symbol"]),
+        "errors": lambda: store.errors.read_rows(start=start, end=end, columns=["symbol"]),
+        "summary": lambda: store.summary.read_rows(start=start, end=end, columns=["symbol"]),
     }
     return len(reads[table]())

@@ -18,14 +18,12 @@ import pandas as pd
 
 from market_predictor.checks import check_range
 from market_predictor.config import Settings
+from market_predictor.day import resolve_symbols
 from market_predictor.errors import InputError
 from market_predictor.results import IngestResult
 from market_predictor.sources import get_source
-from market_predictor.store import FeatureStore, PriceFeatureGroup, schemas
-from market_predictor.symbols import checked_symbols
+from market_predictor.store import FeatureStore, PriceFeatureGroup, prices, quarantine
 from market_predictor.validation import validate_prices
-
-QUARANTINE_KEY = ("symbol", "date", "source", "reason")
 
 
 def ingest_prices(
@@ -46,7 +44,7 @@ def ingest_prices(
     quarantined as "future date", and `end` defaults to it. Every input and the store
     URI are checked before anything is fetched or written.
     """
-    wanted = checked_symbols(symbols if symbols is not None else settings.symbols)
+    wanted = resolve_symbols(settings, symbols) or []
     as_of = as_of or dt.date.today()
     end = end or as_of
     check_range(start, end)
@@ -60,9 +58,9 @@ def ingest_prices(
     )
     store = FeatureStore.from_settings(settings, version)
     store.ensure_writable()
-    prices = store.prices()
+    group = store.prices()
 
-    plan = _fetch_plan(prices, wanted, start, settings.ingest_overlap_days)
+    plan = _fetch_plan(group, wanted, start, settings.ingest_overlap_days)
     fetched = pd.concat(
         [price_source.fetch(group, group_start, end) for group_start, group in plan.items()],
         ignore_index=True,
@@ -88,16 +86,13 @@ def ingest_prices(
         quarantine_reasons={k: int(v) for k, v in rejected["reason"].value_counts().items()},
     )
     if not rejected.empty:
-        store.quarantine.upsert(
-            _quarantine_rows(rejected, price_source.name, run_id, now),
-            keys=QUARANTINE_KEY,
-            compare=schemas.PRICE_VALUES,
-            metadata=metadata,
+        store.quarantine.write(
+            quarantine.rows(rejected, price_source.name, run_id, now), metadata=metadata
         )
     if valid.empty:
-        summary.table_version = prices.table_version()
+        summary.table_version = group.table_version()
         return summary
-    result = prices.upsert(_price_rows(valid, price_source.name, now), metadata=metadata)
+    result = group.upsert(_price_rows(valid, price_source.name, now), metadata=metadata)
     summary.inserted = result.inserted
     summary.updated = result.updated
     summary.unchanged = len(valid) - result.inserted - result.updated
@@ -106,43 +101,31 @@ def ingest_prices(
 
 
 def _fetch_plan(
-    prices: PriceFeatureGroup, symbols: list[str], start: dt.date | None, overlap: int
+    group: PriceFeatureGroup, symbols: list[str], start: dt.date | None, overlap: int
 ) -> dict[dt.date | None, list[str]]:
     """Symbols grouped by the date to fetch from, so each group is one source call."""
     if start is not None:
         return {start: symbols}
-    resume = _resume_dates(prices, symbols, overlap)
+    resume = _resume_dates(group, symbols, overlap)
     plan: dict[dt.date | None, list[str]] = defaultdict(list)
     for symbol in symbols:
         plan[resume.get(symbol)].append(symbol)
     return dict(plan)
 
 
-def _resume_dates(
-    prices: PriceFeatureGroup, symbols: list[str], overlap: int
-) -> dict[str, dt.date]:
+def _resume_dates(group: PriceFeatureGroup, symbols: list[str], overlap: int) -> dict[str, dt.date]:
     """Per stored symbol, the date `overlap` stored trading days before its last row.
 
     Counting stored rows rather than calendar days means holidays and the exchange
     calendar need no special case: the last `overlap` sessions are re-fetched. Only
     those last rows are read, not the history."""
-    stored = prices.tail(symbols, max(overlap, 0) + 1)
+    stored = group.tail(symbols, max(overlap, 0) + 1)
     cut = stored.groupby("symbol")["date"].min()
     return {symbol: pd.Timestamp(day).date() for symbol, day in cut.items()}
 
 
 def _price_rows(valid: pd.DataFrame, source: str, now: pd.Timestamp) -> pd.DataFrame:
-    rows = valid[[*schemas.PRICE_KEY, *schemas.PRICE_VALUES]].copy()
+    rows = valid[list(prices.BAR_COLUMNS)].copy()
     rows["source"] = source
     rows["ingested_at"] = now
     return rows
-
-
-def _quarantine_rows(
-    rejected: pd.DataFrame, source: str, run_id: str, now: pd.Timestamp
-) -> pd.DataFrame:
-    rows = rejected[["symbol", "date", *schemas.PRICE_VALUES, "reason"]].copy()
-    rows["source"] = source
-    rows["run_id"] = run_id
-    rows["quarantined_at"] = now
-    return rows[list(schemas.QUARANTINE.names)]

@@ -20,19 +20,12 @@ import numpy as np
 import pandas as pd
 
 from market_predictor import calendar
-from market_predictor.checks import check_not_future
-from market_predictor.config import Settings
-from market_predictor.errors import InputError, NotFoundError
+from market_predictor.day import Day
+from market_predictor.errors import InputError
 from market_predictor.evaluation import mase
-from market_predictor.results import MonitorResult, SymbolSkill
-from market_predictor.store import (
-    FeatureStore,
-    read_errors,
-    read_predictions,
-    read_prices,
-    schemas,
-)
-from market_predictor.symbols import checked_symbols
+from market_predictor.results import MonitorResult
+from market_predictor.store import errors as error_table
+from market_predictor.store.summary import SKILL_COLUMNS, SymbolSkill
 from market_predictor.triggers import (
     DRIFT_INPUTS,
     DRIFT_WINDOW,
@@ -53,68 +46,10 @@ from market_predictor.triggers import (
 if TYPE_CHECKING:
     from market_predictor.registry import ChampionModel
 
-SKILL_COLUMNS = (
-    "n",
-    "mae",
-    "persistence_mae",
-    "mase",
-    "coverage",
-    "directional_accuracy",
-)
-TEST_COLUMNS = ("test", "statistic", "threshold", "test_window", "p_value")
 LOOKBACK_WINDOWS = 3  # performance windows of history a day's monitoring reads
 
 
 # -- the pure parts ----------------------------------------------------------------------
-
-
-def realised_errors(predictions: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
-    """Error rows (the ERRORS schema) for the predictions whose target date has a close
-    in `prices`. `pct_error` is the absolute percentage error; `direction_correct` is
-    null when the forecast called no move (persistence)."""
-    actuals = prices.loc[:, ["symbol", "date", "close"]].rename(
-        columns={"date": "target_date", "close": "actual_close"}
-    )
-    rows = predictions.merge(actuals, on=["symbol", "target_date"], how="inner")
-    actual = rows["actual_close"].to_numpy(dtype="float64")
-    predicted = rows["predicted_close"].to_numpy(dtype="float64")
-    last = rows["last_close"].to_numpy(dtype="float64")
-    abs_error = np.abs(predicted - actual)
-    predicted_move = np.sign(predicted - last)
-    actual_move = np.sign(actual - last)
-    direction = pd.Series(predicted_move == actual_move, dtype="boolean")
-    direction[predicted_move == 0] = pd.NA
-    return pd.DataFrame(
-        {
-            "symbol": rows["symbol"],
-            "target_date": rows["target_date"],
-            "as_of_date": rows["as_of_date"],
-            "model_name": rows["model_name"],
-            "model_version": rows["model_version"],
-            "actual_close": actual,
-            "predicted_close": predicted,
-            "lower": rows["lower"].to_numpy(dtype="float64"),
-            "upper": rows["upper"].to_numpy(dtype="float64"),
-            "last_close": last,
-            "abs_error": abs_error,
-            "pct_error": abs_error / actual * 100.0,
-            "persistence_abs_error": np.abs(last - actual),
-            "inside_interval": (actual >= rows["lower"]) & (actual <= rows["upper"]),
-            "direction_correct": direction.array,
-            "created_at": pd.Timestamp.now(tz="UTC"),
-        }
-    )
-
-
-def served_errors(errors: pd.DataFrame) -> pd.DataFrame:
-    """One error row per (symbol, target_date): the newest model version's forecast
-    when a retrain put two versions on the same day."""
-    if errors.empty:
-        return errors
-    ranked = errors.assign(_version=pd.to_numeric(errors["model_version"], errors="coerce"))
-    ranked = ranked.sort_values(["symbol", "target_date", "_version"])
-    latest = ranked.drop_duplicates(["symbol", "target_date"], keep="last")
-    return latest.drop(columns="_version").reset_index(drop=True)
 
 
 def scaled_errors(errors: pd.DataFrame) -> np.ndarray:
@@ -129,57 +64,45 @@ def scaled_errors(errors: pd.DataFrame) -> np.ndarray:
 def rolling_skill(errors: pd.DataFrame, window: int = PERFORMANCE_WINDOW) -> dict[str, Any]:
     """MAE, persistence MAE, MASE, coverage and directional accuracy over the last
     `window` realised errors of one symbol (NaN where there is nothing to measure)."""
-    recent = errors.sort_values("target_date").tail(window)
-    n = len(recent)
-    if n == 0:
-        return {"n": 0} | {name: float("nan") for name in SKILL_COLUMNS[1:]}
-    mae = float(recent["abs_error"].mean())
-    persistence_mae = float(recent["persistence_abs_error"].mean())
-    called = recent["direction_correct"].dropna()
-    return {
-        "n": n,
-        "mae": mae,
-        "persistence_mae": persistence_mae,
-        "mase": mase(mae, persistence_mae),
-        "coverage": float(recent["inside_interval"].astype(bool).mean()),
-        "directional_accuracy": float(called.astype(bool).mean()) if len(called) else float("nan"),
-    }
+    return skill_by_symbol(errors.assign(symbol=""), [""], window)[""]
 
 
 def skill_by_symbol(
     errors: pd.DataFrame, symbols: Iterable[str], window: int = PERFORMANCE_WINDOW
 ) -> dict[str, dict[str, Any]]:
-    """`rolling_skill` of every symbol in one pass (the same numbers: each mean sums the
-    same values in the same order); per-symbol frame slicing cost seconds at thousands."""
-    ordered = errors.sort_values(["symbol", "target_date"], kind="stable")
-    recent = ordered.groupby("symbol", sort=False).tail(window)
-    names = recent["symbol"].to_numpy()
-    bounds = np.flatnonzero(names[1:] != names[:-1]) + 1
-    starts = np.concatenate([[0], bounds]) if len(names) else np.array([], dtype=int)
-    ends = np.concatenate([bounds, [len(names)]]) if len(names) else np.array([], dtype=int)
-    abs_error = recent["abs_error"].to_numpy(dtype="float64")
-    persistence = recent["persistence_abs_error"].to_numpy(dtype="float64")
-    inside = recent["inside_interval"].astype(bool).to_numpy()
-    called = recent["direction_correct"].notna().to_numpy()
-    correct = recent["direction_correct"].fillna(False).astype(bool).to_numpy()
-    found: dict[str, dict[str, Any]] = {}
-    for start, end in zip(starts, ends, strict=True):
-        n = int(end - start)
-        mae = _nanmean(abs_error[start:end])
-        persistence_mae = _nanmean(persistence[start:end])
-        n_called = int(called[start:end].sum())
-        found[str(names[start])] = {
-            "n": n,
-            "mae": mae,
-            "persistence_mae": persistence_mae,
-            "mase": mae / persistence_mae if persistence_mae > 0 else float("nan"),
-            "coverage": float(inside[start:end].sum() / n),
-            "directional_accuracy": float(correct[start:end].sum() / n_called)
-            if n_called
-            else float("nan"),
-        }
-    empty = {"n": 0} | {name: float("nan") for name in SKILL_COLUMNS[1:]}
-    return {symbol: found.get(symbol, dict(empty)) for symbol in symbols}
+    """Rolling skill of every symbol over its last `window` realised errors, in one
+    pass (per-symbol frame slicing cost seconds at thousands of symbols)."""
+    marked = errors.assign(
+        called=errors["direction_correct"].notna(),
+        correct=errors["direction_correct"].fillna(False).astype(bool),
+        inside_interval=errors["inside_interval"].astype(bool),
+    )
+    columns = ("abs_error", "persistence_abs_error", "inside_interval", "called", "correct")
+    recent = _last_rows(marked, "target_date", window, columns)
+    return {
+        symbol: _skill(recent[symbol]) if symbol in recent else _no_skill() for symbol in symbols
+    }
+
+
+def _skill(recent: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    n = len(recent["abs_error"])
+    mae = _nanmean(recent["abs_error"].astype("float64"))
+    persistence_mae = _nanmean(recent["persistence_abs_error"].astype("float64"))
+    n_called = int(recent["called"].sum())
+    return {
+        "n": n,
+        "mae": mae,
+        "persistence_mae": persistence_mae,
+        "mase": mase(mae, persistence_mae),
+        "coverage": float(recent["inside_interval"].sum() / n),
+        "directional_accuracy": float(recent["correct"].sum() / n_called)
+        if n_called
+        else float("nan"),
+    }
+
+
+def _no_skill() -> dict[str, Any]:
+    return {"n": 0} | {name: float("nan") for name in SKILL_COLUMNS[1:]}
 
 
 def _nanmean(values: np.ndarray) -> float:
@@ -265,90 +188,48 @@ def _last_rows(
 # -- the monitoring step -----------------------------------------------------------------
 
 
-def monitor(
-    settings: Settings,
-    *,
-    as_of: dt.date | None = None,
-    symbols: list[str] | None = None,
-    model_name: str | None = None,
-    champion: ChampionModel | None = None,
-    store: FeatureStore | None = None,
-) -> MonitorResult:
-    """Write the realised errors that became known by `as_of` and the per-symbol
-    summary for `as_of` (rolling skill, drift, retrain flag)."""
-    store = store or FeatureStore.from_settings(settings)
-    symbols = checked_symbols(symbols) if symbols is not None else None
-    name = model_name or (champion.name if champion else settings.model_name)
-    prices = store.prices()
-    check_not_future(as_of)
+def monitor(day: Day) -> MonitorResult:
+    """Write the realised errors that became known by the day and the per-symbol
+    summary for it (rolling skill, the trigger tests, the retrain flag)."""
+    store, as_of, name = day.store, day.as_of, day.model_name
     if not store.predictions.exists():
         return MonitorResult(
             as_of=as_of,
             model_name=name,
             message="nothing to monitor yet: no predictions have been made (run `mpp predict`)",
         )
-    if as_of is None:
-        last = prices.last_dates(symbols)
-        if not last:
-            raise InputError("no prices in the store: run `mpp ingest` first")
-        as_of = max(last.values())
     store.ensure_writable()
-    if champion is None:
-        champion = _champion_or_none(settings, name)
-
-    since = _lookback_start(settings, as_of)
-    made = _predictions_due(store, name, as_of, symbols, since)
-    known = read_errors(
-        store, model_name=name, start=since, end=as_of, columns=list(schemas.ERROR_KEY)
+    since = _lookback_start(day)
+    made = _predictions_due(day, since)
+    known = store.errors.read_rows(
+        model_name=name, start=since, end=as_of, columns=list(error_table.KEY)
     )
-    pending = _without(made, known, list(schemas.ERROR_KEY))
+    pending = _without(made, known, list(error_table.KEY))
     summary = MonitorResult(as_of=as_of, model_name=name)
     if not pending.empty:
-        actuals = read_prices(
-            store,
+        actuals = store.prices().read(
             symbols=sorted(set(pending["symbol"])),
             start=pending["target_date"].min().date(),
             end=as_of,
             columns=["symbol", "date", "close"],
         )
-        new = realised_errors(pending, actuals)
+        new = error_table.realised_errors(pending, actuals)
         summary.pending = len(pending) - len(new)
         if not new.empty:
-            result = store.errors.upsert(
-                new,
-                keys=schemas.ERROR_KEY,
-                compare=[
-                    c for c in schemas.ERRORS.names if c not in (*schemas.ERROR_KEY, "created_at")
-                ],
-                metadata={"mpp_command": "monitor", "as_of": as_of.isoformat()},
-            )
+            result = store.errors.write(new, metadata=_metadata(as_of))
             summary.new_errors = result.inserted
 
-    summary.pending += _awaiting_their_day(store, name, as_of, symbols)
-    rows, summary.test_level = _summary_rows(settings, store, name, as_of, symbols, champion)
-    summary.alpha = settings.trigger_alpha
+    summary.pending += _awaiting_their_day(day)
+    rows, summary.test_level = _summary_rows(day, since)
+    summary.alpha = day.settings.trigger_alpha
     if rows.empty:
         summary.message = f"no predictions of {name} on or before {as_of}"
         return summary
-    result = store.summary.upsert(
-        rows,
-        keys=schemas.SUMMARY_KEY,
-        compare=[c for c in schemas.SUMMARY.names if c not in (*schemas.SUMMARY_KEY, "created_at")],
-        metadata={"mpp_command": "monitor", "as_of": as_of.isoformat()},
-    )
+    result = store.summary.write(rows, metadata=_metadata(as_of))
     summary.summary_table_version = result.version
     summary.errors_table_version = store.errors.version()
     summary.symbols = {
-        row["symbol"]: SymbolSkill.model_validate(
-            {
-                **{
-                    key: row[key]
-                    for key in (*SKILL_COLUMNS, *TEST_COLUMNS, "retrain_recommended", "reason")
-                },
-                "tests": row["tests"],
-            }
-        )
-        for row in rows.to_dict("records")
+        row["symbol"]: SymbolSkill.model_validate(row) for row in rows.to_dict("records")
     }
     flagged = summary.reasons
     summary.message = (
@@ -357,27 +238,20 @@ def monitor(
     return summary
 
 
-def _summary_rows(
-    settings: Settings,
-    store: FeatureStore,
-    name: str,
-    as_of: dt.date,
-    symbols: list[str] | None,
-    champion: ChampionModel | None,
-) -> tuple[pd.DataFrame, float | None]:
-    """One summary row per symbol that has a prediction made on or before `as_of`, and
+def _summary_rows(day: Day, since: dt.date | None) -> tuple[pd.DataFrame, float | None]:
+    """One summary row per symbol that has a prediction made on or before the day, and
     the level each of the day's tests ran at."""
-    since = _lookback_start(settings, as_of)
-    predicted = read_predictions(
-        store, symbols, name, as_of_start=since, as_of_end=as_of, columns=["symbol"]
+    store, as_of, name, champion = day.store, day.as_of, day.model_name, day.champion
+    predicted = store.predictions.read_rows(
+        day.symbols, name, as_of_start=since, as_of_end=as_of, columns=["symbol"]
     )
     monitored = sorted(set(predicted["symbol"]))
     if not monitored:
-        return pd.DataFrame(columns=schemas.SUMMARY.names), None
-    errors = served_errors(read_errors(store, monitored, name, start=since, end=as_of))
+        return pd.DataFrame(columns=store.summary.schema.names), None
+    errors = error_table.served(store.errors.read_rows(monitored, name, start=since, end=as_of))
     reference = getattr(champion, "drift_profile", None) or None
-    inputs = _recent_inputs(settings, store, as_of, monitored) if reference else None
-    level = per_test_level(settings.trigger_alpha, len(monitored), trigger_count(reference))
+    inputs = _recent_inputs(day, monitored) if reference else None
+    level = per_test_level(day.settings.trigger_alpha, len(monitored), trigger_count(reference))
     nominal = _nominal_coverage(champion)
     version = champion.version if champion is not None else _latest_version(errors)
     now = pd.Timestamp.now(tz="UTC")
@@ -398,7 +272,6 @@ def _summary_rows(
         windows = _last_rows(inputs, "date", int(reference["window"]), columns)
         no_inputs = {column: np.empty(0) for column in columns}
     for symbol in monitored:
-        skill = skills[symbol]
         window = None if windows is None else windows.get(symbol, no_inputs)
         recent = recent_errors.get(symbol, no_errors)
         tests = _tests(recent, window, symbol, reference, nominal, level)
@@ -411,7 +284,7 @@ def _summary_rows(
                 "model_name": name,
                 "model_version": version,
                 "window": PERFORMANCE_WINDOW,
-                **skill,
+                **skills[symbol],
                 "test": top.test if top else None,
                 "statistic": top.statistic if top else None,
                 "threshold": top.threshold if top else None,
@@ -426,6 +299,10 @@ def _summary_rows(
     return pd.DataFrame.from_records(records), level
 
 
+def _metadata(as_of: dt.date) -> dict[str, str]:
+    return {"mpp_command": "monitor", "as_of": as_of.isoformat()}
+
+
 def _nominal_coverage(champion: ChampionModel | None) -> float:
     """The served interval's nominal coverage (0.8 for the 10%-90% interval)."""
     from market_predictor.evaluation import DEFAULT_QUANTILES
@@ -434,55 +311,51 @@ def _nominal_coverage(champion: ChampionModel | None) -> float:
     return float(max(quantiles) - min(quantiles))
 
 
-def _recent_inputs(
-    settings: Settings, store: FeatureStore, as_of: dt.date, symbols: list[str]
-) -> pd.DataFrame:
+def _recent_inputs(day: Day, symbols: list[str]) -> pd.DataFrame:
     """The model inputs (triggers.model_inputs) of the last DRIFT_WINDOW trading days."""
     from market_predictor.features import WARMUP_ROWS, build_features
 
-    since = calendar.shift_trading_days(as_of, -DRIFT_WINDOW, settings.calendar)
-    start = calendar.shift_trading_days(since, -WARMUP_ROWS - 5, settings.calendar)
-    prices = read_prices(store, symbols, start=start, end=as_of)
+    since = calendar.shift_trading_days(day.as_of, -DRIFT_WINDOW, day.settings.calendar)
+    start = calendar.shift_trading_days(since, -WARMUP_ROWS - 5, day.settings.calendar)
+    prices = day.store.prices().read(symbols, start=start, end=day.as_of)
     if prices.empty:  # no closes in the window (a day past the stored history): no tests
         return pd.DataFrame(columns=["symbol", "date", *DRIFT_INPUTS])
     inputs = model_inputs(build_features(prices))
     return inputs[inputs["date"] > pd.Timestamp(since)]
 
 
-def _lookback_start(settings: Settings, as_of: dt.date) -> dt.date | None:
+def _lookback_start(day: Day) -> dt.date | None:
     """The first day whose predictions and errors a day's monitoring reads: the tests
     use a symbol's last PERFORMANCE_WINDOW realised errors, which a symbol predicted
     every trading day has within that many trading days; LOOKBACK_WINDOWS of them leave
     room for gaps and keep a day's reads from growing with the years of history."""
     try:
         return calendar.shift_trading_days(
-            as_of, -LOOKBACK_WINDOWS * PERFORMANCE_WINDOW, settings.calendar
+            day.as_of, -LOOKBACK_WINDOWS * PERFORMANCE_WINDOW, day.settings.calendar
         )
     except InputError:
         return None  # the calendar begins inside the lookback: read from its start
 
 
-def _predictions_due(
-    store: FeatureStore,
-    name: str,
-    as_of: dt.date,
-    symbols: list[str] | None,
-    since: dt.date | None,
-) -> pd.DataFrame:
+def _predictions_due(day: Day, since: dt.date | None) -> pd.DataFrame:
     """Predictions whose target day is in [since, as_of]; when two as-of dates aimed at
     the same target (a weekend run), the later one is the forecast that was served."""
-    made = read_predictions(store, symbols, name, target_start=since, target_end=as_of)
+    made = day.store.predictions.read_rows(
+        day.symbols, day.model_name, target_start=since, target_end=day.as_of
+    )
     made = made.sort_values(["symbol", "target_date", "model_version", "as_of_date"])
-    return made.drop_duplicates(list(schemas.ERROR_KEY), keep="last").reset_index(drop=True)
+    return made.drop_duplicates(list(error_table.KEY), keep="last").reset_index(drop=True)
 
 
-def _awaiting_their_day(
-    store: FeatureStore, name: str, as_of: dt.date, symbols: list[str] | None
-) -> int:
-    """Forecasts made by `as_of` whose target day is still ahead of it."""
+def _awaiting_their_day(day: Day) -> int:
+    """Forecasts made by the day whose target day is still ahead of it."""
     return len(
-        read_predictions(
-            store, symbols, name, as_of_end=as_of, target_after=as_of, columns=["symbol"]
+        day.store.predictions.read_rows(
+            day.symbols,
+            day.model_name,
+            as_of_end=day.as_of,
+            target_after=day.as_of,
+            columns=["symbol"],
         )
     )
 
@@ -494,16 +367,7 @@ def _without(frame: pd.DataFrame, other: pd.DataFrame, keys: list[str]) -> pd.Da
     return marked[marked["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
 
 
-def _champion_or_none(settings: Settings, name: str) -> ChampionModel | None:
-    from market_predictor.registry import load_champion
-
-    try:
-        return load_champion(settings, name)
-    except NotFoundError:
-        return None  # predictions without a champion: skill is still measurable, drift is not
-
-
 def _latest_version(errors: pd.DataFrame) -> str | None:
     if errors.empty:
         return None
-    return str(served_errors(errors).sort_values("target_date")["model_version"].iloc[-1])
+    return str(error_table.served(errors).sort_values("target_date")["model_version"].iloc[-1])

@@ -1,42 +1,25 @@
 """Typed results of every stage: what the CLI prints with --json, what the API serves and
 what Airflow passes between tasks as XCom.
 
-Pydantic only (no torch, no MLflow), so services can import them cheaply. Floats that
-are undefined (NaN, e.g. MASE over zero realised errors) serialise as null.
+No torch, no MLflow, so services can import them cheaply. Records of a table's rows
+(a forecast, a day's skill) are that table's row models (market_predictor.store), so
+the JSON a stage prints and the columns it stores cannot drift apart. Floats that are
+undefined (NaN, e.g. MASE over zero realised errors) serialise as null.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
+from pydantic import ConfigDict, Field, computed_field
 
+from market_predictor.records import OptionalFloatsModel, Result
+from market_predictor.store.predictions import ForecastValues
+from market_predictor.store.rows import SymbolField
+from market_predictor.store.summary import SymbolSkill, TriggerTestResult
 
-class Result(BaseModel):
-    model_config = ConfigDict(ser_json_inf_nan="null", validate_assignment=False)
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready dict (dates as ISO strings, NaN as None)."""
-        return self.model_dump(mode="json")
-
-
-def finite_or_none(value: Any) -> Any:
-    """NaN/inf (and numpy scalars of them) -> None; numpy scalars -> Python scalars."""
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-class OptionalFloatsModel(Result):
-    @field_validator("*", mode="before")
-    @classmethod
-    def _finite(cls, value: Any) -> Any:
-        return finite_or_none(value)
+__all__ = ["OptionalFloatsModel", "Result", "SymbolSkill", "TriggerTestResult"]
 
 
 # -- ingest --------------------------------------------------------------------------------
@@ -79,13 +62,8 @@ class IngestResult(Result):
 # -- predict -------------------------------------------------------------------------------
 
 
-class Forecast(OptionalFloatsModel):
-    symbol: str
-    last_close: float
-    predicted_close: float
-    lower: float
-    upper: float
-    predicted_return: float
+class Forecast(ForecastValues, SymbolField):
+    """One symbol's stored forecast, as `mpp predict --json` prints it."""
 
 
 class PredictionBatch(Result):
@@ -108,44 +86,6 @@ class PredictionBatch(Result):
 
 
 # -- monitor -------------------------------------------------------------------------------
-
-
-class TriggerTestResult(OptionalFloatsModel):
-    """One retrain-trigger test of one symbol on one day (market_predictor.triggers)."""
-
-    test: str
-    statistic: float | None = None
-    threshold: str
-    window: int
-    p_value: float | None = None
-    fired: bool
-
-
-class SymbolSkill(OptionalFloatsModel):
-    """One symbol's row of the monitoring summary for a day."""
-
-    n: int
-    mae: float | None = None
-    persistence_mae: float | None = None
-    mase: float | None = None
-    coverage: float | None = None
-    directional_accuracy: float | None = None
-    # The reported trigger test (the firing one with the smallest p-value, else the one
-    # closest to firing), with its statistic, rejection rule and sample size.
-    test: str | None = None
-    statistic: float | None = None
-    threshold: str | None = None
-    test_window: int | None = None
-    p_value: float | None = None
-    tests: list[TriggerTestResult] = Field(default_factory=list)
-    retrain_recommended: bool = False
-    reason: str = ""
-
-    @field_validator("tests", mode="before")
-    @classmethod
-    def _stored_as_json(cls, value: object) -> object:
-        """The summary table stores the tests as JSON text."""
-        return json.loads(value) if isinstance(value, str) else value
 
 
 class MonitorResult(Result):

@@ -14,11 +14,11 @@ from mlflow.tracking import MlflowClient
 
 from market_predictor import calendar
 from market_predictor.config import Settings, get_settings
-from market_predictor.inference import predict
 from market_predictor.pipeline import run_daily
 from market_predictor.registry import load_champion, register_baseline
 from market_predictor.store import FeatureStore
 from tests.fixtures.ml import FAST_TRAINING, synthetic_prices
+from tests.fixtures.ops import predict_as_of
 
 LEARNS = {**FAST_TRAINING, "learning_rate": 0.01, "max_epochs": 4}
 
@@ -81,7 +81,7 @@ def test_the_daily_retrain_replaces_a_champion_it_beats(
     tags = client.get_model_version(settings.model_name, new_version).tags
     assert tags["compared_with_champion"] == baseline
 
-    again = predict(settings, as_of=as_of)
+    again = predict_as_of(settings, as_of=as_of)
     assert again.model_version == new_version
     assert again.inserted == len(settings.symbols)
     served = FeatureStore.from_settings(settings).predictions.read()

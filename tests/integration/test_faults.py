@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from market_predictor.cli import app
 from market_predictor.config import Settings
-from market_predictor.inference import predict
 from market_predictor.ingest import ingest_prices
-from market_predictor.store import FeatureStore, schemas
+from market_predictor.store import FeatureStore, predictions, prices
+from tests.fixtures.ops import predict_as_of
 
 D = dt.date
 runner = CliRunner()
@@ -129,7 +129,7 @@ def test_killed_predict_keeps_the_previous_predictions_and_the_rerun_completes(
     ops_home: Settings,
 ) -> None:
     ingest_prices(ops_home, start=D(2012, 12, 3), as_of=D(2012, 12, 4))
-    predict(ops_home, as_of=D(2012, 12, 4))
+    predict_as_of(ops_home, as_of=D(2012, 12, 4))
     store = FeatureStore.from_settings(ops_home)
     fresh = store.predictions.read()
     # One large data file (1.2 million rows) that also holds stale forecasts of 4 December:
@@ -159,7 +159,7 @@ def test_killed_predict_keeps_the_previous_predictions_and_the_rerun_completes(
     assert store.predictions.version() == version
     pd.testing.assert_frame_equal(store.predictions.read(), previous)
 
-    rerun = predict(ops_home, as_of=D(2012, 12, 4))
+    rerun = predict_as_of(ops_home, as_of=D(2012, 12, 4))
     assert (rerun.inserted, rerun.updated) == (0, len(fresh))
     final = store.predictions.read()
     assert len(final) == len(previous)
@@ -179,11 +179,11 @@ def test_two_daily_runs_of_the_same_day_at_once_leave_one_set_of_rows(
     assert inserted == [0, 2]  # the second run found the day finished
 
     store = FeatureStore.from_settings(ops_home)
-    predictions = store.predictions.read()
-    assert len(predictions) == 2
-    assert not predictions.duplicated(list(schemas.PREDICTION_KEY)).any()
-    prices = store.prices().read()
-    assert not prices.duplicated(list(schemas.PRICE_KEY)).any()
+    forecasts = store.predictions.read()
+    assert len(forecasts) == 2
+    assert not forecasts.duplicated(list(predictions.KEY)).any()
+    closes = store.prices().read()
+    assert not closes.duplicated(list(prices.KEY)).any()
     summary = store.summary.read()
     assert len(summary) == 2
 

@@ -27,7 +27,6 @@ from market_predictor.ingest import ingest_prices
 from market_predictor.pipeline import replay, run_daily
 from market_predictor.registry import load_champion
 from market_predictor.store import FeatureStore
-from market_predictor.store.reads import read_errors, read_predictions, read_summary
 from market_predictor.training import train
 from tests.fixtures.services import (
     PostgresServer,
@@ -90,9 +89,9 @@ def _reads(settings: Settings) -> dict[str, Any]:
     return {
         "champion": (champion.version, champion.is_baseline, champion.trained_until),
         "prices": len(store.prices().read()),
-        "predictions": read_predictions(store),
-        "errors": read_errors(store),
-        "summary": read_summary(store),
+        "predictions": store.predictions.read_rows(),
+        "errors": store.errors.read_rows(),
+        "summary": store.summary.read_rows(),
     }
 
 

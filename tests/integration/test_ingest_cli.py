@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from market_predictor.cli import app
 from market_predictor.config import Settings
-from market_predictor.store import FeatureStore, schemas
+from market_predictor.store import FeatureStore, prices
 from tests.fixtures.data import price_rows, write_long_csv
 
 runner = CliRunner()
@@ -176,7 +176,7 @@ def test_a_tampered_dataset_fails_its_check_and_training_on_it_is_refused(
 
     # Someone rewrites one close in the dataset's own table (a new Delta version of it).
     table = Table(FeatureStore.from_settings(settings).backend, "training_datasets/prices_daily/v1",
-                  schemas.PRICES)  # fmt: skip
+                  prices.SCHEMA)  # fmt: skip
     rows = table.read()
     rows.loc[0, "close"] = rows.loc[0, "close"] * 1.01
     table.replace_where(rows, "true")

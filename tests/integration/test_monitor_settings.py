@@ -8,19 +8,20 @@ import datetime as dt
 
 from market_predictor.calendar import shift_trading_days
 from market_predictor.config import Settings
-from market_predictor.monitoring import LOOKBACK_WINDOWS, monitor
+from market_predictor.monitoring import LOOKBACK_WINDOWS
 from market_predictor.pipeline import replay
 from market_predictor.triggers import PERFORMANCE_WINDOW
+from tests.fixtures.ops import monitor_as_of
 
 
 def test_monitor_reads_only_the_predictions_of_the_configured_model(ops_home: Settings) -> None:
     replay(ops_home, start=dt.date(2012, 12, 3), end=dt.date(2012, 12, 4), retrain=False)
     other = ops_home.model_copy(update={"model_name": "another-model"})
-    result = monitor(other, as_of=dt.date(2012, 12, 4))
+    result = monitor_as_of(other, as_of=dt.date(2012, 12, 4))
     assert result.model_name == "another-model"
     assert result.symbols == {}
     assert result.message == "no predictions of another-model on or before 2012-12-04"
-    served = monitor(ops_home, as_of=dt.date(2012, 12, 4))
+    served = monitor_as_of(ops_home, as_of=dt.date(2012, 12, 4))
     assert served.model_name == ops_home.model_name and len(served.symbols) == 2
 
 
@@ -34,7 +35,7 @@ def test_monitor_looks_back_over_trading_days_of_the_configured_calendar(
     last_in = shift_trading_days(made, lookback, london.calendar)
     # The exchanges' holidays differ: the same count of sessions ends on different days.
     assert shift_trading_days(made, lookback, ops_home.calendar) < last_in
-    assert set(monitor(london, as_of=last_in).symbols) == {"AAPL", "MSFT"}
-    assert monitor(ops_home, as_of=last_in).symbols == {}
+    assert set(monitor_as_of(london, as_of=last_in).symbols) == {"AAPL", "MSFT"}
+    assert monitor_as_of(ops_home, as_of=last_in).symbols == {}
     next_day = shift_trading_days(last_in, 1, london.calendar)
-    assert monitor(london, as_of=next_day).symbols == {}
+    assert monitor_as_of(london, as_of=next_day).symbols == {}

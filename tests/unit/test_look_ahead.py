@@ -1,6 +1,7 @@
-"""Inference's look-ahead guards, on a small real store: the as-of date is resolved and
-checked before anything runs, a champion trained past it is refused, and the window of
-prices read for a forecast ends on the as-of day."""
+"""The look-ahead guards, on a small real store: the day's as-of date is resolved and
+checked before anything runs (market_predictor.day), a champion trained past it is
+refused for a forecast, and the window of prices read for a forecast ends on the as-of
+day (market_predictor.inference)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import pytest
 
 from market_predictor import calendar
 from market_predictor.config import Settings
+from market_predictor.day import Day, check_no_look_ahead, resolve_day
 from market_predictor.errors import InputError
-from market_predictor.inference import check_no_look_ahead, read_window, resolve_as_of
+from market_predictor.inference import read_window
 from market_predictor.models.baselines import PersistenceForecaster
 from market_predictor.registry import ChampionModel
 from market_predictor.store import FeatureStore
@@ -63,28 +65,60 @@ def test_a_champion_trained_one_day_past_the_as_of_day_is_refused() -> None:
     assert "would use the future" in message
 
 
-def test_the_default_as_of_is_the_newest_stored_day_among_the_symbols(store: FeatureStore) -> None:
-    as_of, last = resolve_as_of(store, ["AAPL", "MSFT"], None)
-    assert as_of == MSFT_LAST
-    assert last == {"AAPL": AAPL_LAST, "MSFT": MSFT_LAST}
-    assert resolve_as_of(store, ["AAPL"], None)[0] == AAPL_LAST
+def _day(settings: Settings, symbols: list[str], as_of: dt.date | None = None) -> Day:
+    return resolve_day(
+        settings, as_of=as_of, symbols=symbols, default_as_of="latest_stored", purpose="ingest"
+    )
 
 
-def test_an_explicit_as_of_is_kept(store: FeatureStore) -> None:
+def test_the_default_as_of_is_the_newest_stored_day_among_the_symbols(
+    store: FeatureStore, settings: Settings
+) -> None:
+    assert _day(settings, ["AAPL", "MSFT"]).as_of == MSFT_LAST
+    assert _day(settings, ["AAPL"]).as_of == AAPL_LAST
+
+
+def test_an_explicit_as_of_is_kept(store: FeatureStore, settings: Settings) -> None:
     day = dt.date(2012, 3, 1)
-    assert resolve_as_of(store, ["AAPL", "MSFT"], day)[0] == day
+    assert _day(settings, ["AAPL", "MSFT"], day).as_of == day
 
 
-def test_today_is_a_valid_as_of_and_tomorrow_is_the_future(store: FeatureStore) -> None:
+def test_today_is_a_valid_as_of_and_tomorrow_is_the_future(
+    store: FeatureStore, settings: Settings
+) -> None:
     today = dt.date.today()
-    assert resolve_as_of(store, ["AAPL"], today)[0] == today
+    assert _day(settings, ["AAPL"], today).as_of == today
     with pytest.raises(InputError, match="in the future"):
-        resolve_as_of(store, ["AAPL"], today + dt.timedelta(days=1))
+        _day(settings, ["AAPL"], today + dt.timedelta(days=1))
 
 
-def test_symbols_without_prices_are_named(store: FeatureStore) -> None:
+def test_symbols_without_prices_are_named(store: FeatureStore, settings: Settings) -> None:
     with pytest.raises(InputError, match="no prices stored for IBM, GOOG"):
-        resolve_as_of(store, ["IBM", "GOOG"], None)
+        _day(settings, ["IBM", "GOOG"])
+
+
+def test_a_forecast_day_refuses_a_champion_trained_past_it_and_monitoring_does_not(
+    store: FeatureStore, settings: Settings
+) -> None:
+    late = _champion(AAPL_LAST + dt.timedelta(days=1))
+    with pytest.raises(InputError, match="would use the future"):
+        resolve_day(settings, as_of=AAPL_LAST, symbols=["AAPL"], champion=late)
+    watched = resolve_day(
+        settings, as_of=AAPL_LAST, symbols=["AAPL"], champion=late, purpose="monitor"
+    )
+    assert watched.champion is late
+    on_time = resolve_day(
+        settings, as_of=AAPL_LAST, symbols=["AAPL"], champion=_champion(AAPL_LAST)
+    )
+    assert on_time.serving.trained_until == AAPL_LAST
+
+
+def test_a_forecast_before_any_stored_price_says_so_before_the_look_ahead(
+    store: FeatureStore, settings: Settings
+) -> None:
+    early = dt.date(2011, 6, 1)
+    with pytest.raises(InputError, match="before any stored prices of AAPL"):
+        resolve_day(settings, as_of=early, symbols=["AAPL"], champion=_champion(AAPL_LAST))
 
 
 def test_the_window_ends_on_the_as_of_day_and_holds_enough_history(
@@ -92,7 +126,7 @@ def test_the_window_ends_on_the_as_of_day_and_holds_enough_history(
 ) -> None:
     tuned = settings.model_copy(update={"stale_after_days": 20})
     as_of = dt.date(2012, 5, 15)
-    window = read_window(store, tuned, ["AAPL", "MSFT"], as_of, min_history=30)
+    window = read_window(_day(tuned, ["AAPL", "MSFT"], as_of), min_history=30)
     assert set(window["symbol"]) == {"AAPL", "MSFT"}
     assert window["date"].max() == pd.Timestamp(as_of)
     per_symbol = window.groupby("symbol").size()
@@ -108,7 +142,7 @@ def test_the_window_ends_on_the_as_of_day_and_holds_enough_history(
 def test_the_window_reads_only_the_symbols_asked_for(
     store: FeatureStore, settings: Settings
 ) -> None:
-    window = read_window(store, settings, ["MSFT"], MSFT_LAST, min_history=5)
+    window = read_window(_day(settings, ["MSFT"], MSFT_LAST), min_history=5)
     assert set(window["symbol"]) == {"MSFT"}
     assert window["date"].max() == pd.Timestamp(MSFT_LAST)
 
@@ -119,6 +153,6 @@ def test_a_window_reaching_before_the_calendar_reads_from_the_first_row(
     first = calendar.trading_days(dt.date(2012, 1, 1), dt.date(2012, 1, 31), settings.calendar)[0]
     with pytest.raises(InputError):
         calendar.shift_trading_days(first, -100_000, settings.calendar)
-    window = read_window(store, settings, ["AAPL"], AAPL_LAST, min_history=100_000)
+    window = read_window(_day(settings, ["AAPL"], AAPL_LAST), min_history=100_000)
     assert window["date"].min() == pd.Timestamp(first)
     assert window["date"].max() == pd.Timestamp(AAPL_LAST)

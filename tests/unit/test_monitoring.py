@@ -11,17 +11,17 @@ from market_predictor.monitoring import (
     LOOKBACK_WINDOWS,
     _last_rows,
     _tests,
-    monitor,
-    realised_errors,
     rolling_skill,
     scaled_errors,
-    served_errors,
     skill_by_symbol,
     symbol_tests,
 )
 from market_predictor.pipeline import replay
 from market_predictor.store import FeatureStore
+from market_predictor.store.errors import realised_errors
+from market_predictor.store.errors import served as served_errors
 from market_predictor.triggers import PERFORMANCE_WINDOW, REFERENCE_VERSION, SCALE_WINDOW
+from tests.fixtures.ops import monitor_as_of
 
 
 def _predictions(rows: list[tuple[str, str, float, float, float, float]]) -> pd.DataFrame:
@@ -221,15 +221,15 @@ def test_a_days_monitoring_reads_only_its_lookback_of_history(ops_home: Settings
     lookback = LOOKBACK_WINDOWS * PERFORMANCE_WINDOW
     last_day_in = shift_trading_days(dt.date(2012, 12, 7), lookback, ops_home.calendar)
     first_day_out = shift_trading_days(last_day_in, 1, ops_home.calendar)
-    inside = monitor(ops_home, as_of=last_day_in)
-    outside = monitor(ops_home, as_of=first_day_out)
+    inside = monitor_as_of(ops_home, as_of=last_day_in)
+    outside = monitor_as_of(ops_home, as_of=first_day_out)
     assert set(inside.symbols) == {"AAPL", "MSFT"}
     assert all(row.n == 1 for row in inside.symbols.values())  # Friday's error only
     assert not outside.symbols and outside.message.startswith("no predictions")
 
 
 def test_monitor_before_any_prediction_writes_nothing(ops_prices: Settings) -> None:
-    summary = monitor(ops_prices)
+    summary = monitor_as_of(ops_prices)
     assert summary.message.startswith("nothing to monitor yet")
     assert not FeatureStore.from_settings(ops_prices).summary.exists()
 
@@ -238,7 +238,7 @@ def test_every_summary_row_names_its_test_statistic_threshold_and_window(
     ops_home: Settings,
 ) -> None:
     replay(ops_home, start=dt.date(2012, 12, 3), end=dt.date(2012, 12, 7), retrain=False)
-    latest = monitor(ops_home, as_of=dt.date(2012, 12, 7))
+    latest = monitor_as_of(ops_home, as_of=dt.date(2012, 12, 7))
     # 2 symbols x (coverage + skill + bias + 5 drift inputs + scale) share the day's 1%.
     assert latest.alpha == 0.01
     assert latest.test_level == pytest.approx(0.01 / 18)
@@ -268,7 +268,7 @@ def test_monitor_shares_the_configured_family_wise_level_among_the_days_tests(
 ) -> None:
     replay(ops_home, start=dt.date(2012, 12, 3), end=dt.date(2012, 12, 4), retrain=False)
     looser = ops_home.model_copy(update={"trigger_alpha": 0.05})
-    result = monitor(looser, as_of=dt.date(2012, 12, 4))
+    result = monitor_as_of(looser, as_of=dt.date(2012, 12, 4))
     assert result.alpha == 0.05
     # 2 symbols x (coverage + skill + bias + 5 drift inputs + scale): Bonferroni over 18.
     assert result.test_level == pytest.approx(0.05 / 18)

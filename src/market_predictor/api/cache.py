@@ -37,15 +37,9 @@ from market_predictor.api.schemas import (
     SymbolList,
 )
 from market_predictor.config import Settings
-from market_predictor.monitoring import served_errors
-from market_predictor.store import (
-    FeatureStore,
-    read_errors,
-    read_predictions,
-    read_prices,
-    read_summary,
-    versions,
-)
+from market_predictor.store import FeatureStore
+from market_predictor.store.errors import Outcome, served
+from market_predictor.store.prices import BAR_COLUMNS
 
 log = logging.getLogger("market_predictor.api")
 
@@ -57,8 +51,7 @@ MEMO_LIMIT = 4096
 Row = TypeVar("Row", bound=BaseModel)
 T = TypeVar("T")
 
-_PRICE_COLUMNS = ["symbol", "date", "open", "high", "low", "close", "volume"]
-_OUTCOME_COLUMNS = ["actual_close", "abs_error", "inside_interval"]
+_OUTCOME_COLUMNS = list(Outcome.model_fields)
 
 
 @dataclass
@@ -149,7 +142,7 @@ class DataCache:
         """Probe the versions; rebuild what changed. True when the snapshot changed.
         A failing store keeps the last snapshot (health reports it unreachable)."""
         try:
-            probed = versions(self.store)
+            probed = self.store.versions()
         except Exception as exc:
             self._unreachable(exc)
             return False
@@ -214,10 +207,10 @@ def load_snapshot(
     store: FeatureStore, settings: Settings, probed: dict[str, int | None]
 ) -> Snapshot:
     name = settings.model_name
-    prices = read_prices(store, columns=_PRICE_COLUMNS)
-    predictions = served_errors(read_predictions(store, model_name=name))
-    errors = served_errors(read_errors(store, model_name=name))
-    summary = read_summary(store, model_name=name)
+    prices = store.prices().read(columns=list(BAR_COLUMNS))
+    predictions = served(store.predictions.read_rows(model_name=name))
+    errors = served(store.errors.read_rows(model_name=name))
+    summary = store.summary.read_rows(model_name=name)
     return build_snapshot(probed, prices, predictions, errors, summary, name)
 
 

@@ -1,7 +1,8 @@
 """Response models of every route: the JSON contract in docs/api.md.
 
-The monitoring summary reuses the core's `SymbolSkill` and validation metrics reuse
-`Metrics`, so the API serves exactly the shapes the pipeline computes. NaN floats
+Rows of a table are that table's row models (market_predictor.store: a price bar, a
+forecast's values, a realised error, a day's skill) and validation metrics are the
+core's `Metrics`, so the API serves exactly the shapes the pipeline stores. NaN floats
 serialise as null (the core's `Result` config).
 """
 
@@ -11,7 +12,14 @@ import datetime as dt
 
 from pydantic import Field
 
-from market_predictor.results import Metrics, OptionalFloatsModel, Result, SymbolSkill
+from market_predictor.records import OptionalFloatsModel, Result
+from market_predictor.results import Metrics
+from market_predictor.store.errors import ErrorRow, Outcome
+from market_predictor.store.predictions import ForecastValues, ServedBy
+from market_predictor.store.prices import PriceRow
+from market_predictor.store.summary import DailySkill, SymbolSkill
+
+__all__ = ["DailySkill", "ErrorRow", "PriceRow"]
 
 # -- errors ---------------------------------------------------------------------------------
 
@@ -66,22 +74,9 @@ class AvailableSymbols(Result):
 # -- predictions ----------------------------------------------------------------------------
 
 
-class PredictionRow(OptionalFloatsModel):
+class PredictionRow(Outcome, ForecastValues, ServedBy):
     """One served forecast (the newest model version's, per target date), with its
     outcome once the target day's close is stored."""
-
-    as_of_date: dt.date
-    target_date: dt.date
-    model_name: str
-    model_version: str
-    last_close: float | None
-    predicted_close: float | None
-    lower: float | None
-    upper: float | None
-    predicted_return: float | None
-    actual_close: float | None = None
-    abs_error: float | None = None
-    inside_interval: bool | None = None
 
 
 class PredictionList(Result):
@@ -110,30 +105,6 @@ class LegacyPredictions(Result):
 # -- metrics --------------------------------------------------------------------------------
 
 
-class ErrorRow(OptionalFloatsModel):
-    target_date: dt.date
-    as_of_date: dt.date
-    model_version: str
-    actual_close: float | None
-    predicted_close: float | None
-    lower: float | None
-    upper: float | None
-    last_close: float | None
-    abs_error: float | None
-    pct_error: float | None
-    persistence_abs_error: float | None
-    inside_interval: bool | None
-    direction_correct: bool | None
-
-
-class DailySkill(SymbolSkill):
-    """One day's monitoring summary row (rolling window ending that day)."""
-
-    date: dt.date
-    model_version: str
-    window: int | None = None
-
-
 class MetricsReport(Result):
     symbol: str
     start: dt.date | None
@@ -155,15 +126,6 @@ class LegacyMetrics(Result):
 
 
 # -- prices ---------------------------------------------------------------------------------
-
-
-class PriceRow(OptionalFloatsModel):
-    date: dt.date
-    open: float | None
-    high: float | None
-    low: float | None
-    close: float | None
-    volume: float | None
 
 
 class PriceList(Result):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
@@ -18,9 +18,11 @@ from market_predictor.cli._common import (
     track,
 )
 from market_predictor.config import get_settings
-from market_predictor.results import BacktestReport
 from market_predictor.symbols import parse_symbols
 from market_predictor.train_config import DEFAULT_RETRAIN_EVERY
+
+if TYPE_CHECKING:
+    from market_predictor.results import BacktestReport
 
 # Column heading and format of each metric, in display order.
 _COLUMNS = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,7 +17,9 @@ from market_predictor.cli._common import (
     parse_date,
     run_command,
 )
-from market_predictor.results import DailyReport
+
+if TYPE_CHECKING:
+    from market_predictor.results import DailyReport
 
 
 def register(app: typer.Typer) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from market_predictor.cli._common import JsonOption, console, parse_date, run_command
-from market_predictor.results import MonitorResult, SymbolSkill
+
+if TYPE_CHECKING:
+    from market_predictor.results import MonitorResult, SymbolSkill
 
 
 def register(app: typer.Typer) -> None:
@@ -28,11 +30,18 @@ def monitor(
 
     def work() -> MonitorResult:
         from market_predictor.config import get_settings
+        from market_predictor.day import ALL_SYMBOLS, resolve_day
         from market_predictor.monitoring import monitor as run_monitor
         from market_predictor.symbols import parse_symbols
 
-        cut = parse_date(as_of, "as-of")
-        return run_monitor(get_settings(), as_of=cut, symbols=parse_symbols(symbols))
+        day = resolve_day(
+            get_settings(),
+            as_of=parse_date(as_of, "as-of"),
+            symbols=parse_symbols(symbols) or ALL_SYMBOLS,
+            default_as_of="latest_stored",
+            purpose="monitor",
+        )
+        return run_monitor(day)
 
     run_command(work, json_output, render=render_monitoring)
 

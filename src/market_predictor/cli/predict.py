@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from market_predictor.cli._common import JsonOption, SymbolsOption, console, parse_date, run_command
-from market_predictor.results import PredictionBatch
+
+if TYPE_CHECKING:
+    from market_predictor.results import PredictionBatch
 
 AsOfOption = Annotated[
     str | None,
@@ -31,13 +33,18 @@ def predict(
 
     def work() -> PredictionBatch:
         from market_predictor.config import get_settings
+        from market_predictor.day import resolve_day
         from market_predictor.inference import predict as run_predict
         from market_predictor.symbols import parse_symbols
 
-        cut = parse_date(as_of, "as-of")
-        return run_predict(
-            get_settings(), as_of=cut, symbols=parse_symbols(symbols), model_name=model_name
+        day = resolve_day(
+            get_settings(),
+            as_of=parse_date(as_of, "as-of"),
+            symbols=parse_symbols(symbols),
+            model_name=model_name,
+            default_as_of="latest_stored",
         )
+        return run_predict(day)
 
     run_command(work, json_output, render=render_predictions)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,7 +19,9 @@ from market_predictor.cli._common import (
     run_command,
     track,
 )
-from market_predictor.results import ReplayReport
+
+if TYPE_CHECKING:
+    from market_predictor.results import ReplayReport
 
 
 def register(app: typer.Typer) -> None:

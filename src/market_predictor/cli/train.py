@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from market_predictor.checks import check_range
 from market_predictor.cli._common import JsonOption, console, parse_date, run_command
-from market_predictor.results import TrainResult
+
+if TYPE_CHECKING:
+    from market_predictor.results import TrainResult
 
 _METRIC_ROWS = (
     ("pinball", "Pinball loss", "{:.5f}"),

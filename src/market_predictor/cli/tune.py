@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -10,9 +10,11 @@ from rich.table import Table
 from market_predictor.cli._common import JsonOption, console, parse_date, run_command, track
 from market_predictor.config import get_settings
 from market_predictor.errors import InputError
-from market_predictor.results import TuneResult
 from market_predictor.symbols import parse_symbols
 from market_predictor.train_config import DEFAULT_RETRAIN_EVERY
+
+if TYPE_CHECKING:
+    from market_predictor.results import TuneResult
 
 
 def register(app: typer.Typer) -> None:

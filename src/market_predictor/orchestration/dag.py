@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Param, TriggerRule, Variable, dag, get_current_context, task
@@ -36,6 +36,9 @@ from market_predictor.orchestration.run_config import (
     run_moment,
 )
 from market_predictor.results import IngestResult, MonitorResult, PredictionBatch
+
+if TYPE_CHECKING:
+    from market_predictor.day import Day
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -133,7 +136,7 @@ def plan() -> dict[str, Any] | None:
         lambda: RunConfig.resolve(context["params"], dag_run.conf or {}, variables)
     )
     settings = config.settings(settings)
-    _bad_input_fails(lambda: _check_day(settings, as_of, config))
+    _bad_input_fails(lambda: _check_day(settings, as_of, config))  # before any write
     log.info(
         "as of %s: %s in %d batches (feature group v%d, feature view v%d)",
         as_of,
@@ -162,10 +165,10 @@ def ingest(planned: dict[str, Any], batch: list[str]) -> dict[str, Any]:
     fails the batch at once (no retry can fix it); other failures retry with backoff."""
     from market_predictor.pipeline import daily_lock, ingest_step
 
-    settings, as_of = _run(planned)
+    day = _day(planned)
     try:
-        with daily_lock(settings):
-            result = ingest_step(settings, as_of, symbols=batch)
+        with daily_lock(day.settings):
+            result = ingest_step(day.for_symbols(batch))
     except InputError as exc:
         log.error("cannot ingest %s: %s", ", ".join(batch), exc)
         raise AirflowFailException(f"cannot ingest {', '.join(batch)}: {exc}") from None
@@ -178,14 +181,14 @@ def predict(planned: dict[str, Any], ingested: Iterable[dict[str, Any]]) -> dict
     batch has no result, so it is left out)."""
     from market_predictor.pipeline import daily_lock, predict_step
 
-    settings, as_of = _run(planned)
+    day = _day(planned)
     fetched = {s for result in ingested for s in IngestResult.model_validate(result).symbols}
-    symbols = [s for s in settings.symbols if s in fetched]
-    missing = [s for s in settings.symbols if s not in fetched]
+    symbols = [s for s in day.wanted if s in fetched]
+    missing = [s for s in day.wanted if s not in fetched]
     if missing:
         log.warning("not ingested, so not predicted: %s", ", ".join(missing))
-    with daily_lock(settings):
-        batch = predict_step(settings, as_of, symbols=symbols)
+    with daily_lock(day.settings):
+        batch = predict_step(day.for_symbols(symbols))
     return batch.model_dump(mode="json")
 
 
@@ -194,9 +197,9 @@ def monitor(planned: dict[str, Any], predicted: dict[str, Any]) -> dict[str, Any
     """Realised errors, rolling skill and drift for the symbols predicted this run."""
     from market_predictor.pipeline import daily_lock, monitor_step
 
-    settings, as_of = _run(planned)
-    with daily_lock(settings):
-        result = monitor_step(settings, as_of, symbols=_served(predicted))
+    day = _day(planned)
+    with daily_lock(day.settings):
+        result = monitor_step(day.for_symbols(_served(predicted)))
     return result.model_dump(mode="json")
 
 
@@ -204,12 +207,11 @@ def monitor(planned: dict[str, Any], predicted: dict[str, Any]) -> dict[str, Any
 def decide_retrain(planned: dict[str, Any], monitored: dict[str, Any]) -> str:
     """The library's verdict decides: train and gate a challenger when a retrain is
     triggered (a monitoring test fired) or scheduled (the champion is too old); else skip."""
-    from market_predictor.pipeline import load_champion, model_age_days, retrain_due
+    from market_predictor.pipeline import model_age_days, retrain_due
 
-    settings, as_of = _run(planned)
+    day = _day(planned)
     result = MonitorResult.model_validate(monitored)
-    age = model_age_days(settings, as_of, load_champion(settings))
-    due = retrain_due(settings, result, age)
+    due = retrain_due(day, result, model_age_days(day))
     if due is None:
         return "no_retrain"
     log.info("retraining (%s): %s", due, "; ".join(f"{s}: {r}" for s, r in result.reasons.items()))
@@ -224,14 +226,12 @@ def train_and_gate(
     promotion (the step also honours the retrain cooldown and the `retrain` Param)."""
     from market_predictor.pipeline import daily_lock, retrain_step
 
-    settings, as_of = _run(planned)
+    day = _day(planned)
     config = RunConfig.model_validate(planned["config"])
-    with daily_lock(settings):
+    with daily_lock(day.settings):
         result = retrain_step(
-            settings,
-            as_of,
+            day.for_symbols(_served(predicted)),
             MonitorResult.model_validate(monitored),
-            symbols=_served(predicted),
             retrain=config.retrain,
             max_epochs=config.max_epochs,
         )
@@ -244,15 +244,22 @@ def compact(planned: dict[str, Any]) -> dict[str, Any]:
     """Compact the tables the run fragmented (same rows, a new table version)."""
     from market_predictor.pipeline import compact_step, daily_lock
 
-    settings, _ = _run(planned)
-    with daily_lock(settings):
-        result = compact_step(settings)
+    day = _day(planned)
+    with daily_lock(day.settings):
+        result = compact_step(day)
     return result.model_dump(mode="json")
 
 
-def _run(planned: dict[str, Any]) -> tuple[Settings, dt.date]:
+def _day(planned: dict[str, Any]) -> Day:
+    """The run's day, resolved as `plan` checked it (the champion is re-read: a task may
+    run on another worker, after another task promoted one)."""
+    from market_predictor.day import resolve_day
+
     config = RunConfig.model_validate(planned["config"])
-    return config.settings(Settings()), dt.date.fromisoformat(planned["as_of"])
+    settings = config.settings(Settings())
+    return resolve_day(
+        settings, as_of=dt.date.fromisoformat(planned["as_of"]), symbols=config.symbols
+    )
 
 
 def _served(predicted: dict[str, Any]) -> list[str]:
@@ -262,16 +269,15 @@ def _served(predicted: dict[str, Any]) -> list[str]:
 
 
 def _check_day(settings: Settings, as_of: dt.date, config: RunConfig) -> None:
-    """The checks `mpp daily` makes before its first write: the source and training
-    options, a past day, and a champion trained no later than it."""
-    from market_predictor.inference import check_no_look_ahead
-    from market_predictor.pipeline import check_options, load_champion, resolve_as_of
+    """What `mpp daily` checks before its first write: the source and training options,
+    then the day itself (a past day, a champion trained no later than it)."""
+    from market_predictor.day import resolve_day
+    from market_predictor.pipeline import check_options
 
     check_options(
         settings, source=None, path=None, retrain=config.retrain, max_epochs=config.max_epochs
     )
-    resolve_as_of(settings, as_of)
-    check_no_look_ahead(load_champion(settings), as_of)
+    resolve_day(settings, as_of=as_of, symbols=config.symbols)
 
 
 def _bad_input_fails(work: Callable[[], T]) -> T:

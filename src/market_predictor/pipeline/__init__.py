@@ -1,12 +1,11 @@
 """The daily pipeline: public steps, the daily job composed from them, and replay."""
 
-from market_predictor.pipeline.daily import check_options, daily_lock, resolve_as_of, run_daily
+from market_predictor.pipeline.daily import check_options, daily_lock, run_daily
 from market_predictor.pipeline.replay import Progress, replay
 from market_predictor.pipeline.steps import (
     compact_step,
     ingest_step,
     last_retrain,
-    load_champion,
     model_age_days,
     monitor_step,
     predict_step,
@@ -21,12 +20,10 @@ __all__ = [
     "daily_lock",
     "ingest_step",
     "last_retrain",
-    "load_champion",
     "model_age_days",
     "monitor_step",
     "predict_step",
     "replay",
-    "resolve_as_of",
     "retrain_due",
     "retrain_step",
     "run_daily",

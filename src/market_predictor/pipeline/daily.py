@@ -18,20 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 
-from market_predictor import calendar
-from market_predictor.checks import check_not_future, first_line
+from market_predictor.checks import first_line
 from market_predictor.config import Settings
-from market_predictor.inference import check_no_look_ahead
+from market_predictor.day import Day, resolve_day
 from market_predictor.pipeline.steps import (
     compact_step,
     ingest_step,
-    load_champion,
     monitor_step,
     predict_step,
     retrain_step,
 )
 from market_predictor.results import DailyReport, DailyStep
-from market_predictor.symbols import checked_symbols
 
 if TYPE_CHECKING:
     from market_predictor.registry import ChampionModel
@@ -49,38 +46,40 @@ def run_daily(
     champion: ChampionModel | None = None,
 ) -> DailyReport:
     """One day of production as of the close of `as_of` (default: the latest trading day)."""
-    wanted = checked_symbols(symbols if symbols is not None else settings.symbols)
-    as_of = resolve_as_of(settings, as_of)
     check_options(settings, source=source, path=path, retrain=retrain, max_epochs=max_epochs)
-    report = DailyReport(as_of=as_of)
-    if not calendar.is_trading_day(as_of, settings.calendar):
-        report.message = f"{as_of} is not a {settings.calendar} trading day: nothing to do"
-        return report
-    champion = champion or load_champion(settings)
-    check_no_look_ahead(champion, as_of)
+    day = resolve_day(settings, as_of=as_of, symbols=symbols, champion=champion)
+    return run_day(day, source=source, path=path, retrain=retrain, max_epochs=max_epochs)
 
-    with daily_lock(settings):
+
+def run_day(
+    day: Day,
+    *,
+    source: str | None = None,
+    path: Path | None = None,
+    retrain: bool = True,
+    max_epochs: int | None = None,
+) -> DailyReport:
+    """The daily job on a resolved day: ingest, predict, monitor, retrain, compact."""
+    report = DailyReport(as_of=day.as_of)
+    if not day.is_trading_day():
+        report.message = f"{day.as_of} is not a {day.settings.calendar} trading day: nothing to do"
+        return report
+    with daily_lock(day.settings):
         steps = report.steps
         plan: list[tuple[DailyStep, Callable[[], Any]]] = [
-            (
-                "ingest",
-                lambda: ingest_step(settings, as_of, symbols=wanted, source=source, path=path),
-            ),
-            ("predict", lambda: predict_step(settings, as_of, symbols=wanted, champion=champion)),
-            ("monitor", lambda: monitor_step(settings, as_of, symbols=wanted, champion=champion)),
+            ("ingest", lambda: ingest_step(day, source=source, path=path)),
+            ("predict", lambda: predict_step(day)),
+            ("monitor", lambda: monitor_step(day)),
             (
                 "retrain",
                 lambda: retrain_step(
-                    settings,
-                    as_of,
+                    day,
                     steps.monitor,  # type: ignore[arg-type]
-                    symbols=wanted,
                     retrain=retrain,
                     max_epochs=max_epochs,
-                    champion=champion,
                 ),
             ),
-            ("compact", lambda: compact_step(settings)),
+            ("compact", lambda: compact_step(day)),
         ]
         for name, run in plan:
             started = time.perf_counter()
@@ -95,14 +94,6 @@ def run_daily(
                 report.seconds[name] = round(time.perf_counter() - started, 3)
     report.message = daily_message(report)
     return report
-
-
-def resolve_as_of(settings: Settings, as_of: dt.date | None) -> dt.date:
-    """The day to run: `as_of`, checked not to be in the future, else the latest trading day."""
-    if as_of is None:
-        return calendar.latest_trading_day(dt.date.today(), settings.calendar)
-    check_not_future(as_of)
-    return as_of
 
 
 def check_options(

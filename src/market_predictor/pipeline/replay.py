@@ -14,9 +14,9 @@ from pathlib import Path
 from market_predictor import calendar
 from market_predictor.checks import check_not_future, check_range
 from market_predictor.config import Settings
+from market_predictor.day import resolve_day
 from market_predictor.errors import InputError
-from market_predictor.pipeline.daily import check_options, daily_lock, run_daily
-from market_predictor.pipeline.steps import load_champion
+from market_predictor.pipeline.daily import check_options, daily_lock, run_day
 from market_predictor.results import DailyReport, ReplayDay, ReplayReport
 from market_predictor.sources.files import reusing_reads
 
@@ -44,26 +44,27 @@ def replay(
     if not days:
         raise InputError(f"no {settings.calendar} trading days between {start} and {end}")
     summary = ReplayReport(start=start, end=end, trading_days=len(days))
-    champion = load_champion(settings)
+    # The first day resolves the symbols and the champion; later days follow it.
+    first = resolve_day(settings, as_of=days[0], symbols=symbols)
+    champion = first.serving
     # A file source is read once for the whole replay (each day filters that copy);
     # everything read from the store is read per day, as the daily job would.
     with daily_lock(settings), reusing_reads():
         for day in (progress or _no_progress)(days):
-            report = run_daily(
-                settings,
-                as_of=day,
+            report = run_day(
+                resolve_day(settings, as_of=day, symbols=first.symbols, champion=champion),
                 source=source,
                 path=path,
-                symbols=symbols,
                 retrain=retrain,
                 max_epochs=max_epochs,
-                champion=champion,
             )
             retrained = report.steps.retrain
             # The network, GARCH or the baseline may have won the gate: follow the alias.
             trained = retrained.train if retrained is not None else None
             if trained is not None and trained.champion_version != champion.version:
-                champion = load_champion(settings, champion.name)
+                champion = resolve_day(
+                    settings, as_of=day, symbols=first.symbols, model_name=champion.name
+                ).serving
             summary.days.append(replay_day(report, champion.version))
             if report.failed_step:
                 summary.failed_step = report.failed_step

@@ -1,19 +1,19 @@
 """The daily job's steps as public functions: ingest, predict, monitor, retrain, compact.
 
-Each takes the `Settings` and the as-of date (plus the one earlier result it really
-needs) and returns a typed result, so the daily job, replay, an Airflow task, a CLI
-command or a test can run any step alone. Every step is idempotent for its as-of date.
+Each takes the resolved `Day` (market_predictor.day: settings, store, as-of date,
+symbols, champion) plus the one earlier result it really needs, and returns a typed
+result, so the daily job, replay, an Airflow task, a CLI command or a test can run any
+step alone. Every step is idempotent for its as-of date.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from market_predictor import calendar
-from market_predictor.config import Settings
+from market_predictor.day import Day
 from market_predictor.results import (
     CompactResult,
     IngestResult,
@@ -21,27 +21,16 @@ from market_predictor.results import (
     PredictionBatch,
     RetrainResult,
 )
-from market_predictor.store import FeatureStore
-
-if TYPE_CHECKING:
-    from market_predictor.registry import ChampionModel
 
 
-def ingest_step(
-    settings: Settings,
-    as_of: dt.date,
-    *,
-    symbols: Sequence[str] | None = None,
-    source: str | None = None,
-    path: Path | None = None,
-) -> IngestResult:
-    """Incremental ingest up to `as_of`. Symbols already stored past `as_of` (a replay
+def ingest_step(day: Day, *, source: str | None = None, path: Path | None = None) -> IngestResult:
+    """Incremental ingest up to the as-of date. Symbols already stored past it (a replay
     over a store holding the full history) only re-check the overlap window before it,
     which leaves their rows unchanged."""
     from market_predictor.ingest import ingest_prices
 
-    wanted = list(symbols or settings.symbols)
-    last = FeatureStore.from_settings(settings).prices().last_dates(wanted)
+    settings, as_of, wanted = day.settings, day.as_of, day.wanted
+    last = day.store.prices().last_dates(wanted)
     ahead = [s for s in wanted if s in last and last[s] >= as_of]
     behind = [s for s in wanted if s not in ahead]
     overlap_start = calendar.shift_trading_days(
@@ -58,60 +47,32 @@ def ingest_step(
     return merged.model_copy(update={"symbols": wanted})
 
 
-def predict_step(
-    settings: Settings,
-    as_of: dt.date,
-    *,
-    symbols: Sequence[str] | None = None,
-    champion: ChampionModel | None = None,
-) -> PredictionBatch:
-    """The champion's forecasts for the trading day after `as_of`, stored."""
+def predict_step(day: Day) -> PredictionBatch:
+    """The champion's forecasts for the trading day after the as-of date, stored."""
     from market_predictor.inference import predict
 
-    return predict(
-        settings,
-        as_of=as_of,
-        symbols=list(symbols or settings.symbols),
-        champion=champion or load_champion(settings),
-    )
+    return predict(day)
 
 
-def monitor_step(
-    settings: Settings,
-    as_of: dt.date,
-    *,
-    symbols: Sequence[str] | None = None,
-    champion: ChampionModel | None = None,
-) -> MonitorResult:
-    """Realised errors known by `as_of`, rolling skill, drift and the retrain flag."""
+def monitor_step(day: Day) -> MonitorResult:
+    """Realised errors known by the as-of date, rolling skill, the trigger tests and the
+    retrain flag."""
     from market_predictor.monitoring import monitor
 
-    return monitor(
-        settings,
-        as_of=as_of,
-        symbols=list(symbols or settings.symbols),
-        champion=champion or load_champion(settings),
-    )
+    return monitor(day)
 
 
 def retrain_step(
-    settings: Settings,
-    as_of: dt.date,
-    monitored: MonitorResult,
-    *,
-    symbols: Sequence[str] | None = None,
-    retrain: bool = True,
-    max_epochs: int | None = None,
-    champion: ChampionModel | None = None,
+    day: Day, monitored: MonitorResult, *, retrain: bool = True, max_epochs: int | None = None
 ) -> RetrainResult:
-    """Train a challenger on data up to `as_of` when a monitoring test fired (triggered)
-    or the newest training is older than MPP_MAX_MODEL_AGE_DAYS trading days
+    """Train a challenger on data up to the as-of date when a monitoring test fired
+    (triggered) or the newest training is older than MPP_MAX_MODEL_AGE_DAYS trading days
     (scheduled); a triggered retrain waits out the cooldown after the last one. The
     champion gate decides promotion either way."""
-    champion = champion or load_champion(settings)
-    last = last_retrain(settings, champion)
-    age = model_age_days(settings, as_of, champion)
-    trigger = retrain_due(settings, monitored, age)
+    settings = day.settings
+    last = last_retrain(day)
+    age = model_age_days(day)
+    trigger = retrain_due(day, monitored, age)
     if trigger is None:
         return RetrainResult(status="not needed", model_age_days=age)
     reasons = monitored.reasons
@@ -134,10 +95,10 @@ def retrain_step(
 
     trained = train(
         settings,
-        symbols=list(symbols or settings.symbols),
-        end=as_of,
+        symbols=day.wanted,
+        end=day.as_of,
         max_epochs=max_epochs,
-        model_name=champion.name,
+        model_name=day.serving.name,
         promote=True,
         tags={"retrain": trigger},
     )
@@ -145,38 +106,33 @@ def retrain_step(
 
 
 def retrain_due(
-    settings: Settings, monitored: MonitorResult, model_age_days: int | None
+    day: Day, monitored: MonitorResult, model_age_days: int | None
 ) -> Literal["triggered", "scheduled"] | None:
     """Why a retrain is due: a monitoring test fired (triggered), or the newest training's
     data is older than MPP_MAX_MODEL_AGE_DAYS trading days (scheduled); None if neither."""
     if monitored.retrain_recommended:
         return "triggered"
-    if model_age_days is not None and model_age_days > settings.max_model_age_days:
+    if model_age_days is not None and model_age_days > day.settings.max_model_age_days:
         return "scheduled"
     return None
 
 
-def model_age_days(settings: Settings, as_of: dt.date, champion: ChampionModel) -> int | None:
-    """Trading days between the newest training's data and `as_of`."""
-    last = last_retrain(settings, champion)
-    return calendar.trading_days_between(last, as_of, settings.calendar) if last else None
+def model_age_days(day: Day) -> int | None:
+    """Trading days between the newest training's data and the as-of date."""
+    last = last_retrain(day)
+    return calendar.trading_days_between(last, day.as_of, day.settings.calendar) if last else None
 
 
-def compact_step(settings: Settings) -> CompactResult:
+def compact_step(day: Day) -> CompactResult:
     """Compact the tables the daily job has fragmented (same rows, a new version)."""
-    return CompactResult(compacted=FeatureStore.from_settings(settings).compact())
+    return CompactResult(compacted=day.store.compact())
 
 
-def last_retrain(settings: Settings, champion: ChampionModel) -> dt.date | None:
+def last_retrain(day: Day) -> dt.date | None:
     """As-of date of the newest training: every retrain registers a version tagged with
     the end of its data (promoted or not), and so did the champion's own training."""
     from market_predictor.registry import last_retrain as newest_training
 
-    dates = [d for d in (champion.trained_until, newest_training(settings, champion.name)) if d]
+    champion = day.serving
+    dates = [d for d in (champion.trained_until, newest_training(day.settings, champion.name)) if d]
     return max(dates) if dates else None
-
-
-def load_champion(settings: Settings, name: str | None = None) -> ChampionModel:
-    from market_predictor.registry import load_champion as load
-
-    return load(settings, name or settings.model_name)

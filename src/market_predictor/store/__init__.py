@@ -1,7 +1,10 @@
 """The feature store: every table the system reads or writes, on Delta Lake.
 
 Entry points reach storage only through `FeatureStore`; the URI (a local folder or
-s3://bucket/prefix) picks the backend, so scaling out is configuration alone.
+s3://bucket/prefix) picks the backend, so scaling out is configuration alone. Each
+table is one module of this package holding its row model, key, schema, reads and
+writes: `prices` (with `statistics`, as the `feature_group`), `quarantine`,
+`datasets`, `predictions`, `errors` and `summary`.
 """
 
 from __future__ import annotations
@@ -9,23 +12,20 @@ from __future__ import annotations
 from functools import cached_property
 
 from market_predictor.config import Settings
-from market_predictor.store import schemas
 from market_predictor.store.backends import StorageBackend, backend_for
 from market_predictor.store.datasets import DatasetRegistry, TrainingDataset
-from market_predictor.store.delta import Table, WriteResult, text_field
+from market_predictor.store.delta import Table, WriteResult
+from market_predictor.store.errors import ErrorsTable
 from market_predictor.store.feature_group import PriceFeatureGroup
-from market_predictor.store.reads import (
-    READ_TABLES,
-    read_errors,
-    read_predictions,
-    read_prices,
-    read_summary,
-    versions,
-)
+from market_predictor.store.predictions import PredictionsTable
+from market_predictor.store.quarantine import QuarantineTable
+from market_predictor.store.summary import SummaryTable
 
 # Files a table may hold before the daily job compacts it: few enough that a day's
 # reads stay fast, many enough that compaction runs about monthly, not daily.
 COMPACT_MIN_FILES = 32
+# The tables the API serves, by the names its ETags and `versions()` use.
+READ_TABLES = ("prices", "predictions", "errors", "summary")
 
 __all__ = [
     "READ_TABLES",
@@ -35,12 +35,6 @@ __all__ = [
     "Table",
     "TrainingDataset",
     "WriteResult",
-    "read_errors",
-    "read_predictions",
-    "read_prices",
-    "read_summary",
-    "text_field",
-    "versions",
 ]
 
 
@@ -69,23 +63,31 @@ class FeatureStore:
         return DatasetRegistry(self.backend)
 
     @cached_property
-    def quarantine(self) -> Table:
-        return Table(self.backend, "quarantine/prices", schemas.QUARANTINE)
+    def quarantine(self) -> QuarantineTable:
+        return QuarantineTable(self.backend)
 
     @cached_property
-    def predictions(self) -> Table:
-        return Table(self.backend, "predictions", schemas.PREDICTIONS)
+    def predictions(self) -> PredictionsTable:
+        return PredictionsTable(self.backend)
 
     @cached_property
-    def errors(self) -> Table:
-        return Table(self.backend, "monitoring/errors", schemas.ERRORS)
+    def errors(self) -> ErrorsTable:
+        return ErrorsTable(self.backend)
 
     @cached_property
-    def summary(self) -> Table:
-        # Version 2 (issue 9): rows name their trigger test, statistic, threshold and
-        # window instead of a PSI. Homes with a version-1 table keep it untouched as the
-        # old rule's history; new rows go here, so no table ever holds two schemas.
-        return Table(self.backend, "monitoring/summary_v2", schemas.SUMMARY)
+    def summary(self) -> SummaryTable:
+        return SummaryTable(self.backend)
+
+    def versions(self) -> dict[str, int | None]:
+        """Each table the API serves at its current Delta version (None: not created
+        yet), read from the transaction log alone: the probe a cache polls."""
+        tables: dict[str, Table] = {
+            "prices": self.prices().table,
+            "predictions": self.predictions,
+            "errors": self.errors,
+            "summary": self.summary,
+        }
+        return {name: tables[name].probe_version() for name in READ_TABLES}
 
     def compact(self, min_files: int = COMPACT_MIN_FILES) -> list[str]:
         """Compact every fragmented table the daily job appends to; names the ones done."""

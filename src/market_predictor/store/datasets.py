@@ -20,10 +20,12 @@ from pydantic import BaseModel, ConfigDict
 
 from market_predictor.checks import check_range
 from market_predictor.errors import InputError, MPPError, NotFoundError
-from market_predictor.store import schemas
+from market_predictor.store import prices
 from market_predictor.store.backends import StorageBackend
-from market_predictor.store.delta import Table, text_field
-from market_predictor.store.feature_group import FEATURE_GROUP, PriceFeatureGroup
+from market_predictor.store.delta import Table
+from market_predictor.store.feature_group import PriceFeatureGroup
+from market_predictor.store.filters import text_field
+from market_predictor.store.rows import arrow_schema
 
 DEFAULT_VIEW = "prices_daily"
 
@@ -59,6 +61,27 @@ class TrainingDataset(BaseModel):
         }
 
 
+class CatalogEntry(BaseModel):
+    """A dataset as the catalog table stores it: symbols as one comma-separated text,
+    the location relative to the store root."""
+
+    name: str
+    version: int
+    feature_group: str
+    feature_group_version: int
+    table_version: int
+    start: dt.date
+    end: dt.date
+    symbols: str
+    row_count: int
+    content_hash: str
+    uri: str
+    created_at: dt.datetime
+
+
+CATALOG_SCHEMA = arrow_schema(CatalogEntry)
+
+
 def check_view_name(name: str) -> str:
     """Feature view names become folder names: letters, digits, `_` and `-` only."""
     if not name or not all(c.isalnum() or c in "_-" for c in name):
@@ -68,8 +91,7 @@ def check_view_name(name: str) -> str:
 
 def content_hash(rows: pd.DataFrame) -> str:
     """SHA-256 over the key and value columns, in key order: equal rows, equal hash."""
-    columns = [*schemas.PRICE_KEY, *schemas.PRICE_VALUES]
-    ordered = rows[columns].sort_values(list(schemas.PRICE_KEY), ignore_index=True)
+    ordered = rows[list(prices.BAR_COLUMNS)].sort_values(list(prices.KEY), ignore_index=True)
     digest = hashlib.sha256()
     digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
     return digest.hexdigest()
@@ -83,7 +105,7 @@ def matches(dataset: TrainingDataset, rows: pd.DataFrame) -> bool:
 class DatasetRegistry:
     def __init__(self, backend: StorageBackend) -> None:
         self.backend = backend
-        self.catalog = Table(backend, "training_datasets/_catalog", schemas.DATASETS)
+        self.catalog = Table(backend, "training_datasets/_catalog", CATALOG_SCHEMA)
 
     def create(
         self,
@@ -130,11 +152,11 @@ class DatasetRegistry:
                         return dataset
             version = max((d.version for d in existing), default=0) + 1
             location = _location(name, version)
-            Table(self.backend, location, schemas.PRICES).replace_where(rows, "true")
+            Table(self.backend, location, prices.SCHEMA).replace_where(rows, "true")
             dataset = TrainingDataset(
                 name=name,
                 version=version,
-                feature_group=FEATURE_GROUP,
+                feature_group=prices.FEATURE_GROUP,
                 feature_group_version=feature_group.version,
                 table_version=table_version,
                 start=start,
@@ -144,14 +166,16 @@ class DatasetRegistry:
                 content_hash=digest,
                 uri=f"{self.backend.root}/{location}",
             )
-            record = {
-                **dataset.model_dump(),
-                "symbols": ",".join(dataset.symbols),
-                "uri": location,  # relative to the store root
-            }
-            record["created_at"] = pd.Timestamp.now(tz="UTC")
+            entry = CatalogEntry.model_validate(
+                {
+                    **dataset.model_dump(),
+                    "symbols": ",".join(dataset.symbols),
+                    "uri": location,
+                    "created_at": pd.Timestamp.now(tz="UTC"),
+                }
+            )
             # Catalog rows are written after the data, so a listed version is always complete.
-            self.catalog.append(pd.DataFrame([record]))
+            self.catalog.append(pd.DataFrame([entry.model_dump()]))
         return dataset
 
     def list(self, name: str | None = None) -> list[TrainingDataset]:
@@ -173,8 +197,8 @@ class DatasetRegistry:
         row count and content hash are refused (MPPError): a model must never be trained
         on rows its lineage does not describe."""
         dataset = self.get(version, name)
-        table = Table(self.backend, _location(name, version), schemas.PRICES)
-        rows = table.read().sort_values(list(schemas.PRICE_KEY), ignore_index=True)
+        table = Table(self.backend, _location(name, version), prices.SCHEMA)
+        rows = table.read().sort_values(list(prices.KEY), ignore_index=True)
         if verify and not matches(dataset, rows):
             raise MPPError(
                 f"training dataset {name} v{version} does not match its recorded row count "

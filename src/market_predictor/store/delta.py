@@ -29,6 +29,7 @@ from tenacity import (
 )
 
 from market_predictor.store.backends import StorageBackend
+from market_predictor.store.filters import all_of
 
 T = TypeVar("T")
 _COMMIT_ATTEMPTS = 8
@@ -100,6 +101,17 @@ class Table:
     ) -> pd.DataFrame:
         """Rows matching `filter` (a pyarrow expression), as pandas; empty if no table."""
         return _to_pandas(self.read_arrow(filter, columns, version))
+
+    def select(
+        self,
+        conditions: Sequence[ds.Expression],
+        columns: Sequence[str] | None = None,
+        order: Sequence[str] = (),
+    ) -> pd.DataFrame:
+        """Rows meeting every condition, sorted by the `order` columns that were read."""
+        frame = self.read(filter=all_of(conditions), columns=columns)
+        keys = [c for c in order if c in frame.columns]
+        return frame.sort_values(keys, ignore_index=True) if keys else frame
 
     def read_arrow(
         self,
@@ -325,17 +337,6 @@ def _lock_for(path: str) -> FileLock:
     # One FileLock object per path in a process makes the lock re-entrant, so a
     # writer holding it (say, a catalog update) can call another locked write.
     return FileLock(path, timeout=600)
-
-
-def text_field(name: str) -> ds.Expression:
-    """A filter operand for the text column `name` that is safe on files written by
-    delta-rs merges.
-
-    Merged files store text as string_view, and pyarrow's statistics pruning has no
-    kernel comparing that with a string literal; the cast skips pruning on this column
-    only (date and number predicates still prune files).
-    """
-    return ds.field(name).cast(pa.string())
 
 
 def _without_unchanged(

@@ -1,9 +1,9 @@
-"""The `prices` feature group: one Delta table per group version, keyed by (symbol, date).
+"""The `prices` feature group: its prices table (`store/prices.py`) and the statistics
+table beside it (`store/statistics.py`), kept current together.
 
-The table is written in date order (row groups a few weeks wide at thousands of
-symbols), so reads bounded by date skip the older row groups: the daily path reads
-the last rows of each symbol, its feature window and the monitoring window, never the
-whole history. The statistics table doubles as the index of each symbol's last date.
+The daily path reads the last rows of each symbol, its feature window and the
+monitoring window, never the whole history: the prices table is written in date order,
+and the statistics table doubles as the index of each symbol's last date.
 """
 
 from __future__ import annotations
@@ -13,19 +13,13 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 from market_predictor.config import MAX_FEATURE_GROUP_VERSION
 from market_predictor.errors import InputError
-from market_predictor.store import schemas, statistics
+from market_predictor.store import prices, statistics
 from market_predictor.store.backends import StorageBackend
-from market_predictor.store.delta import Table, WriteResult
-from market_predictor.store.reads import all_of, date_range, matching
+from market_predictor.store.delta import WriteResult
 
-FEATURE_GROUP = "prices"
-# Rows per Parquet row group: a date-bounded read skips whole groups, so smaller groups
-# skip more; 64 Ki rows is about 13 trading days at 5,000 symbols and a year at 250.
-ROW_GROUP_ROWS = 65_536
 # Symbols whose last date is this much older than the newest are read separately, so
 # one long-delisted symbol does not widen every other symbol's bounded read.
 _FRESH_SPAN = dt.timedelta(days=31)
@@ -39,18 +33,8 @@ class PriceFeatureGroup:
                 f"use 1 to {MAX_FEATURE_GROUP_VERSION}"
             )
         self.version = version
-        self.table = Table(
-            backend,
-            f"feature_groups/{FEATURE_GROUP}/v{version}",
-            schemas.PRICES,
-            cluster_by=("date", "symbol"),
-            row_group_rows=ROW_GROUP_ROWS,
-        )
-        self.statistics_table = Table(
-            backend,
-            f"metadata/feature_groups/{FEATURE_GROUP}/v{version}/statistics",
-            schemas.FEATURE_STATISTICS,
-        )
+        self.table = prices.PricesTable(backend, version)
+        self.statistics_table = statistics.table(backend, version)
 
     @property
     def uri(self) -> str:
@@ -62,9 +46,7 @@ class PriceFeatureGroup:
     def upsert(self, rows: pd.DataFrame, metadata: dict[str, str] | None = None) -> WriteResult:
         """Merge validated rows: new keys insert, restated values overwrite in place."""
         stored = self.statistics_table.read()
-        result = self.table.upsert(
-            rows, keys=schemas.PRICE_KEY, compare=schemas.PRICE_VALUES, metadata=metadata
-        )
+        result = self.table.upsert(rows, keys=prices.KEY, compare=prices.VALUES, metadata=metadata)
         if result.inserted or result.updated:
             self._update_statistics(rows, stored, result)
         elif not self._statistics_current(stored, result.version + 1):
@@ -82,11 +64,7 @@ class PriceFeatureGroup:
     ) -> pd.DataFrame:
         """Rows in [start, end] (inclusive) sorted by symbol and date. `end` is the as-of cut:
         nothing after it is read, which is what keeps replays and backtests honest."""
-        frame = self.table.read(
-            filter=_price_filter(symbols, start, end), columns=columns, version=table_version
-        )
-        sort = [c for c in ("symbol", "date") if c in frame.columns]
-        return frame.sort_values(sort, ignore_index=True) if sort else frame
+        return self.table.read_rows(symbols, start, end, table_version, columns)
 
     def symbols(self) -> list[str]:
         symbols = self.table.read_arrow(columns=["symbol"])["symbol"]
@@ -201,11 +179,3 @@ def _by_freshness(symbols: list[str], hints: dict[str, dt.date]) -> list[list[st
     fresh = [s for s in symbols if hints[s] >= newest - _FRESH_SPAN]
     stale = [s for s in symbols if hints[s] < newest - _FRESH_SPAN]
     return [group for group in (fresh, stale) if group]
-
-
-def _price_filter(
-    symbols: Iterable[str] | None = None,
-    start: dt.date | None = None,
-    end: dt.date | None = None,
-) -> ds.Expression | None:
-    return all_of([*matching(symbols), *date_range("date", start, end)])

@@ -10,22 +10,45 @@ lost (a process killed between the two commits), every symbol is.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 
-from market_predictor.store import schemas
+from market_predictor.store import prices
+from market_predictor.store.backends import StorageBackend
+from market_predictor.store.delta import Table
+from market_predictor.store.rows import arrow_schema
 
-FEATURES = schemas.PRICE_VALUES
+FEATURES = prices.VALUES
+
+
+class FeatureStatistic(BaseModel):
+    symbol: str
+    feature: str
+    description: str
+    count: int
+    min: float
+    max: float
+    mean: float
+    missing_rate: float
+    first_date: dt.date
+    last_date: dt.date
+    table_version: int
+    updated_at: dt.datetime
+
+
+SCHEMA = arrow_schema(FeatureStatistic)
 # Prices-table operations that never change a row, so statistics stay current across them.
 _NO_ROW_CHANGES = {"OPTIMIZE", "VACUUM START", "VACUUM END"}
 
 
 def compute(rows: pd.DataFrame, table_version: int, now: pd.Timestamp) -> pd.DataFrame:
-    """Statistics rows (schema FEATURE_STATISTICS) of every symbol in `rows`."""
+    """Statistics rows (SCHEMA) of every symbol in `rows`."""
     if rows.empty:
-        return pd.DataFrame(columns=schemas.FEATURE_STATISTICS.names)
+        return pd.DataFrame(columns=SCHEMA.names)
     rows = rows.assign(date=pd.to_datetime(rows["date"]))
     by_symbol = rows.groupby("symbol", sort=True)
     size = by_symbol.size()
@@ -38,7 +61,7 @@ def compute(rows: pd.DataFrame, table_version: int, now: pd.Timestamp) -> pd.Dat
                 {
                     "symbol": values.index,
                     "feature": feature,
-                    "description": schemas.PRICE_DESCRIPTIONS[feature],
+                    "description": prices.DESCRIPTIONS[feature],
                     "count": values["count"].to_numpy(dtype="int64"),
                     "min": values["min"].to_numpy(dtype="float64"),
                     "max": values["max"].to_numpy(dtype="float64"),
@@ -85,9 +108,7 @@ def merge(
     frame = pd.concat([merged, new.loc[new.index.difference(both)]]).reset_index()
     frame["table_version"] = table_version
     frame["updated_at"] = now
-    return frame[list(schemas.FEATURE_STATISTICS.names)].sort_values(
-        ["symbol", "feature"], ignore_index=True
-    )
+    return frame[list(SCHEMA.names)].sort_values(["symbol", "feature"], ignore_index=True)
 
 
 def rows_after(stored: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
@@ -136,3 +157,12 @@ def _changes_rows(commit: dict[str, object]) -> bool:
 def _row_count(stats: pd.DataFrame) -> pd.Series:
     # missing_rate = (rows - count) / rows, so rows = count / (1 - missing_rate).
     return (stats["count"] / (1.0 - stats["missing_rate"])).round()
+
+
+def table(backend: StorageBackend, feature_group_version: int) -> Table:
+    """The statistics table of one version of the prices feature group."""
+    return Table(
+        backend,
+        f"metadata/feature_groups/{prices.FEATURE_GROUP}/v{feature_group_version}/statistics",
+        SCHEMA,
+    )

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 
 from market_predictor.api.app import create_app
 from market_predictor.config import Settings
-from market_predictor.monitoring import served_errors
 from market_predictor.pipeline import run_daily
-from market_predictor.store import FeatureStore, read_errors, read_predictions, read_prices
+from market_predictor.store import FeatureStore
+from market_predictor.store.errors import served
 from tests.fixtures.api import REPLAY_END, REPLAY_START
 
 V1 = "/api/v1"
@@ -27,12 +27,12 @@ def _days(values: list[str]) -> list[dt.date]:
 
 def _served_predictions(settings: Settings, symbol: str) -> pd.DataFrame:
     store = FeatureStore.from_settings(settings)
-    return served_errors(read_predictions(store, [symbol], settings.model_name))
+    return served(store.predictions.read_rows([symbol], settings.model_name))
 
 
 def _served_errors(settings: Settings, symbol: str) -> pd.DataFrame:
     store = FeatureStore.from_settings(settings)
-    return served_errors(read_errors(store, [symbol], settings.model_name))
+    return served(store.errors.read_rows([symbol], settings.model_name))
 
 
 def _as_dates(column: pd.Series) -> list[dt.date]:
@@ -79,7 +79,7 @@ def test_predictions_carry_the_realised_close_once_known(
     api_client: TestClient, api_home: Settings
 ) -> None:
     rows = api_client.get(f"{V1}/predictions/AAPL").json()["predictions"]
-    closes = read_prices(FeatureStore.from_settings(api_home), ["AAPL"])
+    closes = FeatureStore.from_settings(api_home).prices().read(["AAPL"])
     close_on = dict(zip(_as_dates(closes["date"]), closes["close"], strict=True))
     realised = [r for r in rows if r["actual_close"] is not None]
     assert realised and rows[-1]["actual_close"] is None  # the 24th is not known yet
@@ -152,8 +152,10 @@ def test_prices_serve_the_stored_rows_in_the_range(
     body = api_client.get(
         f"{V1}/prices/AAPL", params={"start": "2012-11-26", "end": "2012-11-30"}
     ).json()
-    stored = read_prices(
-        FeatureStore.from_settings(api_home), ["AAPL"], dt.date(2012, 11, 26), dt.date(2012, 11, 30)
+    stored = (
+        FeatureStore.from_settings(api_home)
+        .prices()
+        .read(["AAPL"], dt.date(2012, 11, 26), dt.date(2012, 11, 30))
     )
     assert _days([p["date"] for p in body["prices"]]) == _as_dates(stored["date"])
     assert [p["close"] for p in body["prices"]] == pytest.approx(list(stored["close"]))

@@ -14,7 +14,7 @@ import pytest
 
 from market_predictor.config import Settings, get_settings
 from market_predictor.registry import list_versions
-from market_predictor.store import FeatureStore, versions
+from market_predictor.store import FeatureStore
 from tests.integration.orchestration.conftest import DAGS_FOLDER
 
 UTC = dt.UTC
@@ -88,7 +88,7 @@ def tables(settings: Settings) -> dict[str, pd.DataFrame]:
 
 
 def table_versions(settings: Settings) -> dict[str, int | None]:
-    return versions(FeatureStore.from_settings(settings))
+    return FeatureStore.from_settings(settings).versions()
 
 
 def test_the_dag_folder_loads_ml_pipeline_with_its_tasks_and_mapping(airflow_home: Path) -> None:

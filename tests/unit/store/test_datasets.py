@@ -12,7 +12,7 @@ import pytest
 from market_predictor.config import Settings
 from market_predictor.errors import InputError, MPPError, NotFoundError
 from market_predictor.ingest import ingest_prices
-from market_predictor.store import FeatureStore, schemas
+from market_predictor.store import FeatureStore, prices
 from market_predictor.store.datasets import content_hash
 from market_predictor.store.delta import Table
 
@@ -117,7 +117,7 @@ def test_reuse_returns_the_version_of_the_same_selection_instead_of_an_orphan_co
 
 def test_reading_a_dataset_whose_rows_were_changed_is_refused(store: FeatureStore) -> None:
     dataset = store.datasets.create(store.prices(), START, END)
-    table = Table(store.backend, f"training_datasets/{dataset.name}/v1", schemas.PRICES)
+    table = Table(store.backend, f"training_datasets/{dataset.name}/v1", prices.SCHEMA)
     rows = table.read()
     table.replace_where(rows.iloc[1:], "true")  # one row fewer
     with pytest.raises(MPPError, match=r"prices_daily v1 does not match its recorded row count"):

@@ -9,15 +9,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from market_predictor.store import (
-    FeatureStore,
-    read_errors,
-    read_predictions,
-    read_prices,
-    read_summary,
-    schemas,
-    versions,
-)
+from market_predictor.store import FeatureStore, errors, predictions
 
 D = dt.date
 
@@ -48,13 +40,13 @@ def _predictions() -> pd.DataFrame:
 @pytest.fixture
 def store(tmp_path) -> FeatureStore:
     store = FeatureStore(str(tmp_path / "store"))
-    store.predictions.upsert(_predictions(), keys=schemas.PREDICTION_KEY)
+    store.predictions.write(_predictions())
     return store
 
 
 def test_predictions_filter_by_symbol_model_and_inclusive_dates(store: FeatureStore) -> None:
-    rows = read_predictions(
-        store, ["AAPL"], "m", as_of_start=D(2013, 1, 3), as_of_end=D(2013, 1, 4)
+    rows = store.predictions.read_rows(
+        ["AAPL"], "m", as_of_start=D(2013, 1, 3), as_of_end=D(2013, 1, 4)
     )
     assert list(rows["symbol"]) == ["AAPL", "AAPL"]
     assert list(rows["as_of_date"].dt.date) == [D(2013, 1, 3), D(2013, 1, 4)]
@@ -63,39 +55,42 @@ def test_predictions_filter_by_symbol_model_and_inclusive_dates(store: FeatureSt
 def test_predictions_by_target_date_include_both_bounds_and_exclude_after(
     store: FeatureStore,
 ) -> None:
-    rows = read_predictions(store, target_start=D(2013, 1, 4), target_end=D(2013, 1, 5))
+    rows = store.predictions.read_rows(target_start=D(2013, 1, 4), target_end=D(2013, 1, 5))
     assert sorted(set(rows["target_date"].dt.date)) == [D(2013, 1, 4), D(2013, 1, 5)]
-    later = read_predictions(store, target_after=D(2013, 1, 4))
+    later = store.predictions.read_rows(target_after=D(2013, 1, 4))
     assert set(later["target_date"].dt.date) == {D(2013, 1, 5)}
 
 
 def test_unknown_symbol_or_model_gives_an_empty_frame_with_the_columns(
     store: FeatureStore,
 ) -> None:
-    for rows in (read_predictions(store, ["NOPE"]), read_predictions(store, model_name="x")):
+    for rows in (
+        store.predictions.read_rows(["NOPE"]),
+        store.predictions.read_rows(model_name="x"),
+    ):
         assert rows.empty
-        assert list(rows.columns) == schemas.PREDICTIONS.names
+        assert list(rows.columns) == predictions.SCHEMA.names
 
 
 def test_tables_not_created_yet_read_as_empty(store: FeatureStore) -> None:
-    assert read_errors(store, ["AAPL"]).empty
-    assert read_summary(store, start=D(2013, 1, 1)).empty
-    assert read_prices(store, ["AAPL"]).empty
-    assert list(read_errors(store).columns) == schemas.ERRORS.names
+    assert store.errors.read_rows(["AAPL"]).empty
+    assert store.summary.read_rows(start=D(2013, 1, 1)).empty
+    assert store.prices().read(["AAPL"]).empty
+    assert list(store.errors.read_rows().columns) == errors.SCHEMA.names
 
 
 def test_selected_columns_only(store: FeatureStore) -> None:
-    rows = read_predictions(store, ["MSFT"], columns=["symbol", "upper"])
+    rows = store.predictions.read_rows(["MSFT"], columns=["symbol", "upper"])
     assert list(rows.columns) == ["symbol", "upper"]
     assert len(rows) == 3
 
 
 def test_version_probe_moves_after_a_write_and_not_after_a_read(store: FeatureStore) -> None:
-    before = versions(store)
+    before = store.versions()
     assert before["predictions"] == 0
     assert before["errors"] is None
-    read_predictions(store, ["AAPL"])
-    assert versions(store) == before
+    store.predictions.read_rows(["AAPL"])
+    assert store.versions() == before
     changed = _predictions().assign(upper=12.0)
-    store.predictions.upsert(changed, keys=schemas.PREDICTION_KEY)
-    assert versions(store)["predictions"] == 1
+    store.predictions.write(changed)
+    assert store.versions()["predictions"] == 1

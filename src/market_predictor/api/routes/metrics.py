@@ -20,7 +20,7 @@ from market_predictor.api.deps import (
 from market_predictor.api.routes import json_of, window
 from market_predictor.api.schemas import ErrorBody, MetricsReport
 from market_predictor.monitoring import rolling_skill
-from market_predictor.results import SymbolSkill
+from market_predictor.store.summary import SymbolSkill, Verdict
 
 router = APIRouter(tags=["metrics"], responses={404: {"model": ErrorBody}})
 
@@ -60,14 +60,5 @@ def _summary(data: SymbolData, i: int, j: int, di: int, dj: int) -> SymbolSkill:
     daily row."""
     skill = rolling_skill(data.error_frame.iloc[i:j], window=j - i) if j > i else {"n": 0}
     newest = data.daily.rows[dj - 1] if dj > di else None
-    return SymbolSkill(
-        **skill,
-        test=newest.test if newest else None,
-        statistic=newest.statistic if newest else None,
-        threshold=newest.threshold if newest else None,
-        test_window=newest.test_window if newest else None,
-        p_value=newest.p_value if newest else None,
-        tests=newest.tests if newest else [],
-        retrain_recommended=newest.retrain_recommended if newest else False,
-        reason=newest.reason if newest else "",
-    )
+    verdict = {name: getattr(newest, name) for name in Verdict.model_fields} if newest else {}
+    return SymbolSkill(**skill, **verdict)

@@ -1,0 +1,122 @@
+"""The `predictions` table: one row per forecast the daily job served, keyed by
+(symbol, as_of_date, target_date, model_name, model_version); its row model, schema,
+reads and writes. `ForecastValues` are the numbers a forecast carries: `mpp predict
+--json`, the API and the forecasters' output frames all use them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from market_predictor.records import OptionalFloatsModel, Result
+from market_predictor.store.backends import StorageBackend
+from market_predictor.store.delta import Table, WriteResult
+from market_predictor.store.filters import after, date_range, matching
+from market_predictor.store.rows import SymbolField, arrow_schema, column_names
+
+# Values are rounded before they are stored so that re-running a day compares equal
+# even if a different batch composition changes the last bits of a float.
+PRICE_DECIMALS = 6
+RETURN_DECIMALS = 9
+
+
+class ForecastValues(OptionalFloatsModel):
+    last_close: float | None = Field(description="The close known at the as-of date.")
+    predicted_close: float | None = Field(description="The median forecast of the target close.")
+    lower: float | None = Field(description="The interval's lower quantile (10% by default).")
+    upper: float | None = Field(description="The interval's upper quantile (90% by default).")
+    predicted_return: float | None = Field(description="The median log return to the target.")
+
+
+class ServedBy(Result):
+    as_of_date: dt.date
+    target_date: dt.date
+    model_name: str
+    model_version: str
+
+
+class PredictionKey(ServedBy, SymbolField):
+    pass
+
+
+class Prediction(ForecastValues, PredictionKey):
+    run_id: str | None = None
+    created_at: dt.datetime | None = None
+
+
+KEY = column_names(PredictionKey)
+VALUES = column_names(ForecastValues)
+SCHEMA = arrow_schema(Prediction)
+# A re-run of a day changes a row only when a value or the producing run does.
+_COMPARED = (*VALUES, "run_id")
+_PRICES = ("last_close", "predicted_close", "lower", "upper")
+ORDER = ("symbol", "as_of_date", "target_date", "model_version")
+
+
+def rows(
+    forecasts: pd.DataFrame,
+    *,
+    as_of: dt.date,
+    target_date: dt.date,
+    model_name: str,
+    model_version: str,
+    run_id: str,
+) -> pd.DataFrame:
+    """Forecasts (a forecaster's frame: symbol and the ForecastValues) as table rows."""
+    return pd.DataFrame(
+        {
+            "symbol": forecasts["symbol"].astype(str),
+            "as_of_date": as_of,
+            "target_date": target_date,
+            "model_name": model_name,
+            "model_version": model_version,
+            **{c: forecasts[c].astype("float64").round(PRICE_DECIMALS) for c in _PRICES},
+            "predicted_return": forecasts["predicted_return"]
+            .astype("float64")
+            .round(RETURN_DECIMALS),
+            "run_id": run_id,
+            "created_at": pd.Timestamp.now(tz="UTC"),
+        }
+    ).sort_values("symbol", ignore_index=True)
+
+
+def finite(forecasts: pd.DataFrame) -> np.ndarray:
+    """Which forecasts hold a finite number in every value column."""
+    return np.isfinite(forecasts[list(VALUES)].to_numpy(dtype="float64")).all(axis=1)
+
+
+class PredictionsTable(Table):
+    def __init__(self, backend: StorageBackend) -> None:
+        super().__init__(backend, "predictions", SCHEMA)
+
+    def write(self, frame: pd.DataFrame, metadata: dict[str, str] | None = None) -> WriteResult:
+        """Upsert: re-running a day (same as-of date and model version) changes nothing."""
+        return self.upsert(frame, keys=KEY, compare=_COMPARED, metadata=metadata)
+
+    def read_rows(
+        self,
+        symbols: Iterable[str] | None = None,
+        model_name: str | None = None,
+        *,
+        as_of_start: dt.date | None = None,
+        as_of_end: dt.date | None = None,
+        target_start: dt.date | None = None,
+        target_end: dt.date | None = None,
+        target_after: dt.date | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Forecasts made as of [as_of_start, as_of_end] for targets in [target_start,
+        target_end] (and strictly after `target_after`), sorted by symbol and date."""
+        conditions = [
+            *matching(symbols, model_name),
+            *date_range("as_of_date", as_of_start, as_of_end),
+            *date_range("target_date", target_start, target_end),
+        ]
+        if target_after is not None:
+            conditions.append(after("target_date", target_after))
+        return self.select(conditions, columns, ORDER)
