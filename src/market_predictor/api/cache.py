@@ -331,6 +331,7 @@ def _overview_row(data: SymbolData) -> OverviewRow:
         model_version=forecast.model_version,
         mase=daily.mase if daily else None,
         coverage=daily.coverage if daily else None,
+        window=daily.window if daily else None,
         retrain_recommended=daily.retrain_recommended if daily else False,
         reason=daily.reason if daily else "",
         stale=price is not None and forecast.as_of_date < price.date,

@@ -152,6 +152,9 @@ class OverviewRow(OptionalFloatsModel):
     model_version: str
     mase: float | None = Field(description="rolling MASE of the newest monitoring row")
     coverage: float | None
+    window: int | None = Field(
+        None, description="realised errors the rolling MASE and coverage are measured over"
+    )
     retrain_recommended: bool
     reason: str
     stale: bool = Field(description="the newest forecast is older than the newest price")

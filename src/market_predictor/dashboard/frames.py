@@ -19,8 +19,8 @@ OVERVIEW_COLUMNS = {
     "change_pct": "Change %",
     "lower": "80% low",
     "upper": "80% high",
-    "mase": "MASE (20d)",
-    "coverage": "Coverage (20d)",
+    "mase": "MASE",
+    "coverage": "Coverage",
     "retrain_recommended": "Retrain",
     "reason": "Reason",
 }
@@ -35,15 +35,27 @@ def frame(rows: Sequence[Mapping[str, Any]], dates: Sequence[str] = ()) -> pd.Da
     return table
 
 
+def overview_headers(body: Mapping[str, Any]) -> dict[str, str]:
+    """OVERVIEW_COLUMNS with the rolling window the API measured skill over, e.g.
+    "MASE (60d)": the window is monitoring's, never restated here."""
+    windows = {row.get("window") for row in body.get("symbols", [])} - {None}
+    suffix = f" ({windows.pop()}d)" if len(windows) == 1 else ""
+    return {
+        key: f"{label}{suffix}" if key in ("mase", "coverage") else label
+        for key, label in OVERVIEW_COLUMNS.items()
+    }
+
+
 def overview_table(body: Mapping[str, Any]) -> pd.DataFrame:
-    """/overview -> one row per symbol with the OVERVIEW_COLUMNS headers."""
+    """/overview -> one row per symbol with the `overview_headers`."""
+    headers = overview_headers(body)
     table = frame(body.get("symbols", []), dates=("last_price_date", "target_date"))
     if table.empty:
-        return pd.DataFrame(columns=list(OVERVIEW_COLUMNS.values()))
+        return pd.DataFrame(columns=list(headers.values()))
     table["status"] = table["stale"].map({True: "stale", False: "fresh"})
     for column in ("last_price_date", "target_date"):
         table[column] = table[column].dt.date
-    return table[list(OVERVIEW_COLUMNS)].rename(columns=OVERVIEW_COLUMNS)
+    return table[list(headers)].rename(columns=headers)
 
 
 def symbol_rows(

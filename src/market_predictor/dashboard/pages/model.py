@@ -6,8 +6,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from market_predictor.config import Settings
 from market_predictor.dashboard.frames import retrain_triggers, validation_table
 from market_predictor.dashboard.ui import load, load_optional
+
+
+def _default(name: str) -> object:
+    """A setting's default, from the one place it is defined."""
+    return Settings.model_fields[name].default
+
 
 champion = load_optional("the champion", "/models/champion")
 st.title("Model")
@@ -90,7 +97,9 @@ else:
         "A day is flagged when one of its statistical tests fires (interval coverage, skill "
         "against persistence, bias of the median, drift of a model input, or the last week's "
         "range against the served volatility), each at its share of the day's family-wise level "
-        "(MPP_TRIGGER_ALPHA, 1% by default); the row names the test, its statistic, threshold "
-        "and window. A flagged day retrains at most once per cooldown; a champion older than "
-        "MPP_MAX_MODEL_AGE_DAYS (63 trading days by default) is retrained on schedule."
+        f"(MPP_TRIGGER_ALPHA, {_default('trigger_alpha'):.0%} by default); the row names the "
+        "test, its statistic, threshold and window. A flagged day retrains at most once per "
+        f"cooldown (MPP_RETRAIN_COOLDOWN_DAYS, {_default('retrain_cooldown_days')} trading days); "
+        "a champion older than MPP_MAX_MODEL_AGE_DAYS "
+        f"({_default('max_model_age_days')} trading days by default) is retrained on schedule."
     )

@@ -6,12 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from market_predictor.dashboard import charts
-from market_predictor.dashboard.frames import overview_table
+from market_predictor.dashboard.frames import overview_headers, overview_table
 from market_predictor.dashboard.ui import load
 
 health = load("the API's status", "/health")
 overview = load("the overview", "/overview")
 table = overview_table(overview)
+headers = overview_headers(overview)
 
 st.title("Next-day forecasts")
 champion = health.get("champion_version")
@@ -53,10 +54,12 @@ st.dataframe(
         "Change %": st.column_config.NumberColumn(format="%+.2f%%"),
         "80% low": st.column_config.NumberColumn(format="%.2f"),
         "80% high": st.column_config.NumberColumn(format="%.2f"),
-        "MASE (20d)": st.column_config.NumberColumn(
-            format="%.3f", help="Rolling 20-day MAE over the persistence forecast's MAE"
+        headers["mase"]: st.column_config.NumberColumn(
+            format="%.3f",
+            help="Rolling MAE over the persistence forecast's MAE, over the newest realised "
+            "errors (the window in the header)",
         ),
-        "Coverage (20d)": st.column_config.ProgressColumn(
+        headers["coverage"]: st.column_config.ProgressColumn(
             format="percent", min_value=0.0, max_value=1.0
         ),
         "Retrain": st.column_config.CheckboxColumn(help="Monitoring recommends retraining"),
