@@ -82,7 +82,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
-from market_predictor.results import OptionalFloatsModel
+from market_predictor.records import OptionalFloatsModel
 
 DEFAULT_LEVEL = 0.05
 # Tail levels such as 1 - 0.9 carry float noise (0.09999999999999998) into the reported
