@@ -7,6 +7,9 @@ single upsert: atomic, and idempotent for the same as-of date and model version.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+
 import pandas as pd
 
 from market_predictor import calendar
@@ -51,7 +54,7 @@ def predict(day: Day) -> PredictionBatch:
     rows = predictions.rows(
         forecasts.loc[finite].reset_index(drop=True),
         as_of=as_of,
-        target_date=summary.target_date,
+        target_dates=target_dates(day, champion.forecaster.horizons),
         model_name=summary.model_name,
         model_version=summary.model_version,
         run_id=summary.run_id,
@@ -79,6 +82,12 @@ def predict(day: Day) -> PredictionBatch:
         Forecast.model_validate(row) for row in rows[list(Forecast.model_fields)].to_dict("records")
     ]
     return summary
+
+
+def target_dates(day: Day, horizons: Sequence[int]) -> dict[int, dt.date]:
+    """Each horizon's target: the h-th trading day after the as-of date."""
+    calendar_name = day.settings.calendar
+    return {h: calendar.shift_trading_days(day.as_of, h, calendar_name) for h in horizons}
 
 
 def read_window(day: Day, min_history: int) -> pd.DataFrame:

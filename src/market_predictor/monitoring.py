@@ -281,6 +281,7 @@ def _summary_rows(day: Day, since: dt.date | None) -> tuple[pd.DataFrame, float 
             {
                 "date": as_of,
                 "symbol": symbol,
+                "horizon": 1,
                 "model_name": name,
                 "model_version": version,
                 "window": PERFORMANCE_WINDOW,

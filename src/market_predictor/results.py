@@ -62,8 +62,13 @@ class IngestResult(Result):
 # -- predict -------------------------------------------------------------------------------
 
 
-class Forecast(ForecastValues, SymbolField):
-    """One symbol's stored forecast, as `mpp predict --json` prints it."""
+class _Target(Result):
+    horizon: int = 1
+    target_date: dt.date | None = None
+
+
+class Forecast(ForecastValues, _Target, SymbolField):
+    """One symbol's stored forecast at one horizon, as `mpp predict --json` prints it."""
 
 
 class PredictionBatch(Result):

@@ -35,6 +35,8 @@ FORECAST_COLUMNS = [
 
 class Forecaster(ABC):
     quantiles: tuple[float, ...] = DEFAULT_QUANTILES
+    # Trading days ahead of each forecast's as-of close.
+    horizons: tuple[int, ...] = (1,)
     is_baseline: bool = False
     # Held-out recalibration of the interval, applied on top of quantile_returns.
     calibration: IntervalCalibration | None = None

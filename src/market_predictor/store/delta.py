@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -58,16 +58,20 @@ class Table:
         schema: pa.Schema,
         cluster_by: Sequence[str] = (),
         row_group_rows: int | None = None,
+        added_columns: Mapping[str, object] | None = None,
     ) -> None:
         """`cluster_by`: the order rows are written in when the table is created, so that
         Parquet statistics let reads filtered on those columns skip row groups;
-        `row_group_rows` caps a row group's rows (smaller groups, finer skipping)."""
+        `row_group_rows` caps a row group's rows (smaller groups, finer skipping);
+        `added_columns`: columns the schema gained after tables were created, with the
+        value their older rows mean (see `_migrate`)."""
         self.backend = backend
         self.name = name
         self.schema = schema
         self.uri = f"{backend.root}/{name}"
         self.cluster_by = list(cluster_by)
         self.writer_properties = WriterProperties(max_row_group_size=row_group_rows)
+        self.added_columns = dict(added_columns or {})
 
     # -- reading -------------------------------------------------------------------------
 
@@ -124,9 +128,11 @@ class Table:
         except TableNotFoundError:
             return self.schema.empty_table().select(list(columns or self.schema.names))
         dataset = table.to_pyarrow_dataset()
-        selected = list(columns) if columns else None
+        wanted = list(columns or self.schema.names)
+        # A table written before a column was added lacks it until its next write.
+        selected = [c for c in wanted if c in dataset.schema.names] if columns else None
         try:
-            return dataset.to_table(filter=filter, columns=selected)
+            data = dataset.to_table(filter=filter, columns=selected)
         except (pa.ArrowNotImplementedError, pa.ArrowTypeError, pa.ArrowInvalid):
             if filter is None:
                 raise
@@ -134,7 +140,22 @@ class Table:
             # with plain-string literals while pruning, so filter after the scan instead.
             # Filters built with `text_field()` never get here.
             data = dataset.to_table().filter(filter)
-            return data.select(selected) if selected else data
+            data = data.select(selected) if selected else data
+        return self._with_added_columns(data, wanted)
+
+    def _with_added_columns(self, data: pa.Table, wanted: Sequence[str]) -> pa.Table:
+        """Added columns an older table lacks (or holds as null) read as their value."""
+        for name, value in self.added_columns.items():
+            if name not in wanted:
+                continue
+            kind = self.schema.field(name).type
+            if name not in data.schema.names:
+                data = data.append_column(name, pa.array([value] * data.num_rows, type=kind))
+            elif data[name].null_count:
+                position = data.schema.get_field_index(name)
+                filled = pc.fill_null(data[name], pa.scalar(value, type=kind))
+                data = data.set_column(position, name, filled)
+        return data
 
     def history(self, limit: int | None = None) -> list[dict[str, object]]:
         try:
@@ -183,6 +204,7 @@ class Table:
                 created = self._create(data, metadata)
                 if created is not None:
                     return created
+            self._migrate()
             table = self.open()
             source = self._clustered(_without_unchanged(data, table, keys, changed_cols))
             # The target rows a source key can match lie within the source's date range;
@@ -220,6 +242,7 @@ class Table:
                 created = self._create(data, metadata)
                 if created is not None:
                     return created
+            self._migrate()
             write_deltalake(
                 self.uri,
                 data,
@@ -252,6 +275,9 @@ class Table:
 
     def to_arrow(self, frame: pd.DataFrame) -> pa.Table:
         """Conform a frame to this table's schema (column order, types, dates)."""
+        # A writer older than an added column writes what older rows mean by it.
+        absent = {n: v for n, v in self.added_columns.items() if n not in frame.columns}
+        frame = frame.assign(**absent) if absent else frame
         missing = [c for c in self.schema.names if c not in frame.columns]
         if missing:
             raise ValueError(f"{self.name}: frame lacks columns {missing}")
@@ -295,6 +321,38 @@ class Table:
 
     # -- internals -----------------------------------------------------------------------
 
+    def _migrate(self) -> None:
+        """Give an existing table the columns added to its schema since it was created,
+        and its older rows their value; a table property marks each one done. Each step
+        is one atomic commit and safe to repeat, so a writer killed between them leaves
+        nulls that every read fills the same way and the next write sets."""
+        if not self.added_columns or self.uri in _BORN_COMPLETE:
+            return
+        table = self.open()
+        done = table.metadata().configuration
+        born = set(self.open(version=0).schema().to_arrow().names)
+        if born >= set(self.added_columns):
+            _BORN_COMPLETE.add(self.uri)  # created with every column: nothing to migrate
+            return
+        for name, value in self.added_columns.items():
+            marker = _added_marker(name)
+            if name in born or done.get(marker) == str(value):
+                continue
+            if name not in table.schema().to_arrow().names:
+                from deltalake.schema import Field as DeltaField
+
+                table.alter.add_columns(
+                    DeltaField.from_arrow(self.schema.field(name)),
+                    commit_properties=_commit({"mpp_command": f"add column {name}"}),
+                )
+            table.update(
+                new_values={name: value},  # type: ignore[dict-item]
+                predicate=f"`{name}` IS NULL",
+                commit_properties=_commit({"mpp_command": f"backfill {name}"}),
+            )
+            table.alter.set_table_properties({marker: str(value)}, raise_if_not_exists=False)
+            table = self.open()
+
     def _clustered(self, data: pa.Table) -> pa.Table:
         if not self.cluster_by or data.num_rows == 0:
             return data
@@ -330,6 +388,10 @@ class Table:
         )
         with self.write_lock():
             return retrying(attempt)
+
+
+# Tables whose first version already had every added column (a per-process memo).
+_BORN_COMPLETE: set[str] = set()
 
 
 @functools.cache
@@ -385,6 +447,10 @@ def _date_bounds(data: pa.Table, keys: Sequence[str]) -> list[str]:
                 f"t.`{key}` <= CAST('{high.as_py().isoformat()}' AS DATE)",
             ]
     return bounds
+
+
+def _added_marker(column: str) -> str:
+    return f"mpp.added.{column}"
 
 
 def _commit(metadata: dict[str, str] | None) -> CommitProperties | None:

@@ -1,5 +1,5 @@
 """The `monitoring/errors` table: the realised error of every served forecast, keyed by
-(symbol, target_date, model_name, model_version); its row model, schema, the rows a
+(symbol, target_date, horizon, model_name, model_version); its row model, schema, the rows a
 day's new closes make, reads and writes.
 """
 
@@ -17,8 +17,10 @@ from market_predictor.store.delta import Table, WriteResult
 from market_predictor.store.filters import date_range, matching
 from market_predictor.store.rows import arrow_schema
 
-KEY = ("symbol", "target_date", "model_name", "model_version")
-ORDER = ("symbol", "target_date", "model_version")
+KEY = ("symbol", "target_date", "horizon", "model_name", "model_version")
+ORDER = ("symbol", "horizon", "target_date", "model_version")
+# Tables written before multi-horizon forecasts hold next-day errors only.
+ADDED_COLUMNS = {"horizon": 1}
 
 
 class Outcome(OptionalFloatsModel):
@@ -42,6 +44,7 @@ class ErrorValues(Outcome):
 class ForecastOf(Result):
     target_date: dt.date
     as_of_date: dt.date
+    horizon: int = 1
     model_version: str
 
 
@@ -67,6 +70,8 @@ def realised_errors(predictions: pd.DataFrame, prices: pd.DataFrame) -> pd.DataF
         columns={"date": "target_date", "close": "actual_close"}
     )
     rows = predictions.merge(actuals, on=["symbol", "target_date"], how="inner")
+    if "horizon" not in rows:
+        rows["horizon"] = 1
     actual = rows["actual_close"].to_numpy(dtype="float64")
     predicted = rows["predicted_close"].to_numpy(dtype="float64")
     last = rows["last_close"].to_numpy(dtype="float64")
@@ -80,6 +85,7 @@ def realised_errors(predictions: pd.DataFrame, prices: pd.DataFrame) -> pd.DataF
             "symbol": rows["symbol"],
             "target_date": rows["target_date"],
             "as_of_date": rows["as_of_date"],
+            "horizon": rows["horizon"].to_numpy(dtype="int64"),
             "model_name": rows["model_name"],
             "model_version": rows["model_version"],
             "actual_close": actual,
@@ -99,19 +105,20 @@ def realised_errors(predictions: pd.DataFrame, prices: pd.DataFrame) -> pd.DataF
 
 
 def served(errors: pd.DataFrame) -> pd.DataFrame:
-    """One row per (symbol, target_date): the newest model version's forecast when a
-    retrain put two versions on the same day (errors or predictions alike)."""
+    """One row per (symbol, horizon, target_date): the newest model version's forecast
+    when a retrain put two versions on the same day (errors or predictions alike)."""
     if errors.empty:
         return errors
+    keys = [c for c in ("symbol", "horizon", "target_date") if c in errors]
     ranked = errors.assign(_version=pd.to_numeric(errors["model_version"], errors="coerce"))
-    ranked = ranked.sort_values(["symbol", "target_date", "_version"])
-    latest = ranked.drop_duplicates(["symbol", "target_date"], keep="last")
+    ranked = ranked.sort_values([*keys, "_version"])
+    latest = ranked.drop_duplicates(keys, keep="last")
     return latest.drop(columns="_version").reset_index(drop=True)
 
 
 class ErrorsTable(Table):
     def __init__(self, backend: StorageBackend) -> None:
-        super().__init__(backend, "monitoring/errors", SCHEMA)
+        super().__init__(backend, "monitoring/errors", SCHEMA, added_columns=ADDED_COLUMNS)
 
     def write(self, frame: pd.DataFrame, metadata: dict[str, str] | None = None) -> WriteResult:
         return self.upsert(frame, keys=KEY, compare=_COMPARED, metadata=metadata)

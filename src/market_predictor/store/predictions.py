@@ -1,13 +1,13 @@
 """The `predictions` table: one row per forecast the daily job served, keyed by
-(symbol, as_of_date, target_date, model_name, model_version); its row model, schema,
-reads and writes. `ForecastValues` are the numbers a forecast carries: `mpp predict
+(symbol, as_of_date, target_date, horizon, model_name, model_version); its row model,
+schema, reads and writes. `ForecastValues` are the numbers a forecast carries: `mpp predict
 --json`, the API and the forecasters' output frames all use them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,8 @@ class ForecastValues(OptionalFloatsModel):
 
 class ServedBy(Result):
     as_of_date: dt.date
-    target_date: dt.date
+    target_date: dt.date = Field(description="The h-th trading day after the as-of date.")
+    horizon: int = Field(1, description="Trading days from the as-of close to the target.")
     model_name: str
     model_version: str
 
@@ -55,24 +56,28 @@ SCHEMA = arrow_schema(Prediction)
 # A re-run of a day changes a row only when a value or the producing run does.
 _COMPARED = (*VALUES, "run_id")
 _PRICES = ("last_close", "predicted_close", "lower", "upper")
-ORDER = ("symbol", "as_of_date", "target_date", "model_version")
+ORDER = ("symbol", "horizon", "as_of_date", "target_date", "model_version")
+# Tables written before multi-horizon forecasts hold next-day forecasts only.
+ADDED_COLUMNS = {"horizon": 1}
 
 
 def rows(
     forecasts: pd.DataFrame,
     *,
     as_of: dt.date,
-    target_date: dt.date,
+    target_dates: Mapping[int, dt.date],
     model_name: str,
     model_version: str,
     run_id: str,
 ) -> pd.DataFrame:
-    """Forecasts (a forecaster's frame: symbol and the ForecastValues) as table rows."""
-    return pd.DataFrame(
+    """Forecasts (a forecaster's frame: symbol, horizon and the ForecastValues) as table
+    rows; `target_dates` maps each horizon to its trading day."""
+    horizon = forecasts["horizon"].astype("int64") if "horizon" in forecasts else 1
+    frame = pd.DataFrame(
         {
             "symbol": forecasts["symbol"].astype(str),
             "as_of_date": as_of,
-            "target_date": target_date,
+            "horizon": horizon,
             "model_name": model_name,
             "model_version": model_version,
             **{c: forecasts[c].astype("float64").round(PRICE_DECIMALS) for c in _PRICES},
@@ -82,7 +87,9 @@ def rows(
             "run_id": run_id,
             "created_at": pd.Timestamp.now(tz="UTC"),
         }
-    ).sort_values("symbol", ignore_index=True)
+    )
+    frame["target_date"] = frame["horizon"].map(dict(target_dates))
+    return frame.sort_values(["symbol", "horizon"], ignore_index=True)
 
 
 def finite(forecasts: pd.DataFrame) -> np.ndarray:
@@ -92,7 +99,7 @@ def finite(forecasts: pd.DataFrame) -> np.ndarray:
 
 class PredictionsTable(Table):
     def __init__(self, backend: StorageBackend) -> None:
-        super().__init__(backend, "predictions", SCHEMA)
+        super().__init__(backend, "predictions", SCHEMA, added_columns=ADDED_COLUMNS)
 
     def write(self, frame: pd.DataFrame, metadata: dict[str, str] | None = None) -> WriteResult:
         """Upsert: re-running a day (same as-of date and model version) changes nothing."""

@@ -1,6 +1,7 @@
 """The `monitoring/summary` table: each day's rolling skill and retrain-trigger verdict
-per symbol, keyed by (date, symbol); its row model, schema, reads and writes.
-`SymbolSkill` is what `mpp monitor --json` and the API's metrics route serve of a row.
+per symbol and forecast horizon, keyed by (date, symbol, horizon); its row model,
+schema, reads and writes. `SymbolSkill` is what `mpp monitor --json` and the API's
+metrics route serve of a row.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from market_predictor.store.delta import Table, WriteResult
 from market_predictor.store.filters import date_range, matching
 from market_predictor.store.rows import SymbolField, arrow_schema, column_names
 
-KEY = ("date", "symbol")
+KEY = ("date", "symbol", "horizon")
+# Tables written before multi-horizon forecasts summarise next-day forecasts only.
+ADDED_COLUMNS = {"horizon": 1}
 # Version 2 (issue 9): rows name their trigger test, statistic, threshold and window
 # instead of a PSI. Homes with a version-1 table keep it untouched as the old rule's
 # history; new rows go here, so no table ever holds two schemas.
@@ -74,6 +77,7 @@ class SymbolSkill(Verdict, Skill):
 
 class _DayOf(OptionalFloatsModel):
     date: dt.date
+    horizon: int = 1
     model_version: str | None = None
     window: int | None = None
 
@@ -94,7 +98,7 @@ _COMPARED = tuple(c for c in SCHEMA.names if c not in (*KEY, "created_at"))
 
 class SummaryTable(Table):
     def __init__(self, backend: StorageBackend) -> None:
-        super().__init__(backend, TABLE_NAME, SCHEMA)
+        super().__init__(backend, TABLE_NAME, SCHEMA, added_columns=ADDED_COLUMNS)
 
     def write(self, frame: pd.DataFrame, metadata: dict[str, str] | None = None) -> WriteResult:
         return self.upsert(frame, keys=KEY, compare=_COMPARED, metadata=metadata)
@@ -109,4 +113,4 @@ class SummaryTable(Table):
     ) -> pd.DataFrame:
         """Daily monitoring summary rows dated in [start, end]."""
         conditions = [*matching(symbols, model_name), *date_range("date", start, end)]
-        return self.select(conditions, columns, ("symbol", "date"))
+        return self.select(conditions, columns, ("symbol", "horizon", "date"))
