@@ -2,48 +2,68 @@
 
 The file is MPP_TRAINING_CONFIG if set, else `{MPP_HOME}/train.yaml` (what `mpp tune`
 writes), else the packaged `configs/train.yaml`; CLI flags override single values.
+
+Every default is defined once, in the packaged `configs/train.yaml`: it is the file
+users read (with a comment on each value) and the one `mpp train` loads when nothing
+else is configured, so `TrainConfig`'s field defaults are read from it rather than
+written a second time here. A field the file lacks fails at import, and
+`validate_default` range-checks the file's values as any others.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from market_predictor.checks import Problem, first_problem
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
 
-NETWORK_NAMES = ("lstm", "transformer", "mlp")
+NetworkName = Literal["lstm", "transformer", "mlp"]
+NETWORK_NAMES: tuple[str, ...] = get_args(NetworkName)
 NETWORK_DISPLAY_NAMES = {"lstm": "LSTM", "transformer": "Transformer", "mlp": "MLP"}
 # Walk-forward refit period of `mpp backtest` and `mpp tune` (a count and M or W).
 DEFAULT_RETRAIN_EVERY = "3M"
+# Walk-forward folds each `mpp tune` trial is scored on.
+DEFAULT_TUNING_FOLDS = 2
+
+PACKAGED_CONFIG = "configs/train.yaml"
+
+
+def _packaged_text() -> str:
+    return resources.files("market_predictor").joinpath(PACKAGED_CONFIG).read_text()
+
+
+DEFAULTS: Mapping[str, Any] = MappingProxyType(yaml.safe_load(_packaged_text()))
 
 
 class TrainConfig(BaseModel):
     """Hyperparameters of one training run; every value is range-checked on creation."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
-    model: Literal["lstm", "transformer", "mlp"] = "lstm"
-    window: int = Field(30, ge=1)
-    hidden_size: int = Field(32, ge=1)
-    num_layers: int = Field(1, ge=1)
-    dropout: float = Field(0.1, ge=0.0, lt=1.0)
-    learning_rate: float = Field(1e-3, gt=0.0)
-    weight_decay: float = Field(1e-4, ge=0.0)
-    batch_size: int = Field(256, ge=1)
-    max_epochs: int = Field(15, ge=1)
-    patience: int = Field(3, ge=0)
-    seed: int = 42
-    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
-    validation_months: int = Field(6, ge=1)
-    # One thread: on a shared 2-core machine two torch threads contend with everything
-    # else and fitted 5-8x slower in our measurements (docs/benchmarks.md).
-    num_threads: int = Field(1, ge=1)
+    model: NetworkName = DEFAULTS["model"]
+    window: int = Field(DEFAULTS["window"], ge=1)
+    hidden_size: int = Field(DEFAULTS["hidden_size"], ge=1)
+    num_layers: int = Field(DEFAULTS["num_layers"], ge=1)
+    dropout: float = Field(DEFAULTS["dropout"], ge=0.0, lt=1.0)
+    learning_rate: float = Field(DEFAULTS["learning_rate"], gt=0.0)
+    weight_decay: float = Field(DEFAULTS["weight_decay"], ge=0.0)
+    batch_size: int = Field(DEFAULTS["batch_size"], ge=1)
+    max_epochs: int = Field(DEFAULTS["max_epochs"], ge=1)
+    patience: int = Field(DEFAULTS["patience"], ge=0)
+    seed: int = DEFAULTS["seed"]
+    quantiles: tuple[float, ...] = DEFAULTS["quantiles"]
+    validation_months: int = Field(DEFAULTS["validation_months"], ge=1)
+    # The packaged default is one thread: on a shared 2-core machine two torch threads
+    # contend with everything else and fitted 5-8x slower (docs/benchmarks.md).
+    num_threads: int = Field(DEFAULTS["num_threads"], ge=1)
 
     @field_validator("model", mode="before")
     @classmethod
@@ -65,23 +85,29 @@ class TrainConfig(BaseModel):
         return WARMUP_ROWS + self.window - 1
 
 
-def load_train_config(
-    settings: Settings, overrides: Mapping[str, Any] | None = None
-) -> TrainConfig:
-    """The training config file with `overrides` applied (None values ignored);
-    InputError on any bad value. The file is settings.training_config if set, else
-    `{MPP_HOME}/train.yaml` if present (where `mpp tune` saves the best config), else
-    the packaged train.yaml."""
-    tuned = settings.resolved_home / "train.yaml"
+def training_config_path(settings: Settings) -> Path:
+    """The configured training config file: MPP_TRAINING_CONFIG if set, else
+    {MPP_HOME}/train.yaml (where `mpp tune` saves its best config, which `mpp train`
+    then loads before the packaged default)."""
     if settings.training_config is not None:
-        path = Path(settings.training_config)
-        if not path.is_file():
-            raise InputError(f"training config {path} does not exist")
-        text = path.read_text()
-    elif tuned.is_file():
-        text = tuned.read_text()
-    else:
-        text = resources.files("market_predictor").joinpath("configs/train.yaml").read_text()
+        return settings.training_config.expanduser().resolve()
+    return settings.resolved_home / "train.yaml"
+
+
+def load_train_config(
+    settings: Settings,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    options: Collection[str] = (),
+) -> TrainConfig:
+    """The training config file (`training_config_path`, else the packaged one) with
+    `overrides` applied (None values ignored); InputError on any bad value. A bad value
+    of a setting named in `options` came from the caller's own parameter of that name,
+    and the error says so (`param`), so the CLI can point at its flag."""
+    path = training_config_path(settings)
+    if settings.training_config is not None and not path.is_file():
+        raise InputError(f"training config {settings.training_config} does not exist")
+    text = path.read_text() if path.is_file() else _packaged_text()
     try:
         values = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
@@ -89,21 +115,18 @@ def load_train_config(
     if not isinstance(values, dict):
         raise InputError("training config must be a mapping of names to values")
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return _validated(values)
-
-
-def _validated(values: Mapping[str, Any]) -> TrainConfig:
     try:
-        return TrainConfig.model_validate(dict(values))
+        return TrainConfig.model_validate(values)
     except ValidationError as exc:
-        raise InputError(_first_problem(exc)) from None
+        problem = first_problem(exc)
+        param = problem.field if problem.field in options else None
+        raise InputError(describe_problem(problem), param=param) from None
 
 
-def _first_problem(exc: ValidationError) -> str:
-    """One line naming the setting, its value and what is allowed."""
-    error = exc.errors()[0]
-    name = str(error["loc"][0]) if error["loc"] else "training config"
-    value, kind, bound = error.get("input"), error["type"], error.get("ctx", {})
+def describe_problem(problem: Problem) -> str:
+    """One line naming the training setting, its value and what is allowed."""
+    name = problem.field or "training config"
+    value, kind, bound = problem.value, problem.kind, problem.bounds
     if kind == "extra_forbidden":
         return f"unknown training setting(s) {name}"
     if kind == "literal_error":
@@ -117,7 +140,7 @@ def _first_problem(exc: ValidationError) -> str:
         return f"{name} must be a number, not {value!r}"
     if kind == "int_from_float":
         return f"{name} must be a whole number, not {value!r}"
-    return f"{name} {value!r}: {error['msg'].lower()}"
+    return f"{name} {value!r}: {problem.rule.lower()}"
 
 
 def save_train_config(config: TrainConfig, path: str | Path) -> None:
