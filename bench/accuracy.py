@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from market_predictor.training.config import DEFAULT_RETRAIN_EVERY
+
 if TYPE_CHECKING:
     from market_predictor.backtest import BacktestResult, Fold
 
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--start", type=dt.date.fromisoformat, default=START)
     parser.add_argument("--end", type=dt.date.fromisoformat, default=END)
-    parser.add_argument("--retrain-every", default="3M")
+    parser.add_argument("--retrain-every", default=DEFAULT_RETRAIN_EVERY)
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args(argv)
@@ -73,23 +75,27 @@ def run(start: dt.date, end: dt.date, retrain_every: str, with_reference: bool) 
     from bench.reference_model import ReferenceForecaster
     from market_predictor.backtest import (
         baseline_factories,
-        load_history,
-        network_config,
         network_factory,
         parse_retrain_every,
         walk_forward,
     )
     from market_predictor.config import get_settings
     from market_predictor.ingest import ingest_prices
+    from market_predictor.training.history import WalkForward, load_history, merged_config
 
     _single_threaded_torch(torch)
     get_settings.cache_clear()
     settings = get_settings()
     ingest_prices(settings, symbols=SYMBOLS, source="sample", end=end)
-    config = network_config(settings, None, None, None)
-    prices, start, end = load_history(
-        settings, SYMBOLS, start, end, default_span=pd.DateOffset(years=3), window=config.window
+    config = merged_config(settings)
+    history = load_history(
+        settings,
+        SYMBOLS,
+        start,
+        end,
+        walk_forward=WalkForward(pd.DateOffset(years=3), config.window),
     )
+    prices, start, end = history.prices, history.start, history.end
     every = parse_retrain_every(retrain_every)
 
     fit_seconds: dict[str, float] = defaultdict(float)

@@ -162,8 +162,9 @@ def volatility_doublings(prices: pd.DataFrame, train_end: pd.Timestamp) -> int:
 def monitor_stretch(prices: pd.DataFrame, train_end: pd.Timestamp, alpha: float) -> Stretch:
     from market_predictor import triggers
     from market_predictor.features import build_features
-    from market_predictor.fitting import fit_baseline, forecasts_with_outcomes
     from market_predictor.monitoring import scaled_errors
+    from market_predictor.training.evaluate import forecasts_with_outcomes
+    from market_predictor.training.fit import fit_baseline
 
     dates = pd.to_datetime(prices["date"])
     training = prices[dates <= train_end]

@@ -44,7 +44,7 @@ class Group:
 
 GROUPS = (
     Group("validation", ("validation.py",), (f"{M}.validation.*",)),
-    Group("registry gate", ("registry.py",), (f"{M}.registry.x_gate__mutmut_*",)),
+    Group("gate decision", ("training/gate.py",), (f"{M}.training.gate.*",)),
     Group("evaluation", ("evaluation.py",), (f"{M}.evaluation.*",)),
     Group(
         "monitoring policy",
@@ -386,19 +386,19 @@ SURVIVING: dict[str, str] = {
 PLANTED: tuple[tuple[str, str, str], ...] = (
     (
         "train() gate ignoring the champion (its pinball not passed to the gate)",
-        "training.py",
+        "training/__init__.py",
         "`tests/integration/test_training.py::"
         "test_a_retrain_that_only_ties_the_champion_leaves_it_in_place`",
     ),
     (
         "gate promotes a tie with the champion (`<` made `<=`)",
-        "registry.py",
-        "`tests/unit/test_registry.py::test_gate_refuses_a_model_that_only_ties_the_champion`",
+        "training/gate.py",
+        "`tests/unit/training/test_gate.py::test_a_model_that_only_ties_the_champion_is_refused`",
     ),
     (
         "gate promotes a tie with persistence (`<` made `<=`)",
-        "registry.py",
-        "`tests/unit/test_registry.py::test_gate_refuses_a_model_that_only_ties_persistence`",
+        "training/gate.py",
+        "`tests/unit/training/test_gate.py::test_a_model_that_only_ties_persistence_is_refused`",
     ),
     (
         "price upsert compares only `close`",
@@ -430,7 +430,7 @@ PLANTED: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "network fitted on rows including the gate window",
-        "training.py",
+        "training/__init__.py",
         "`tests/integration/test_training.py::"
         "test_the_network_is_fitted_only_on_rows_before_the_gates_window`",
     ),
@@ -550,7 +550,8 @@ def write(scores: list[Score], command: str, whole: dict[str, float] | None) -> 
         ]
     lines += [
         "",
-        "Scope: validation mutates all of `validation.py`; the registry gate `gate()`;",
+        "Scope: validation mutates all of `validation.py`; the gate decision all of",
+        "`training/gate.py` (who is compared, the verdict, the winner, what becomes champion);",
         "evaluation all of `evaluation.py`; the monitoring policy the realised-error,",
         "served-error, rolling-skill and per-symbol test functions of `monitoring.py`",
         "(not monitor()'s reading and writing) and the coverage, skill, bias, drift, scale, level",
@@ -602,7 +603,7 @@ def _timing(value: float | list[float]) -> tuple[float, float, bool]:
 
 USAGE = """usage: python -m bench.mutation [GROUP ...] [--report-only]
 
-Runs mutmut on the named groups (first word: validation registry evaluation monitoring
+Runs mutmut on the named groups (first word: validation gate evaluation monitoring
 store inference; default: all), then rewrites docs/benchmarks/mutation.md from every
 stored result. --report-only rewrites the report without running anything."""
 

@@ -16,22 +16,25 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from market_predictor.checks import check_range
 from market_predictor.config import Settings
-from market_predictor.errors import InputError, NotFoundError
+from market_predictor.errors import InputError
 from market_predictor.evaluation import DEFAULT_QUANTILES, metrics_table
-from market_predictor.features import build_features, complete_rows
-from market_predictor.fitting import BASELINES
 from market_predictor.models.forecaster import Forecaster
 from market_predictor.results import BacktestReport, FoldWindow, Metrics
-from market_predictor.train_config import DEFAULT_RETRAIN_EVERY
+from market_predictor.training.config import DEFAULT_RETRAIN_EVERY, TrainConfig
+from market_predictor.training.evaluate import attach_outcomes
+from market_predictor.training.fit import BASELINES
+from market_predictor.training.history import (
+    MIN_TRAINING_ROWS,
+    WalkForward,
+    load_history,
+    merged_config,
+    usable_rows,
+)
 
-# A year of complete feature rows: less and neither the network nor the baselines'
-# empirical interval has anything to learn from.
-MIN_TRAINING_ROWS = 252
 DEFAULT_SPAN_YEARS = 1
 
 _PERIOD = re.compile(r"^\s*([1-9]\d{0,2})\s*([MW])\s*$", re.IGNORECASE)
@@ -188,27 +191,6 @@ def forecast_folds(
     return attach_outcomes(pd.concat(parts, ignore_index=True), prices)
 
 
-def attach_outcomes(forecasts: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
-    """Join each forecast (made at the close of as_of_date) with its symbol's next stored
-    close; forecasts whose next day is not stored yet are dropped."""
-    ordered = prices.loc[:, ["symbol", "date", "close"]].sort_values(["symbol", "date"])
-    by_symbol = ordered.groupby("symbol", sort=False)
-    outcomes = pd.DataFrame(
-        {
-            "symbol": ordered["symbol"].to_numpy(),
-            "as_of_date": pd.to_datetime(ordered["date"]).to_numpy(),
-            "target_date": pd.to_datetime(by_symbol["date"].shift(-1)).to_numpy(),
-            "actual_close": by_symbol["close"].shift(-1).to_numpy(),
-        }
-    )
-    if forecasts.empty:
-        return forecasts.assign(target_date=pd.NaT, actual_close=np.nan)
-    frame = forecasts.assign(as_of_date=pd.to_datetime(forecasts["as_of_date"]))
-    frame["symbol"] = frame["symbol"].astype(outcomes["symbol"].dtype)
-    joined = frame.merge(outcomes, on=["symbol", "as_of_date"], how="left", validate="many_to_one")
-    return joined.dropna(subset=["actual_close"]).reset_index(drop=True)
-
-
 def baseline_factories(
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     held_out_months: int = 0,
@@ -217,7 +199,7 @@ def baseline_factories(
     """Persistence, drift and GARCH given the network's treatment in each fold: fitted
     before its last `held_out_months` (the network's early-stopping months) and their
     interval recalibrated on those months. With 0 they fit every row, uncalibrated."""
-    from market_predictor.fitting import fit_baseline
+    from market_predictor.training.fit import fit_baseline
 
     def factory(kind: str) -> ForecasterFactory:
         def fit(rows: pd.DataFrame, fold: Fold) -> Forecaster:
@@ -229,10 +211,10 @@ def baseline_factories(
     return {kind: factory(kind) for kind in kinds}
 
 
-def network_factory(config: Any) -> ForecasterFactory:
+def network_factory(config: TrainConfig) -> ForecasterFactory:
     """Fit the configured network on each fold's training rows, early-stopping on its
     last `validation_months` (held out from fitting, as in `mpp train`)."""
-    from market_predictor.fitting import fit_forecaster
+    from market_predictor.training.fit import fit_forecaster
 
     def fit(rows: pd.DataFrame, fold: Fold) -> Forecaster:
         validation_start = fold_validation_start(rows, fold.start, config.validation_months)
@@ -254,14 +236,6 @@ def fold_validation_start(
     return split
 
 
-def usable_rows(prices: pd.DataFrame) -> int:
-    """Rows with a complete feature vector and a known next-day target."""
-    if prices.empty:
-        return 0
-    features = build_features(prices)
-    return int((complete_rows(features) & features["target"].notna()).sum())
-
-
 def backtest(
     settings: Settings,
     *,
@@ -278,36 +252,32 @@ def backtest(
     """Walk-forward backtest of the configured network beside persistence, drift and
     GARCH(1,1)-t on stored prices, every interval recalibrated the same way.
 
-    Defaults: every stored symbol of the settings, `end` = the last stored date, `start`
-    = one year before `end`, refit every 3 months. Raises InputError (nothing is
-    written anywhere) for a bad period, a reversed range, unknown symbols or networks,
-    or too little history before `start`.
+    Defaults: the configured symbols that are stored, `end` = the last stored date,
+    `start` = one year before `end`, refit every DEFAULT_RETRAIN_EVERY. Raises
+    InputError (nothing is written anywhere) for a bad period, a reversed range, unknown
+    symbols or networks, or too little history before `start`.
     """
     every = parse_retrain_every(retrain_every)
     check_range(start, end)
     config = None
     if include_network:
-        config = network_config(settings, model, max_epochs, config_overrides)
-
-    prices, start, end = load_history(
-        settings,
-        symbols,
-        start,
-        end,
-        default_span=pd.DateOffset(years=DEFAULT_SPAN_YEARS),
-        window=config.window if config is not None else 0,
-    )
+        config = merged_config(
+            settings, model=model, max_epochs=max_epochs, overrides=config_overrides
+        )
+    span = pd.DateOffset(years=DEFAULT_SPAN_YEARS)
+    window = config.window if config is not None else 0
+    history = load_history(settings, symbols, start, end, walk_forward=WalkForward(span, window))
 
     quantiles = tuple(config.quantiles) if config is not None else DEFAULT_QUANTILES
     factories: dict[str, ForecasterFactory] = {}
     if config is not None:
         factories[config.model] = network_factory(config)
-    held_out = (config or network_config(settings, None, None, None)).validation_months
+    held_out = (config or merged_config(settings)).validation_months
     factories |= baseline_factories(quantiles, held_out)
     result = walk_forward(
-        prices,
-        start=start,
-        end=end,
+        history.prices,
+        start=history.start,
+        end=history.end,
         retrain_every=every,
         factories=factories,
         quantiles=quantiles,
@@ -315,71 +285,6 @@ def backtest(
     )
     result.config = config.model_dump(mode="json") if config is not None else None
     return result
-
-
-def load_history(
-    settings: Settings,
-    symbols: Sequence[str] | None,
-    start: dt.date | None,
-    end: dt.date | None,
-    *,
-    default_span: pd.DateOffset,
-    window: int = 0,
-) -> tuple[pd.DataFrame, dt.date, dt.date]:
-    """Every stored row of `symbols` up to `end`, and the resolved [start, end].
-
-    Defaults: the configured symbols that are stored (else every stored one), `end` =
-    the last stored date, `start` = `default_span` before `end`. InputError for unknown
-    symbols, a symbol with no row in the range, or too little history before `start`.
-    """
-    from market_predictor.store import FeatureStore
-
-    group = FeatureStore.from_settings(settings).prices()
-    stored = set(group.symbols()) if group.table.exists() else set()
-    wanted = list(symbols) if symbols else sorted(set(settings.symbols) & stored) or sorted(stored)
-    missing = [s for s in wanted if s not in stored]
-    if missing or not wanted:
-        names = ", ".join(missing) if missing else "any symbol"
-        raise NotFoundError(f"no stored prices for {names}: run `mpp ingest` first")
-    last_dates = group.last_dates(wanted)
-    end = end or max(pd.Timestamp(d).date() for d in last_dates.values())
-    # The span ends on `end`: starting a day after `end - span` keeps month arithmetic
-    # from adding a one-day fold at the end (2012-12-31 - 1M + 1M = 2012-12-30).
-    start = start or (pd.Timestamp(end) - default_span + pd.Timedelta(days=1)).date()
-    check_range(start, end)
-
-    prices = group.read(symbols=wanted, end=end)
-    dates = pd.to_datetime(prices["date"])
-    in_range = set(prices.loc[dates >= pd.Timestamp(start), "symbol"])
-    absent = [s for s in wanted if s not in in_range]
-    if absent:
-        raise InputError(f"no stored prices for {', '.join(absent)} between {start} and {end}")
-    history = usable_rows(prices.loc[dates < pd.Timestamp(start)])
-    needed = MIN_TRAINING_ROWS + window
-    if history < needed:
-        raise InputError(
-            f"too little history before {start}: {history} usable rows, need at least "
-            f"{needed}; ingest earlier prices or move the start later"
-        )
-    return prices, start, end
-
-
-def network_config(
-    settings: Settings,
-    model: str | None,
-    max_epochs: int | None,
-    config_overrides: Mapping[str, Any] | None,
-) -> Any:
-    from market_predictor.train_config import load_train_config
-
-    overrides = dict(config_overrides or {})
-    if model is not None:
-        overrides["model"] = model
-    if max_epochs is not None:
-        if max_epochs < 1:
-            raise InputError(f"max_epochs must be at least 1, got {max_epochs}", param="max_epochs")
-        overrides["max_epochs"] = max_epochs
-    return load_train_config(settings, overrides or None)
 
 
 def _score(forecasts: pd.DataFrame, names: list[str], quantiles: Sequence[float]) -> pd.DataFrame:

@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from market_predictor.checks import first_problem
 from market_predictor.errors import InputError
 from market_predictor.symbols import parse_symbols
 
@@ -186,14 +187,11 @@ class Settings(BaseSettings):
 
 def describe_invalid_settings(exc: ValidationError) -> str:
     """One line naming the first invalid variable, its value and what is allowed."""
-    error = exc.errors()[0]
-    if not error["loc"]:  # a check across fields; its message names them
-        return f"invalid settings: {error['msg'].removeprefix('Value error, ')}"
-    variable = f"MPP_{str(error['loc'][0]).upper()}"
-    value = error.get("input")
-    shown = ",".join(map(str, value)) if isinstance(value, list) else value
-    allowed = error["msg"].removeprefix("Value error, ").removeprefix("Input ")
-    return f"invalid {variable}={shown!s}: {allowed}"
+    problem = first_problem(exc)
+    if problem.field is None:
+        return f"invalid settings: {problem.rule}"
+    allowed = problem.rule.removeprefix("Input ")
+    return f"invalid MPP_{problem.field.upper()}={problem.shown}: {allowed}"
 
 
 def _is_local_path(location: str) -> bool:

@@ -1,11 +1,9 @@
-"""The MLflow model registry: versions, the `champion`/`challenger` aliases and the gate.
+"""The MLflow model registry: versions, the `champion`/`challenger` aliases, loading.
 
-Every training run registers a version and marks it `challenger`. `champion` moves
-only when the gate passes (lower validation pinball loss than both the current
-champion and the persistence baseline on the same window) or on a manual promote,
-and every version records why in its tags. When nothing is champion yet and the
-network loses to persistence, the persistence baseline itself becomes champion, so
-the daily job always has a forecast that is no worse than naive.
+Every training run registers a version and marks it `challenger`; `champion` moves
+only when the gate (market_predictor.training.gate) decides so or on a manual
+promote, and every version records why in its tags. The persistence baseline and
+the rivals that may serve are registered here too, each from a run of its own.
 """
 
 from __future__ import annotations
@@ -46,42 +44,6 @@ class ChampionModel:
     def predict(self, prices: pd.DataFrame) -> pd.DataFrame:
         """FORECAST_COLUMNS, one row per symbol with at least `min_history` rows."""
         return self.forecaster.predict(prices)
-
-
-@dataclass(frozen=True)
-class GateDecision:
-    promote: bool
-    decision: str  # promoted | rejected_vs_persistence | rejected_vs_champion
-    reason: str
-
-
-def gate(
-    model_pinball: float,
-    persistence_pinball: float,
-    champion_pinball: float | None,
-    garch_pinball: float | None = None,
-) -> GateDecision:
-    """The champion gate: strictly lower pinball loss than persistence, GARCH (when it
-    was fitted) and the champion."""
-    if not model_pinball < persistence_pinball:
-        return GateDecision(
-            False,
-            "rejected_vs_persistence",
-            f"pinball {model_pinball:.5f} does not beat persistence {persistence_pinball:.5f}",
-        )
-    if garch_pinball is not None and not model_pinball < garch_pinball:
-        return GateDecision(
-            False,
-            "rejected_vs_garch",
-            f"pinball {model_pinball:.5f} does not beat GARCH(1,1)-t {garch_pinball:.5f}",
-        )
-    if champion_pinball is not None and not model_pinball < champion_pinball:
-        return GateDecision(
-            False,
-            "rejected_vs_champion",
-            f"pinball {model_pinball:.5f} does not beat the champion {champion_pinball:.5f}",
-        )
-    return GateDecision(True, "promoted", f"pinball {model_pinball:.5f} beats every rival")
 
 
 def _client(settings: Settings) -> MlflowClient:
@@ -233,7 +195,7 @@ def register_rival(
 
     from market_predictor.features import build_features
     from market_predictor.models.pyfunc import forecaster_kind
-    from market_predictor.tracking import ensure_experiment
+    from market_predictor.tracking import ensure_experiment, flat_params
     from market_predictor.triggers import drift_reference
 
     name = model_name or settings.model_name
@@ -246,7 +208,7 @@ def register_rival(
         mlflow.set_tags(
             {"is_baseline": str(forecaster.is_baseline).lower(), "model_name": name, **(tags or {})}
         )
-        mlflow.log_params({"model": kind, **_flat(_scalar_params(forecaster))})
+        mlflow.log_params({"model": kind, **flat_params(_scalar_params(forecaster))})
         version = register_forecaster(
             client,
             name,
@@ -372,13 +334,6 @@ def _describe(model_version: ModelVersion, aliases: list[str]) -> dict[str, Any]
         "gate_decision": tags.get("gate_decision"),
         "promoted_by": tags.get("promoted_by"),
         "tags": tags,
-    }
-
-
-def _flat(params: Mapping[str, Any]) -> dict[str, str]:
-    return {
-        key: ",".join(f"{v:.6g}" for v in value) if isinstance(value, list) else str(value)
-        for key, value in params.items()
     }
 
 

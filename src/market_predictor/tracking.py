@@ -18,10 +18,10 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from market_predictor.config import Settings
@@ -233,3 +233,14 @@ def mark_interrupted_runs(client: MlflowClient, experiment_id: str, older_than_h
     for run in stale:
         client.set_terminated(run.info.run_id, status="KILLED")
     return len(stale)
+
+
+def flat_params(values: Mapping[str, Any]) -> dict[str, str]:
+    """Values as MLflow params (flat strings): a list or tuple as its comma-separated
+    items, floats in it to 6 significant digits (a param holds at most 6000 characters)."""
+    return {
+        key: ",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in value)
+        if isinstance(value, list | tuple)
+        else str(value)
+        for key, value in values.items()
+    }

@@ -24,8 +24,6 @@ from market_predictor.backtest import (
     baseline_factories,
     fold_schedule,
     forecast_folds,
-    load_history,
-    network_config,
     network_factory,
     parse_retrain_every,
 )
@@ -33,9 +31,15 @@ from market_predictor.config import Settings
 from market_predictor.errors import InputError, MPPError
 from market_predictor.evaluation import forecast_metrics
 from market_predictor.results import TuneResult
-from market_predictor.train_config import DEFAULT_RETRAIN_EVERY, NETWORK_NAMES, TrainConfig
-
-DEFAULT_FOLDS = 2
+from market_predictor.training.config import (
+    DEFAULT_RETRAIN_EVERY,
+    DEFAULT_TUNING_FOLDS,
+    NETWORK_NAMES,
+    TrainConfig,
+    save_train_config,
+    training_config_path,
+)
+from market_predictor.training.history import WalkForward, load_history, merged_config
 
 # The search space (issue #3): window length, hidden size, layers, dropout, learning
 # rate and network type. Widths are powers of two so every transformer width has
@@ -47,14 +51,6 @@ DROPOUT_RANGE = (0.0, 0.3)
 LEARNING_RATE_RANGE = (1e-4, 1e-2)
 
 Progress = Callable[[Iterable[int]], Iterable[int]]
-
-
-def training_config_path(settings: Settings) -> Path:
-    """Where tuning writes its result: MPP_TRAINING_CONFIG if set, else {MPP_HOME}/train.yaml
-    (which `load_train_config` reads before the packaged default)."""
-    if settings.training_config is not None:
-        return settings.training_config.expanduser().resolve()
-    return settings.resolved_home / "train.yaml"
 
 
 def suggest_config(trial: Any, base: TrainConfig) -> TrainConfig:
@@ -78,7 +74,7 @@ def tune(
     trials: int,
     symbols: Sequence[str] | None = None,
     end: dt.date | None = None,
-    folds: int = DEFAULT_FOLDS,
+    folds: int = DEFAULT_TUNING_FOLDS,
     retrain_every: str = DEFAULT_RETRAIN_EVERY,
     max_epochs: int | None = None,
     timeout: float | None = None,
@@ -97,13 +93,18 @@ def tune(
     path = training_config_path(settings)
     # Tuning may be what creates the configured file: until then, start from the default.
     source = settings if path.exists() else settings.model_copy(update={"training_config": None})
-    base = network_config(source, None, max_epochs, None)
+    base = merged_config(source, max_epochs=max_epochs)
     # --max-epochs only makes trials cheaper; the saved config keeps the file's own value.
-    untouched = network_config(source, None, None, None)
+    untouched = merged_config(source)
     # The longest window searched sets how much history a trial may need.
-    prices, start, end = load_history(
-        settings, symbols, None, end, default_span=every.span(folds), window=max(WINDOW_CHOICES)
+    history = load_history(
+        settings,
+        symbols,
+        None,
+        end,
+        walk_forward=WalkForward(every.span(folds), max(WINDOW_CHOICES)),
     )
+    prices, start, end = history.prices, history.start, history.end
     schedule = fold_schedule(start, end, every)
     persistence = baseline_factories(base.quantiles, base.validation_months, ["persistence"])
     persistence_pinball = _pinball(forecast_folds(prices, schedule, persistence), base.quantiles)
@@ -112,7 +113,6 @@ def tune(
     import optuna
 
     from market_predictor.tracking import configure_tracking, ensure_experiment
-    from market_predictor.train_config import save_train_config
 
     client = configure_tracking(settings)
     experiment_id = ensure_experiment(client, settings)

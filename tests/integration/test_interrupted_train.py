@@ -16,7 +16,7 @@ import pytest
 
 from market_predictor.config import Settings
 from market_predictor.store import FeatureStore
-from market_predictor.train_config import TrainConfig, save_train_config
+from market_predictor.training.config import TrainConfig, save_train_config
 
 MPP = str(Path(sys.executable).with_name("mpp"))
 

@@ -105,3 +105,38 @@ def test_manual_promotion_moves_the_champion_and_is_recorded(real_store: Setting
 def _aliases(settings: Settings) -> dict[str, str]:
     model = _client(settings).get_registered_model(settings.model_name)
     return {alias: str(version) for alias, version in model.aliases.items()}
+
+
+def test_every_forecaster_training_scores_appears_on_the_api_champion_card(
+    mlflow_home: Settings,
+) -> None:
+    # Logged by the very function train() logs with, for every name the gate scores:
+    # a rival added to the gate's list cannot be dropped by the API's reader.
+    import mlflow
+    import pandas as pd
+
+    from market_predictor.api.models_info import read_models
+    from market_predictor.registry import register_forecaster, set_champion
+    from market_predictor.tracking import configure_tracking, ensure_experiment
+    from market_predictor.training.gate import SCORED
+    from market_predictor.training.run import log_validation
+
+    client = configure_tracking(mlflow_home)
+    name = mlflow_home.model_name
+    metrics = {who: {"pinball": 0.001 * (i + 1), "mae": 1.0 + i} for i, who in enumerate(SCORED)}
+    with mlflow.start_run(experiment_id=ensure_experiment(client, mlflow_home)):
+        log_validation(metrics, pd.DataFrame(), "lstm")
+        version = register_forecaster(
+            client,
+            name,
+            PersistenceForecaster(),
+            trained_until=dt.date(2012, 12, 31),
+            drift_profile={},
+            tags={},
+        )
+    set_champion(client, name, version, promoted_by="gate")
+    _, champion = read_models(mlflow_home)
+    assert champion is not None
+    assert set(champion.validation) == set(SCORED)
+    assert champion.validation["garch"].pinball == metrics["garch"]["pinball"]
+    assert champion.validation["champion"].mae == metrics["champion"]["mae"]

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from market_predictor.cli import app
 from market_predictor.config import Settings, get_settings
 from market_predictor.store import FeatureStore
-from market_predictor.train_config import TrainConfig, save_train_config
+from market_predictor.training.config import TrainConfig, save_train_config
 
 runner = CliRunner()
 

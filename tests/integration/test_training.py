@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-import market_predictor.training as training
+import market_predictor.training.fit as fit
+from market_predictor.api.models_info import read_models
 from market_predictor.config import Settings
 from market_predictor.registry import load_champion, register_baseline
 from market_predictor.store import FeatureStore
@@ -142,13 +143,13 @@ def test_the_network_is_fitted_only_on_rows_before_the_gates_window(
     synthetic_store: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fits: list[tuple[pd.Timestamp, object]] = []
-    real_fit = training.fit_forecaster
+    real_fit = fit.fit_forecaster
 
     def recording_fit(prices, config, **kwargs):  # type: ignore[no-untyped-def]
         fits.append((pd.to_datetime(prices["date"]).max(), kwargs.get("validation_start")))
         return real_fit(prices, config, **kwargs)
 
-    monkeypatch.setattr(training, "fit_forecaster", recording_fit)
+    monkeypatch.setattr(fit, "fit_forecaster", recording_fit)
     summary = train(synthetic_store, config_overrides=LEARNS)
     assert summary.validation_start is not None
     gate_start = pd.Timestamp(summary.validation_start)
@@ -216,3 +217,8 @@ def test_every_rival_is_calibrated_before_the_gate_window(
     client = _client(synthetic_store)
     tags = client.get_model_version(synthetic_store.model_name, "1").tags
     assert float(tags["val_pinball_model"]) < float(tags["val_pinball_garch"])
+    # The API's champion card shows every rival the run scored, GARCH included.
+    _, card = read_models(synthetic_store)
+    assert card is not None
+    assert set(card.validation) == {"model", "persistence", "drift", "garch"}
+    assert card.validation["garch"].pinball == first_run.metrics["garch"].pinball

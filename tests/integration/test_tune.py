@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from market_predictor.cli import app
 from market_predictor.config import Settings
-from market_predictor.train_config import NETWORK_NAMES, load_train_config
+from market_predictor.training.config import NETWORK_NAMES, load_train_config
 from market_predictor.tuning import HIDDEN_CHOICES, WINDOW_CHOICES
 from tests.fixtures.ml import sample_prices, store_prices
 

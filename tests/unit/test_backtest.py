@@ -14,7 +14,6 @@ from market_predictor.backtest import (
     MIN_TRAINING_ROWS,
     Fold,
     RetrainEvery,
-    attach_outcomes,
     baseline_factories,
     fold_schedule,
     fold_validation_start,
@@ -25,6 +24,7 @@ from market_predictor.backtest import (
 from market_predictor.errors import InputError
 from market_predictor.models.baselines import PersistenceForecaster
 from market_predictor.sources.sample import load_sample_prices
+from market_predictor.training.evaluate import attach_outcomes
 
 START = dt.date(2012, 7, 1)
 END = dt.date(2012, 12, 31)

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 
 from market_predictor.evaluation import forecast_metrics
-from market_predictor.fitting import forecasts_with_outcomes
 from market_predictor.models.baselines import DriftForecaster, PersistenceForecaster
 from market_predictor.models.forecaster import FORECAST_COLUMNS
+from market_predictor.training.evaluate import forecasts_with_outcomes
 from tests.fixtures.ml import sample_prices
 
 

@@ -8,10 +8,12 @@ import pytest
 
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
-from market_predictor.fitting import check_history, validation_start_for
-from market_predictor.results import TrainResult
-from market_predictor.train_config import TrainConfig, load_train_config, save_train_config
-from market_predictor.training import held_out_windows, outcome_message
+from market_predictor.training.config import TrainConfig, load_train_config, save_train_config
+from market_predictor.training.evaluate import held_out_windows, validation_start_for
+from market_predictor.training.fit import check_history
+from market_predictor.training.gate import decide
+from market_predictor.training.report import outcome_message
+from market_predictor.training.run import Registered
 from tests.fixtures.ml import synthetic_prices
 
 
@@ -80,31 +82,19 @@ def test_a_tuned_config_in_mpp_home_is_used_when_none_is_named(settings: Setting
     assert (config.model, config.window) == ("mlp", 12)
 
 
-def _summary(median_source: str) -> TrainResult:
-    return TrainResult(
-        run_id="r",
-        model_name="m",
-        version="2",
-        is_baseline=False,
-        became_champion=True,
-        champion_version="2",
-        decision="promoted",
-        metrics={
-            "model": {"pinball": 0.0035},
-            "persistence": {"pinball": 0.0036},
-            "champion": None,
-        },
-        lineage={},
-        message="",
-        median_source=median_source,
+def _promoted(median_source: str) -> str:
+    outcome = decide({"model": 0.0035, "persistence": 0.0036})
+    registered = Registered(version="2", champion_version="2")
+    return outcome_message(
+        outcome, registered, network="lstm", previous=None, median_source=median_source
     )
 
 
 def test_outcome_says_plainly_when_the_median_is_the_last_close() -> None:
-    message = outcome_message(_summary("persistence"), None, promote=True)
+    message = _promoted("persistence")
     assert "now champion" in message
     assert "median forecast is the last close" in message
-    assert "median" not in outcome_message(_summary("network"), None, promote=True)
+    assert "median" not in _promoted("network")
 
 
 def test_early_stopping_window_sits_before_the_gate_window_and_never_overlaps() -> None:

@@ -14,10 +14,12 @@ from market_predictor.api.schemas import ChampionInfo, ModelList, ModelVersionIn
 from market_predictor.config import Settings
 from market_predictor.errors import NotFoundError
 from market_predictor.results import Metrics
+from market_predictor.training.gate import SCORED
 
-# training.py logs each rival's validation metrics as val_<who>_<metric>; the network's
-# epoch losses (val_loss) are not among them.
-_VALIDATION_METRIC = re.compile(r"^val_(model|persistence|drift|champion)_(.+)$")
+# A training run logs the validation metrics of every forecaster it scored as
+# val_<who>_<metric>, `who` one of the gate's SCORED names; the network's epoch losses
+# (val_loss) are not among them.
+_VALIDATION_METRIC = re.compile(rf"^val_({'|'.join(map(re.escape, SCORED))})_(.+)$")
 
 
 def read_models(settings: Settings) -> tuple[ModelList | None, ChampionInfo | None]:

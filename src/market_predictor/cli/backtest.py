@@ -19,7 +19,7 @@ from market_predictor.cli._common import (
 )
 from market_predictor.config import get_settings
 from market_predictor.symbols import parse_symbols
-from market_predictor.train_config import DEFAULT_RETRAIN_EVERY
+from market_predictor.training.config import DEFAULT_RETRAIN_EVERY
 
 if TYPE_CHECKING:
     from market_predictor.results import BacktestReport

@@ -11,7 +11,7 @@ from market_predictor.cli._common import JsonOption, console, parse_date, run_co
 from market_predictor.config import get_settings
 from market_predictor.errors import InputError
 from market_predictor.symbols import parse_symbols
-from market_predictor.train_config import DEFAULT_RETRAIN_EVERY
+from market_predictor.training.config import DEFAULT_RETRAIN_EVERY, DEFAULT_TUNING_FOLDS
 
 if TYPE_CHECKING:
     from market_predictor.results import TuneResult
@@ -29,7 +29,9 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(help="Last as-of date of the objective (default: last stored date)."),
         ] = None,
-        folds: Annotated[int, typer.Option(help="Walk-forward folds each trial is scored on.")] = 2,
+        folds: Annotated[
+            int, typer.Option(help="Walk-forward folds each trial is scored on.")
+        ] = DEFAULT_TUNING_FOLDS,
         retrain_every: Annotated[
             str, typer.Option(help="Fold length: months or weeks, e.g. 3M, 1M, 2W.")
         ] = DEFAULT_RETRAIN_EVERY,

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    # One way only: a Forecaster knows its calibration through forecaster.Calibration.
     from market_predictor.models.forecaster import Forecaster
 
 MIN_CALIBRATION_ROWS = 100

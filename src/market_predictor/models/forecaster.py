@@ -11,16 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from market_predictor.evaluation import DEFAULT_QUANTILES
 from market_predictor.features import build_features
-
-if TYPE_CHECKING:
-    from market_predictor.models.calibration import IntervalCalibration
 
 FORECAST_COLUMNS = [
     "symbol",
@@ -33,13 +30,24 @@ FORECAST_COLUMNS = [
 ]
 
 
+class Calibration(Protocol):
+    """What a forecaster needs of its interval recalibration (models/calibration.py
+    fits one): the forecaster depends on this much only, the fitting on the forecaster."""
+
+    def apply(self, symbols: np.ndarray, quantiles: np.ndarray, median_index: int) -> np.ndarray:
+        """Recalibrated log-return quantiles (same shape), sorted per row."""
+        ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
 class Forecaster(ABC):
     quantiles: tuple[float, ...] = DEFAULT_QUANTILES
     # Trading days ahead of each forecast's as-of close.
     horizons: tuple[int, ...] = (1,)
     is_baseline: bool = False
     # Held-out recalibration of the interval, applied on top of quantile_returns.
-    calibration: IntervalCalibration | None = None
+    calibration: Calibration | None = None
 
     @property
     def median_index(self) -> int:

@@ -22,7 +22,7 @@ from market_predictor.models.forecaster import Forecaster
 from market_predictor.models.lstm import LSTMNetwork
 from market_predictor.models.mlp import MLPNetwork
 from market_predictor.models.transformer import TransformerNetwork
-from market_predictor.train_config import NETWORK_NAMES
+from market_predictor.training.config import NETWORK_NAMES
 
 _PREDICT_BATCH = 4096
 

@@ -16,6 +16,7 @@ import pandas as pd
 from pydantic import BaseModel, Field, ValidationError
 
 from market_predictor import calendar
+from market_predictor.checks import first_problem
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
 from market_predictor.symbols import parse_symbols
@@ -104,9 +105,9 @@ class RunConfig(BaseModel):
             values["symbols"] = parse_symbols(_symbol_list(values.get("symbols")))
             config = cls.model_validate(values)
         except ValidationError as exc:
-            error = exc.errors()[0]
-            name = str(error["loc"][0]) if error["loc"] else "options"
-            raise InputError(f"{origin.get(name, name)}: {error['msg']}") from None
+            problem = first_problem(exc)
+            name = problem.field or "options"
+            raise InputError(f"{origin.get(name, name)}: {problem.rule}") from None
         except InputError as exc:
             raise InputError(f"{origin.get('symbols', 'symbols')}: {exc}") from None
         if config.interval != DAILY:

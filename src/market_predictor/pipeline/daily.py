@@ -110,7 +110,7 @@ def check_options(
 
     get_source(source or settings.source, path or settings.source_path)
     if retrain:
-        from market_predictor.train_config import load_train_config
+        from market_predictor.training.config import load_train_config
 
         load_train_config(settings, {"max_epochs": max_epochs})
 

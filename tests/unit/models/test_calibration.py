@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from market_predictor.fitting import fit_baseline
 from market_predictor.models.baselines import PersistenceForecaster
 from market_predictor.models.calibration import MIN_CALIBRATION_ROWS, POOLED, calibrate
+from market_predictor.training.fit import fit_baseline
 from tests.fixtures.ml import garch_prices, synthetic_prices
 
 
 def _coverage(forecaster, prices: pd.DataFrame, start: dt.date) -> float:
-    from market_predictor.fitting import forecasts_with_outcomes
+    from market_predictor.training.evaluate import forecasts_with_outcomes
 
     rows = forecasts_with_outcomes(forecaster, prices, start)
     inside = (rows["actual_close"] >= rows["lower"]) & (rows["actual_close"] <= rows["upper"])

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 from market_predictor.features import FEATURE_COLUMNS, build_features, complete_rows
-from market_predictor.fitting import fit_forecaster
 from market_predictor.models.forecaster import FORECAST_COLUMNS
 from market_predictor.models.network_forecaster import NetworkForecaster, choose_median_source
 from market_predictor.models.pyfunc import load_forecaster, save_forecaster
-from market_predictor.train_config import TrainConfig
+from market_predictor.training.config import TrainConfig
+from market_predictor.training.fit import fit_forecaster
 from tests.fixtures.ml import synthetic_prices
 
 CONFIG = TrainConfig(hidden_size=8, window=10, max_epochs=2, batch_size=128)

@@ -7,7 +7,7 @@ import torch
 from market_predictor.evaluation import pinball_loss
 from market_predictor.models.base import QuantileRegressor, pinball
 from market_predictor.models.network_forecaster import build_network
-from market_predictor.train_config import NETWORK_NAMES
+from market_predictor.training.config import NETWORK_NAMES
 
 
 @pytest.mark.parametrize("name", NETWORK_NAMES)

@@ -1,6 +1,9 @@
-"""Fitting and validation: the pure steps (no IO) shared by `mpp train`, backtests and
-tuning. `fit_forecaster` turns price rows and a `TrainConfig` into a fitted network
-forecaster; the helpers score any forecasters on the same held-out rows.
+"""Fitting: the pure steps (no IO) shared by `mpp train`, backtests and tuning.
+
+`fit_forecaster` turns price rows and a `TrainConfig` into a fitted network forecaster;
+`fit_baseline` fits a naive or GARCH rival the same way (fitted before a held-out
+start, its interval recalibrated on the rows from it on), and `fit_rivals` every rival
+the gate compares the network with.
 """
 
 from __future__ import annotations
@@ -10,23 +13,22 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from market_predictor.errors import InputError
-from market_predictor.evaluation import forecast_metrics
 from market_predictor.features import FEATURE_COLUMNS, TARGET, build_features
+from market_predictor.training.config import TrainConfig
+from market_predictor.training.gate import RIVALS, Rival
 
 if TYPE_CHECKING:
     from market_predictor.models.baselines import PersistenceForecaster
     from market_predictor.models.forecaster import Forecaster
     from market_predictor.models.garch import GarchForecaster
     from market_predictor.models.network_forecaster import NetworkForecaster
-
-from market_predictor.train_config import TrainConfig
 
 
 def sample_masks(
@@ -192,6 +194,7 @@ def fit_forecaster(
     return calibrate(forecaster, prices, validation_start)  # type: ignore[return-value]
 
 
+# The forecasters `fit_baseline` can fit, by the name the gate's rival list uses.
 BASELINES = ("persistence", "drift", "garch")
 
 
@@ -226,6 +229,24 @@ def fit_baseline(
     return forecaster
 
 
+def fit_rivals(
+    prices: pd.DataFrame,
+    quantiles: Sequence[float],
+    held_out_start: dt.date,
+    rivals: Sequence[Rival] = RIVALS,
+) -> dict[str, Forecaster]:
+    """Every rival fitted by `fit_baseline` (by name, in the list's order); an optional
+    rival that cannot be fitted (no symbol has enough returns) is left out."""
+    fitted: dict[str, Forecaster] = {}
+    for rival in rivals:
+        try:
+            fitted[rival.name] = fit_baseline(rival.name, prices, quantiles, held_out_start)
+        except ValueError:
+            if not rival.optional:
+                raise
+    return fitted
+
+
 def _before(features: pd.DataFrame, validation_start: dt.date | None) -> np.ndarray:
     if validation_start is None:
         return np.ones(len(features), dtype=bool)
@@ -238,48 +259,3 @@ def _quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     # Lightning 2.6 calls a pytree API that torch 2.13 deprecated; users cannot act on it.
     warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
-
-
-# -- evaluation ----------------------------------------------------------------------------
-
-
-def forecasts_with_outcomes(
-    forecaster: Forecaster, prices: pd.DataFrame, start: dt.date | None = None
-) -> pd.DataFrame:
-    """Forecasts made on each day from `start` on, joined with the next row's close
-    (`actual_close`, `target_date`); days without a next row are dropped."""
-    forecasts = forecaster.predict_range(prices, start=start)
-    ordered = prices.loc[:, ["symbol", "date", "close"]].sort_values(["symbol", "date"])
-    following = ordered.groupby("symbol", sort=False)
-    outcomes = pd.DataFrame(
-        {
-            "symbol": ordered["symbol"].to_numpy(),
-            "as_of_date": pd.to_datetime(ordered["date"]).to_numpy(),
-            "target_date": pd.to_datetime(following["date"].shift(-1)).to_numpy(),
-            "actual_close": following["close"].shift(-1).to_numpy(),
-        }
-    ).dropna(subset=["actual_close"])
-    forecasts["as_of_date"] = pd.to_datetime(forecasts["as_of_date"]).astype("datetime64[ns]")
-    outcomes["as_of_date"] = outcomes["as_of_date"].astype("datetime64[ns]")
-    return forecasts.merge(outcomes, on=["symbol", "as_of_date"], how="inner")
-
-
-def compare_on_common_rows(
-    results: Mapping[str, pd.DataFrame], quantiles: Sequence[float]
-) -> dict[str, dict[str, float]]:
-    """forecast_metrics of each forecaster over the (symbol, day) rows all of them cover."""
-    keys: pd.DataFrame | None = None
-    for rows in results.values():
-        current = rows[["symbol", "as_of_date"]]
-        keys = current if keys is None else keys.merge(current, on=["symbol", "as_of_date"])
-    assert keys is not None
-    return {
-        name: forecast_metrics(rows.merge(keys, on=["symbol", "as_of_date"]), quantiles)
-        for name, rows in results.items()
-    }
-
-
-def validation_start_for(rows: pd.DataFrame, months: int) -> dt.date:
-    """First day of the most recent `months` of the range (held out from fitting)."""
-    last = pd.Timestamp(pd.to_datetime(rows["date"]).max())
-    return (last - pd.DateOffset(months=months) + pd.Timedelta(days=1)).date()

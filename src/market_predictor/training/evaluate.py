@@ -1,0 +1,112 @@
+"""Scoring forecasters on held-out rows (no IO), shared by `mpp train`, backtests and
+tuning: each forecast joined with its outcome, every forecaster compared on the rows
+all of them cover, and the held-out windows a training range is split into.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from market_predictor.evaluation import forecast_metrics
+from market_predictor.training.config import TrainConfig
+from market_predictor.training.fit import check_history
+
+if TYPE_CHECKING:
+    from market_predictor.models.forecaster import Forecaster
+
+
+def attach_outcomes(forecasts: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
+    """Join each forecast (made at the close of as_of_date) with its symbol's next stored
+    close (`target_date`, `actual_close`); forecasts whose next day is not stored are
+    dropped."""
+    ordered = prices.loc[:, ["symbol", "date", "close"]].sort_values(["symbol", "date"])
+    by_symbol = ordered.groupby("symbol", sort=False)
+    outcomes = pd.DataFrame(
+        {
+            "symbol": ordered["symbol"].to_numpy(),
+            "as_of_date": pd.to_datetime(ordered["date"]).to_numpy(),
+            "target_date": pd.to_datetime(by_symbol["date"].shift(-1)).to_numpy(),
+            "actual_close": by_symbol["close"].shift(-1).to_numpy(),
+        }
+    ).dropna(subset=["actual_close"])
+    if forecasts.empty:
+        return forecasts.assign(target_date=pd.NaT, actual_close=np.nan)
+    # One resolution on both sides: stores and sources differ in their datetime units.
+    frame = forecasts.assign(
+        as_of_date=pd.to_datetime(forecasts["as_of_date"]).astype("datetime64[ns]")
+    )
+    frame["symbol"] = frame["symbol"].astype(outcomes["symbol"].dtype)
+    outcomes["as_of_date"] = outcomes["as_of_date"].astype("datetime64[ns]")
+    return frame.merge(outcomes, on=["symbol", "as_of_date"], how="inner", validate="many_to_one")
+
+
+def forecasts_with_outcomes(
+    forecaster: Forecaster, prices: pd.DataFrame, start: dt.date | None = None
+) -> pd.DataFrame:
+    """The forecasts made on each day from `start` on, with their outcomes."""
+    return attach_outcomes(forecaster.predict_range(prices, start=start), prices)
+
+
+def validation_forecasts(
+    forecasters: Mapping[str, Forecaster],
+    rows: pd.DataFrame,
+    start: dt.date,
+    *,
+    optional: Collection[str] = (),
+) -> dict[str, pd.DataFrame]:
+    """Each forecaster's forecasts with outcomes from `start` on. One named in `optional`
+    that forecasts fewer rows than the first (the network) is left out, since the
+    comparison on common rows would otherwise lose rows to it."""
+    results: dict[str, pd.DataFrame] = {}
+    for name, forecaster in forecasters.items():
+        scored = forecasts_with_outcomes(forecaster, rows, start)
+        if name in optional and results and len(scored) != len(next(iter(results.values()))):
+            continue
+        results[name] = scored
+    return results
+
+
+def compare_on_common_rows(
+    results: Mapping[str, pd.DataFrame], quantiles: Sequence[float]
+) -> dict[str, dict[str, float]]:
+    """forecast_metrics of each forecaster over the (symbol, day) rows all of them cover."""
+    keys: pd.DataFrame | None = None
+    for rows in results.values():
+        current = rows[["symbol", "as_of_date"]]
+        keys = current if keys is None else keys.merge(current, on=["symbol", "as_of_date"])
+    assert keys is not None
+    return {
+        name: forecast_metrics(rows.merge(keys, on=["symbol", "as_of_date"]), quantiles)
+        for name, rows in results.items()
+    }
+
+
+def validation_start_for(rows: pd.DataFrame, months: int) -> dt.date:
+    """First day of the most recent `months` of the range (held out from fitting)."""
+    last = pd.Timestamp(pd.to_datetime(rows["date"]).max())
+    return (last - pd.DateOffset(months=months) + pd.Timedelta(days=1)).date()
+
+
+def rows_before(rows: pd.DataFrame, day: dt.date) -> pd.DataFrame:
+    return rows[pd.to_datetime(rows["date"]) < pd.Timestamp(day)]
+
+
+class HeldOutWindows(NamedTuple):
+    validation_start: dt.date  # the gate's window: the last `validation_months`
+    stopping_start: dt.date  # early stopping and recalibration, just before it
+
+
+def held_out_windows(rows: pd.DataFrame, config: TrainConfig) -> HeldOutWindows:
+    """The gate's window (the last `validation_months`) and, before it, the early-stopping
+    window (half as long), each checked to hold samples; InputError otherwise."""
+    validation_start = validation_start_for(rows, config.validation_months)
+    check_history(rows, config, validation_start)
+    before_validation = rows_before(rows, validation_start)
+    stopping_start = validation_start_for(before_validation, max(1, config.validation_months // 2))
+    check_history(before_validation, config, stopping_start)
+    return HeldOutWindows(validation_start, stopping_start)

@@ -1,0 +1,131 @@
+"""What `mpp train` reports: the TrainResult and its plain sentences, built from the
+gate's typed outcome and what was registered."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from market_predictor.results import TrainResult
+from market_predictor.training.config import NETWORK_DISPLAY_NAMES
+from market_predictor.training.gate import (
+    BASELINE,
+    CHAMPION,
+    LABELS,
+    NETWORK,
+    PERSISTENCE,
+    SCORED,
+    GateOutcome,
+)
+from market_predictor.training.run import Registered
+
+
+def train_result(
+    *,
+    run_id: str,
+    model_name: str,
+    network: str,
+    outcome: GateOutcome,
+    registered: Registered,
+    metrics: Mapping[str, Mapping[str, float]],
+    lineage: dict[str, str],
+    validation_start: dt.date,
+    previous: str | None,
+    epochs_trained: int | None,
+    median_source: str | None,
+) -> TrainResult:
+    champion_now = registered.champion_version
+    baseline = registered.baseline_version
+    return TrainResult(
+        run_id=run_id,
+        model_name=model_name,
+        version=registered.version,
+        is_baseline=baseline is not None and champion_now == baseline,
+        became_champion=champion_now == registered.version,
+        champion_version=champion_now,
+        decision=outcome.decision if outcome.promote else f"not_promoted ({outcome.decision})",
+        metrics={who: metrics.get(who) for who in SCORED},
+        lineage=lineage,
+        message=outcome_message(
+            outcome, registered, network=network, previous=previous, median_source=median_source
+        ),
+        network=network,
+        baseline_version=baseline,
+        garch_version=registered.rivals.get("garch"),
+        validation_start=validation_start,
+        epochs_trained=epochs_trained,
+        median_source=median_source,
+    )
+
+
+def outcome_message(
+    outcome: GateOutcome,
+    registered: Registered,
+    *,
+    network: str,
+    previous: str | None,
+    median_source: str | None,
+) -> str:
+    """Plain sentences on what happened, what serves forecasts now and, when the
+    network's median fell back to the last close, that its gain is the interval.
+    `previous` is the champion's version before the run."""
+    message = _gate_sentence(
+        outcome, registered, NETWORK_DISPLAY_NAMES.get(network, network), previous
+    )
+    if median_source == PERSISTENCE:
+        message += (
+            " Its median forecast is the last close: the network's median did not beat"
+            " no-change significantly on the months before the validation window, so what"
+            " it adds is a better-calibrated interval."
+        )
+    return message
+
+
+def _gate_sentence(
+    outcome: GateOutcome, registered: Registered, network: str, previous: str | None
+) -> str:
+    pinball = outcome.pinballs
+    model, naive = pinball[NETWORK], pinball[PERSISTENCE]
+    versus = f"(pinball {model:.5f} vs {naive:.5f})"
+    version, chosen = registered.version, outcome.new_champion
+    if chosen == NETWORK:
+        rival = f" and champion version {previous} ({pinball[CHAMPION]:.5f})" if previous else ""
+        return (
+            f"The {network} beat persistence {versus}{rival} on the validation window; "
+            f"it is version {version} and now champion."
+        )
+    challenger = f"(the {network} is version {version}, challenger)"
+    if chosen in registered.rivals:
+        return (
+            f"{LABELS[chosen]} beat the {network} and persistence on the validation window "
+            f"(pinball {pinball[chosen]:.5f} vs {model:.5f} and {naive:.5f}); it was "
+            f"registered as version {registered.rivals[chosen]} and is champion {challenger}."
+        )
+    lost = _shortfall(outcome, network, versus, previous)
+    if chosen == BASELINE:
+        return (
+            f"{lost}; the persistence baseline was registered as version "
+            f"{registered.baseline_version} and is champion {challenger}."
+        )
+    now = registered.champion_version
+    if not outcome.promote:
+        left = f"at version {now}" if now else "unset"
+        return (
+            f"{lost}; it is version {version} (challenger) and promotion was off, "
+            f"which left the champion {left}."
+        )
+    return f"{lost}; it is version {version} (challenger) and champion stays version {now}."
+
+
+def _shortfall(outcome: GateOutcome, network: str, versus: str, previous: str | None) -> str:
+    """What the network did not beat (or that it passed, with promotion off)."""
+    beaten_by = outcome.beaten_by
+    if beaten_by is None:
+        return f"The {network} passed the gate {versus}"
+    if beaten_by == PERSISTENCE:
+        return f"The {network} did not beat persistence on the validation window {versus}"
+    against = f"champion version {previous}" if beaten_by == CHAMPION else LABELS[beaten_by]
+    return (
+        f"The {network} beat persistence {versus} but not {against} "
+        f"({outcome.pinballs[beaten_by]:.5f})"
+    )

@@ -1,0 +1,284 @@
+"""The champion gate: the network must be strictly better than persistence, GARCH (when
+it took part) and the champion; a tie with any of them keeps what serves today. Failing
+that, a rival that may serve wins only strictly below every other contestant, and with
+no champion at all the persistence baseline is what serves."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from market_predictor.training.fit import BASELINES
+from market_predictor.training.gate import (
+    BASELINE,
+    CHAMPION,
+    GATING,
+    NETWORK,
+    OPTIONAL,
+    RIVALS,
+    SCORED,
+    Rival,
+    champion_after,
+    contestants,
+    decide,
+    labels,
+    strict_winner,
+    verdict,
+)
+
+PERSISTENCE = 0.0031
+
+
+def _just_below(value: float) -> float:
+    return math.nextafter(value, 0.0)
+
+
+def _decide(
+    model: float,
+    persistence: float = PERSISTENCE,
+    champion: float | None = None,
+    garch: float | None = None,
+    promote: bool = True,
+):  # type: ignore[no-untyped-def]
+    pinballs = {"model": model, "persistence": persistence, "drift": 0.0}
+    if champion is not None:
+        pinballs["champion"] = champion
+    if garch is not None:
+        pinballs["garch"] = garch
+    return decide(pinballs, promote=promote)
+
+
+# -- the network's verdict ------------------------------------------------------------
+
+
+def test_a_model_that_beats_persistence_and_the_champion_is_promoted() -> None:
+    outcome = _decide(0.0030, champion=0.00305)
+    assert (outcome.decision, outcome.beaten_by) == ("promoted", None)
+    assert outcome.winner == outcome.new_champion == NETWORK
+    assert outcome.reason == "pinball 0.00300 beats every rival"
+
+
+def test_a_model_that_beats_persistence_is_promoted_when_there_is_no_champion() -> None:
+    outcome = _decide(0.0030)
+    assert outcome.decision == "promoted"
+    assert outcome.new_champion == NETWORK
+
+
+def test_a_model_that_only_ties_persistence_is_refused() -> None:
+    outcome = _decide(PERSISTENCE)
+    assert (outcome.decision, outcome.beaten_by) == ("rejected_vs_persistence", "persistence")
+    assert outcome.reason == "pinball 0.00310 does not beat persistence 0.00310"
+
+
+def test_a_tie_with_persistence_is_refused_even_below_the_champion() -> None:
+    outcome = _decide(PERSISTENCE, champion=0.0040)
+    assert outcome.decision == "rejected_vs_persistence"
+    assert outcome.new_champion is None
+
+
+def test_a_model_that_only_ties_the_champion_is_refused() -> None:
+    outcome = _decide(0.0030, champion=0.0030)
+    assert (outcome.decision, outcome.beaten_by) == ("rejected_vs_champion", CHAMPION)
+    assert outcome.reason == "pinball 0.00300 does not beat the champion 0.00300"
+    assert outcome.new_champion is None
+
+
+def test_the_smallest_improvement_over_every_rival_is_promoted() -> None:
+    assert _decide(_just_below(0.0030), champion=0.0030).decision == "promoted"
+    assert _decide(_just_below(PERSISTENCE)).decision == "promoted"
+    assert _decide(_just_below(0.0029), garch=0.0029).decision == "promoted"
+
+
+def test_a_model_that_beats_persistence_but_not_the_champion_is_refused() -> None:
+    outcome = _decide(0.0030, champion=0.0029)
+    assert outcome.decision == "rejected_vs_champion"
+    assert outcome.reason == "pinball 0.00300 does not beat the champion 0.00290"
+
+
+def test_a_model_that_beats_persistence_but_not_garch_is_refused() -> None:
+    outcome = _decide(0.0030, garch=0.0029)
+    assert (outcome.decision, outcome.beaten_by) == ("rejected_vs_garch", "garch")
+    assert outcome.reason == "pinball 0.00300 does not beat GARCH(1,1)-t 0.00290"
+    assert _decide(0.0030, garch=0.00301).decision == "promoted"
+
+
+def test_a_model_that_only_ties_garch_is_refused() -> None:
+    assert _decide(0.0030, garch=0.0030).decision == "rejected_vs_garch"
+
+
+def test_a_model_worse_than_persistence_names_both_losses() -> None:
+    outcome = _decide(0.0040)
+    assert outcome.decision == "rejected_vs_persistence"
+    assert outcome.reason == "pinball 0.00400 does not beat persistence 0.00310"
+
+
+def test_the_verdict_names_the_first_rival_not_beaten_persistence_then_garch_then_champion() -> (
+    None
+):
+    assert _decide(0.0040, champion=0.0001, garch=0.0001).beaten_by == "persistence"
+    assert _decide(0.0030, champion=0.0001, garch=0.0001).beaten_by == "garch"
+    assert _decide(0.0030, champion=0.0001, garch=0.0035).beaten_by == CHAMPION
+
+
+def test_drift_is_scored_but_never_gates() -> None:
+    # Drift's loss (0.0 in _decide) is below everyone's: the network is promoted anyway.
+    outcome = _decide(0.0030)
+    assert outcome.decision == "promoted"
+    assert "drift" not in outcome.pinballs
+
+
+def test_a_nan_loss_never_wins() -> None:
+    nan = float("nan")
+    assert _decide(nan).decision == "rejected_vs_persistence"
+    assert _decide(0.0030, garch=nan).decision == "rejected_vs_garch"
+    assert _decide(nan).winner is None
+
+
+# -- a serving rival, the baseline fallback, promotion off -----------------------------
+
+
+def test_garch_becomes_champion_when_strictly_below_the_network_persistence_and_champion() -> None:
+    outcome = _decide(0.0030, champion=0.0032, garch=0.0029)
+    assert outcome.decision == "rejected_vs_garch"
+    assert outcome.winner == outcome.new_champion == "garch"
+
+
+@pytest.mark.parametrize(
+    ("model", "persistence", "champion", "garch"),
+    [
+        (0.0029, PERSISTENCE, None, 0.0029),  # ties the network
+        (0.0040, 0.0029, None, 0.0029),  # ties persistence
+        (0.0040, PERSISTENCE, 0.0029, 0.0029),  # ties the champion
+        (0.0040, PERSISTENCE, 0.0028, 0.0029),  # above the champion
+    ],
+)
+def test_garch_does_not_serve_on_a_tie_or_above_any_contestant(
+    model: float, persistence: float, champion: float | None, garch: float
+) -> None:
+    outcome = _decide(model, persistence, champion, garch)
+    assert outcome.winner != "garch"
+    assert outcome.new_champion != "garch"
+
+
+def test_without_a_champion_a_losing_network_leaves_the_baseline_to_serve() -> None:
+    outcome = _decide(0.0040)
+    assert outcome.winner == "persistence"
+    assert outcome.new_champion == BASELINE
+
+
+def test_without_a_champion_a_tie_for_the_lowest_loss_leaves_the_baseline_to_serve() -> None:
+    outcome = _decide(0.0029, garch=0.0029)
+    assert outcome.winner is None
+    assert outcome.new_champion == BASELINE
+
+
+def test_with_a_champion_a_losing_network_changes_nothing() -> None:
+    assert _decide(0.0040, champion=0.0035).new_champion is None
+    assert _decide(0.0040, champion=0.0020).new_champion is None
+
+
+def test_with_promotion_off_the_verdict_stands_but_nothing_becomes_champion() -> None:
+    for outcome in (
+        _decide(0.0030, promote=False),
+        _decide(0.0040, promote=False),
+        _decide(0.0030, garch=0.0029, promote=False),
+    ):
+        assert outcome.promote is False
+        assert outcome.new_champion is None
+    assert _decide(0.0030, promote=False).decision == "promoted"
+    assert _decide(0.0030).promote is True
+
+
+# -- who is compared -------------------------------------------------------------------
+
+
+def test_the_outcome_keeps_the_losses_it_compared_network_first() -> None:
+    outcome = _decide(0.0030, champion=0.0035, garch=0.0033)
+    assert list(outcome.pinballs.items()) == [
+        ("model", 0.0030),
+        ("persistence", PERSISTENCE),
+        ("garch", 0.0033),
+        ("champion", 0.0035),
+    ]
+
+
+def test_a_missing_optional_rival_or_champion_is_not_in_the_contest() -> None:
+    compared = contestants({"model": 0.1, "persistence": 0.2})
+    assert compared == {"model": 0.1, "persistence": 0.2}
+
+
+def test_a_missing_required_rival_or_network_is_an_error_not_a_pass() -> None:
+    with pytest.raises(KeyError):
+        contestants({"model": 0.1, "garch": 0.2})
+    with pytest.raises(KeyError):
+        contestants({"persistence": 0.1})
+
+
+def test_a_rival_list_is_all_the_gate_knows_of_its_rivals() -> None:
+    rivals = (Rival("persistence", "persistence", gates=True), Rival("x", "X", gates=True))
+    outcome = decide({"model": 0.3, "persistence": 0.4, "x": 0.2, "garch": 0.1}, rivals=rivals)
+    assert outcome.pinballs == {"model": 0.3, "persistence": 0.4, "x": 0.2}
+    assert outcome.reason == "pinball 0.30000 does not beat X 0.20000"
+    # X may not serve: the champion-less fallback is the baseline, not X.
+    assert (outcome.winner, outcome.new_champion) == ("x", BASELINE)
+    serving = (rivals[0], Rival("x", "X", gates=True, may_serve=True))
+    assert decide({"model": 0.3, "persistence": 0.4, "x": 0.2}, rivals=serving).new_champion == "x"
+
+
+def test_the_rival_list_today_persistence_drift_and_garch() -> None:
+    assert [r.name for r in RIVALS] == ["persistence", "drift", "garch"]
+    assert GATING == ("persistence", "garch")
+    assert OPTIONAL == ("garch",)
+    assert [r.name for r in RIVALS if r.may_serve] == ["garch"]
+    assert SCORED == ("model", "persistence", "drift", "garch", "champion")
+    # Each rival is something training can fit.
+    assert {r.name for r in RIVALS} <= set(BASELINES)
+
+
+# -- the pieces, at their boundaries ----------------------------------------------------
+
+
+def test_verdict_is_strict_against_each_contestant() -> None:
+    names = labels()
+    assert verdict({NETWORK: 1.0, "persistence": 1.0}, names)[0] == "persistence"
+    assert verdict({NETWORK: 1.0, "persistence": _just_below(1.0)}, names)[0] == "persistence"
+    assert verdict({NETWORK: _just_below(1.0), "persistence": 1.0}, names)[0] is None
+    assert verdict({NETWORK: 1.0}, names)[0] is None
+
+
+def test_labels_name_the_champion_and_each_rival() -> None:
+    assert labels() == {
+        CHAMPION: "the champion",
+        "persistence": "persistence",
+        "drift": "drift",
+        "garch": "GARCH(1,1)-t",
+    }
+
+
+def test_strict_winner_needs_the_lowest_loss_alone() -> None:
+    assert strict_winner({"a": 1.0, "b": 2.0, "c": 3.0}) == "a"
+    assert strict_winner({"a": 3.0, "b": 2.0, "c": 1.0}) == "c"
+    assert strict_winner({"a": 1.0, "b": 1.0, "c": 3.0}) is None
+    assert strict_winner({"a": 2.0, "b": 1.0, "c": 1.0}) is None
+    assert strict_winner({"a": 1.0}) == "a"
+
+
+@pytest.mark.parametrize(
+    ("winner", "has_champion", "expected"),
+    [
+        (NETWORK, True, NETWORK),
+        (NETWORK, False, NETWORK),
+        ("garch", True, "garch"),
+        ("garch", False, "garch"),
+        ("persistence", True, None),
+        ("persistence", False, BASELINE),
+        (CHAMPION, True, None),
+        (None, True, None),
+        (None, False, BASELINE),
+    ],
+)
+def test_champion_after_the_gate(
+    winner: str | None, has_champion: bool, expected: str | None
+) -> None:
+    assert champion_after(winner, has_champion, RIVALS) == expected
