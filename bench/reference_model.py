@@ -82,7 +82,10 @@ class ReferenceForecaster(Forecaster):
                 self.models[str(symbol)] = self._fit_symbol(closes)
         return self
 
-    def quantile_returns(self, features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    def horizon_quantiles(
+        self, features: pd.DataFrame, rows: np.ndarray, horizon: int
+    ) -> np.ndarray:
+        # The original forecast the next day only.
         close = features["close"].to_numpy(dtype="float64")
         symbols = features["symbol"].to_numpy()
         result = np.full((rows.size, len(self.quantiles)), np.nan)

@@ -2,13 +2,16 @@
 
 Every feature at day D is computed from rows dated D or earlier, so adding or
 changing later rows never changes it (tests prove it). The only forward-looking
-column is `target`, tomorrow's log return, which exists only for fitting.
+columns are the targets: `target`, tomorrow's log return, and `target_<h>`, the log
+return from the close to the close h rows later; they exist only for fitting and
+scoring.
 All features are scale-free (returns, ratios), so one model serves every symbol,
 including symbols it never saw.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -30,12 +33,19 @@ WARMUP_ROWS = 22
 _PRICE_COLUMNS = ("symbol", "date", "open", "high", "low", "close", "volume")
 
 
-def build_features(prices: pd.DataFrame) -> pd.DataFrame:
-    """Per-symbol causal features and the next-day log-return target.
+def target_column(horizon: int) -> str:
+    """The column holding the log return from a row's close to the close `horizon`
+    rows later."""
+    return TARGET if horizon == 1 else f"{TARGET}_{horizon}"
+
+
+def build_features(prices: pd.DataFrame, horizons: Sequence[int] = (1,)) -> pd.DataFrame:
+    """Per-symbol causal features and the log-return target of each horizon.
 
     Returns one row per input row (sorted by symbol, date) with `symbol`, `date`,
-    `close`, the FEATURE_COLUMNS and TARGET. Warm-up rows carry NaN features; each
-    symbol's last row carries a NaN target.
+    `close`, the FEATURE_COLUMNS and `target_column(h)` for every horizon (TARGET, the
+    next day's, always). Warm-up rows carry NaN features; each symbol's last h rows
+    carry a NaN h-day target.
     """
     missing = [c for c in _PRICE_COLUMNS if c not in prices.columns]
     if missing:
@@ -62,6 +72,10 @@ def build_features(prices: pd.DataFrame) -> pd.DataFrame:
         }
     )
     features[TARGET] = returns_by_symbol.shift(-1)
+    log_close = np.log(frame["close"])
+    for horizon in sorted(set(horizons) - {1}):
+        ahead = log_close.groupby(frame["symbol"], sort=False).shift(-horizon)
+        features[target_column(horizon)] = ahead - log_close
     return features
 
 

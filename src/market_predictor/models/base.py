@@ -4,10 +4,13 @@ It owns what the networks share: the output parametrisation, the pinball loss ov
 the quantiles, AdamW with a cosine schedule, per-epoch logging, early stopping and
 keeping the best weights in memory (no checkpoint files).
 
-Day-ahead returns are close to unpredictable, so the module predicts each quantile
-as `volatility_21 * (z_q + network(window))`: with the network's head initialised
-at zero it starts as the persistence forecast with its empirically calibrated
-interval, and training can only move away from that where the data pays for it.
+Returns are close to unpredictable, so the module predicts each quantile of the h-day
+return as `volatility_21 * sqrt(h) * (z_hq + network(window)_hq)`: with the network's
+head initialised at zero it starts as the persistence forecast with its empirically
+calibrated interval at every horizon, and training can only move away from that where
+the data pays for it. Each horizon's loss is divided by sqrt(h), so a horizon does not
+weigh more for its wider spread; a target not yet known (the last h rows of a symbol)
+is left out of the loss.
 """
 
 from __future__ import annotations
@@ -23,10 +26,16 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping
 from torch import nn
 
 
-def pinball(target: torch.Tensor, predicted: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
-    """Mean pinball loss; `predicted` has one column per level."""
-    diff = target.unsqueeze(1) - predicted
-    return torch.maximum(levels * diff, (levels - 1) * diff).mean()
+def pinball(
+    target: torch.Tensor, predicted: torch.Tensor, levels: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
+    """Mean pinball loss over the known targets: `target` is (rows x horizons), NaN where
+    unknown; `predicted` (rows x horizons x levels); `weights` one per horizon."""
+    known = torch.isfinite(target)
+    diff = torch.nan_to_num(target).unsqueeze(2) - predicted
+    loss = torch.maximum(levels * diff, (levels - 1) * diff) * weights[None, :, None]
+    loss = torch.where(known.unsqueeze(2), loss, torch.zeros_like(loss))
+    return loss.sum() / (known.sum() * levels.numel()).clamp(min=1)
 
 
 class QuantileRegressor(lightning.LightningModule):
@@ -34,7 +43,8 @@ class QuantileRegressor(lightning.LightningModule):
         self,
         network: nn.Module,
         quantiles: Sequence[float],
-        z_scores: Sequence[float] | np.ndarray,
+        z_scores: Sequence[Sequence[float]] | np.ndarray,
+        horizons: Sequence[int] = (1,),
         learning_rate: float = 1e-3,
         weight_decay: float = 1e-4,
         max_epochs: int = 10,
@@ -47,20 +57,28 @@ class QuantileRegressor(lightning.LightningModule):
             nn.init.zeros_(head.weight)
             nn.init.zeros_(head.bias)
         self.register_buffer("levels", torch.tensor(list(quantiles), dtype=torch.float32))
-        self.register_buffer("z_scores", torch.tensor(list(z_scores), dtype=torch.float32))
+        shape = (len(horizons), len(quantiles))
+        z = torch.tensor(np.asarray(z_scores, dtype="float32").reshape(shape))
+        self.register_buffer("z_scores", z)
+        root = torch.sqrt(torch.tensor(list(horizons), dtype=torch.float32))
+        self.register_buffer("horizon_scale", root)
+        self.register_buffer("loss_weights", 1.0 / root)
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.max_epochs = max_epochs
         self.patience = patience
 
     def forward(self, window: torch.Tensor, volatility: torch.Tensor) -> torch.Tensor:
-        """Log-return quantiles, one column per level."""
-        return volatility.unsqueeze(1) * (self.z_scores + self.network(window))
+        """Log-return quantiles (rows x horizons x levels)."""
+        z_scores = self.get_buffer("z_scores")
+        adjustment = self.network(window).reshape(-1, *z_scores.shape)
+        scale = volatility[:, None, None] * self.get_buffer("horizon_scale")[None, :, None]
+        return scale * (z_scores + adjustment)
 
     def _loss(self, batch: Sequence[torch.Tensor]) -> torch.Tensor:
         window, volatility, target = batch
-        levels = self.get_buffer("levels")
-        return pinball(target, self(window, volatility), levels)
+        levels, weights = self.get_buffer("levels"), self.get_buffer("loss_weights")
+        return pinball(target, self(window, volatility), levels, weights)
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self._loss(batch)

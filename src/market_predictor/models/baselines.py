@@ -1,9 +1,11 @@
 """Naive forecasts every model must beat, behind the same interface as the networks.
 
-Persistence: tomorrow's close = today's close, with an interval from the last 21 days'
-return volatility. Drift: today's close moved by the symbol's mean daily log return.
-Interval width uses the empirical quantiles of volatility-scaled returns when fitted,
-so fat tails are covered honestly; unfitted, it falls back to the normal quantiles.
+Persistence: the close h days ahead = today's close, with an interval from the last 21
+days' return volatility scaled by sqrt(h). Drift: today's close moved h times by the
+symbol's mean daily log return. Interval widths use the empirical quantiles of the
+volatility-scaled h-day returns when fitted, so fat tails (and the dependence that makes
+h-day returns other than sqrt(h) daily ones) are covered honestly; unfitted, they fall
+back to the normal quantiles.
 """
 
 from __future__ import annotations
@@ -15,10 +17,17 @@ import pandas as pd
 from scipy.stats import norm
 
 from market_predictor.evaluation import DEFAULT_QUANTILES
-from market_predictor.features import TARGET, build_features
-from market_predictor.models.forecaster import Forecaster
+from market_predictor.features import build_features, target_column
+from market_predictor.models.forecaster import Forecaster, median_index
 
 VOLATILITY_WINDOW = 21
+# Scaled returns a horizon needs before its empirical quantiles replace the normal ones.
+MIN_FIT_ROWS = 100
+
+
+def horizon_scale(features: pd.DataFrame, rows: np.ndarray, horizon: int) -> np.ndarray:
+    """The 21-day volatility at each row, scaled to an h-day return (sqrt(h))."""
+    return features["volatility_21"].to_numpy(dtype="float64")[rows] * np.sqrt(horizon)
 
 
 class PersistenceForecaster(Forecaster):
@@ -27,49 +36,58 @@ class PersistenceForecaster(Forecaster):
     def __init__(
         self,
         quantiles: Sequence[float] = DEFAULT_QUANTILES,
-        z_scores: Sequence[float] | None = None,
+        z_scores: Sequence[Sequence[float]] | Sequence[float] | None = None,
+        horizons: Sequence[int] = (1,),
     ) -> None:
         self.quantiles = tuple(quantiles)
-        self.z_scores = np.asarray(
-            z_scores if z_scores is not None else norm.ppf(self.quantiles), dtype="float64"
-        )
+        self.horizons = tuple(int(h) for h in horizons)
+        normal = np.tile(norm.ppf(self.quantiles), (len(self.horizons), 1))
+        given = normal if z_scores is None else np.asarray(z_scores, dtype="float64")
+        # A single row of z-scores (stored before horizons) is the next day's.
+        self.z_scores = given.reshape(len(self.horizons), len(self.quantiles))
 
     @property
     def min_history(self) -> int:
         return VOLATILITY_WINDOW + 1
 
     def fit(self, prices: pd.DataFrame) -> PersistenceForecaster:
-        """Calibrate the interval on history: quantiles of next-day return / volatility."""
-        features = build_features(prices)
-        scaled = (features[TARGET] / features["volatility_21"]).replace([np.inf, -np.inf], np.nan)
-        scaled = scaled.dropna()
-        if len(scaled) >= 100:
-            self.z_scores = np.quantile(scaled - scaled.median(), self.quantiles)
-            self.z_scores[_median(self.quantiles)] = 0.0
+        """Calibrate each horizon's interval on history: quantiles of the h-day return
+        over sqrt(h) times the 21-day volatility, centred on their median."""
+        features = build_features(prices, self.horizons)
+        middle = median_index(self.quantiles)
+        for k, horizon in enumerate(self.horizons):
+            scale = features["volatility_21"] * np.sqrt(horizon)
+            scaled = (features[target_column(horizon)] / scale).replace([np.inf, -np.inf], np.nan)
+            scaled = scaled.dropna()
+            if len(scaled) >= MIN_FIT_ROWS:
+                self.z_scores[k] = np.quantile(scaled - scaled.median(), self.quantiles)
+                self.z_scores[k, middle] = 0.0
         return self
 
-    def center(self, features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    def center(self, features: pd.DataFrame, rows: np.ndarray, horizon: int) -> np.ndarray:
         return np.zeros(rows.size)
 
-    def quantile_returns(self, features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
-        volatility = features["volatility_21"].to_numpy(dtype="float64")[rows]
-        center = self.center(features, rows)
-        return center[:, None] + volatility[:, None] * self.z_scores[None, :]
+    def horizon_quantiles(
+        self, features: pd.DataFrame, rows: np.ndarray, horizon: int
+    ) -> np.ndarray:
+        scale = horizon_scale(features, rows, horizon)
+        z_scores = self.z_scores[self.horizons.index(horizon)]
+        return self.center(features, rows, horizon)[:, None] + scale[:, None] * z_scores[None, :]
 
-    def to_params(self) -> dict[str, list[float]]:
-        return {"quantiles": list(self.quantiles), "z_scores": self.z_scores.tolist()}
+    def to_params(self) -> dict[str, list[float] | list[int] | list[list[float]]]:
+        return {
+            "quantiles": list(self.quantiles),
+            "horizons": list(self.horizons),
+            "z_scores": self.z_scores.tolist(),
+        }
 
 
 class DriftForecaster(PersistenceForecaster):
-    """Persistence plus the symbol's average daily log return to date."""
+    """Persistence plus h times the symbol's average daily log return to date."""
 
-    def center(self, features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    def center(self, features: pd.DataFrame, rows: np.ndarray, horizon: int) -> np.ndarray:
         returns = features["log_return"].fillna(0.0)
         mean_to_date = returns.groupby(features["symbol"], sort=False).transform(
             lambda r: r.expanding().mean()
         )
-        return mean_to_date.to_numpy(dtype="float64")[rows]
-
-
-def _median(quantiles: Sequence[float]) -> int:
-    return int(np.argmin(np.abs(np.asarray(quantiles) - 0.5)))
+        return horizon * mean_to_date.to_numpy(dtype="float64")[rows]

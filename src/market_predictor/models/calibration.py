@@ -35,25 +35,29 @@ POOLED = "*"
 @dataclass
 class IntervalCalibration:
     quantiles: tuple[float, ...]
-    # symbol (or POOLED) -> one factor per level; the median's factor is 1.
-    factors: dict[str, list[float]]
+    # symbol (or POOLED) -> per horizon (in `horizons` order) one factor per level; the
+    # median's factor is 1.
+    factors: dict[str, list[list[float]]]
+    horizons: tuple[int, ...] = (1,)
     rows: dict[str, int] = field(default_factory=dict)
     start: str | None = None
     end: str | None = None
 
     def factors_for(self, symbols: np.ndarray) -> np.ndarray:
+        """(len(symbols) x horizons x levels): each symbol's own factors, else pooled."""
         pooled = self.factors[POOLED]
         return np.asarray([self.factors.get(str(s), pooled) for s in symbols], dtype="float64")
 
     def apply(self, symbols: np.ndarray, quantiles: np.ndarray, median_index: int) -> np.ndarray:
-        """Recalibrated log-return quantiles (same shape), sorted per row."""
-        median = quantiles[:, [median_index]]
+        """Recalibrated log-return quantiles (rows x horizons x levels), sorted."""
+        median = quantiles[:, :, [median_index]]
         stretched = median + self.factors_for(symbols) * (quantiles - median)
-        return np.sort(stretched, axis=1)
+        return np.sort(stretched, axis=2)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "quantiles": list(self.quantiles),
+            "horizons": list(self.horizons),
             "factors": self.factors,
             "rows": self.rows,
             "start": self.start,
@@ -62,13 +66,24 @@ class IntervalCalibration:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IntervalCalibration:
+        """Also reads a calibration stored before horizons (one list of factors per
+        symbol: the next-day forecast's)."""
+        factors = {
+            symbol: [[float(v) for v in per_level] for per_level in _by_horizon(values)]
+            for symbol, values in data["factors"].items()
+        }
         return cls(
             quantiles=tuple(data["quantiles"]),
-            factors={k: [float(v) for v in values] for k, values in data["factors"].items()},
+            factors=factors,
+            horizons=tuple(int(h) for h in data.get("horizons", [1])),
             rows={k: int(v) for k, v in data.get("rows", {}).items()},
             start=data.get("start"),
             end=data.get("end"),
         )
+
+
+def _by_horizon(values: list[Any]) -> list[list[float]]:
+    return values if values and isinstance(values[0], list) else [values]
 
 
 def level_factors(
@@ -100,38 +115,46 @@ def fit_calibration(
     start: dt.date,
     min_rows: int = MIN_CALIBRATION_ROWS,
 ) -> IntervalCalibration | None:
-    """Calibration of `forecaster` on its forecasts made from `start` on whose outcome is
-    in `prices` (pass only rows before the window it will be judged on). None when no
-    forecast in that range has an outcome."""
-    from market_predictor.features import TARGET, build_features
+    """Calibration of `forecaster` at each of its horizons on its forecasts made from
+    `start` on whose outcome is in `prices` (pass only rows before the window it will be
+    judged on: a forecast whose target lies past them has no outcome and is not used).
+    None when no forecast in that range has an outcome."""
+    from market_predictor.features import build_features, target_column
 
-    features = build_features(prices)
+    horizons = forecaster.horizons
+    features = build_features(prices, horizons)
     position = features.groupby("symbol", sort=False).cumcount().to_numpy()
-    target = features[TARGET].to_numpy(dtype="float64")
     dates = pd.to_datetime(features["date"])
-    rows = np.flatnonzero(
-        (position >= forecaster.min_history - 1)
-        & np.isfinite(target)
-        & (dates >= pd.Timestamp(start)).to_numpy()
-    )
-    if rows.size == 0:
+    eligible = (position >= forecaster.min_history - 1) & (dates >= pd.Timestamp(start)).to_numpy()
+    known = {h: np.isfinite(features[target_column(h)].to_numpy(dtype="float64")) for h in horizons}
+    rows = np.flatnonzero(eligible & np.logical_or.reduce(list(known.values())))
+    if not (eligible & known[horizons[0]]).any():
         return None
-    raw = np.sort(forecaster.quantile_returns(features, rows), axis=1)
-    median_index = forecaster.median_index
-    outcomes = target[rows]
+    raw = np.sort(forecaster.quantile_returns(features, rows), axis=2)
     symbols = features["symbol"].to_numpy()[rows]
-    levels = forecaster.quantiles
-    factors = {POOLED: level_factors(outcomes, raw, levels, median_index)}
-    counts = {POOLED: int(rows.size)}
-    for symbol in pd.unique(symbols):
-        mine = symbols == symbol
-        counts[str(symbol)] = int(mine.sum())
-        if mine.sum() >= min_rows:
-            factors[str(symbol)] = level_factors(outcomes[mine], raw[mine], levels, median_index)
-    last = dates.to_numpy()[rows].max()
+    levels, median_index = forecaster.quantiles, forecaster.median_index
+    factors: dict[str, list[list[float]]] = {}
+    for symbol in [POOLED, *pd.unique(symbols)]:
+        mine = np.ones(rows.size, dtype=bool) if symbol == POOLED else symbols == symbol
+        per_horizon = []
+        for k, horizon in enumerate(horizons):
+            usable = mine & known[horizon][rows]
+            if symbol != POOLED and usable.sum() < min_rows:
+                break
+            outcomes = features[target_column(horizon)].to_numpy(dtype="float64")[rows]
+            per_horizon.append(
+                level_factors(outcomes[usable], raw[usable, k], levels, median_index)
+            )
+        else:
+            factors[str(symbol)] = per_horizon
+    first = known[horizons[0]][rows]
+    counts = {POOLED: int(first.sum())}
+    counts |= {str(s): int((first & (symbols == s)).sum()) for s in pd.unique(symbols)}
+    last = dates.to_numpy()[rows[first]].max()
     return IntervalCalibration(
         quantiles=tuple(levels),
         factors=factors,
+        horizons=tuple(horizons),
         rows=counts,
         start=start.isoformat(),
         end=pd.Timestamp(last).date().isoformat(),

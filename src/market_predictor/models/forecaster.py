@@ -1,9 +1,10 @@
 """The one predict interface every forecaster implements, networks and baselines alike.
 
-A forecaster turns price rows into next-day quantiles of the log return and then
-into prices with the last close. `predict_range` gives a forecast for every as-of
-date in a range in one pass (backtests); `predict` gives each symbol's forecast
-for the day after its last row (the daily job).
+A forecaster turns price rows into quantiles of the log return from the as-of close to
+the close h trading days later, for each of its `horizons`, and then into prices with
+the last close. `predict_range` gives a forecast for every as-of date in a range in one
+pass (backtests); `predict` gives each symbol's forecasts from its last row (the daily
+job). Both return one row per as-of date and horizon.
 """
 
 from __future__ import annotations
@@ -18,16 +19,11 @@ import pandas as pd
 
 from market_predictor.evaluation import DEFAULT_QUANTILES
 from market_predictor.features import build_features
+from market_predictor.store.predictions import VALUES
 
-FORECAST_COLUMNS = [
-    "symbol",
-    "as_of_date",
-    "last_close",
-    "predicted_return",
-    "predicted_close",
-    "lower",
-    "upper",
-]
+# A forecast frame: who, when and how far ahead, then the values the predictions
+# table stores (store.predictions.ForecastValues).
+FORECAST_COLUMNS = ["symbol", "as_of_date", "horizon", *VALUES]
 
 
 class Calibration(Protocol):
@@ -35,7 +31,8 @@ class Calibration(Protocol):
     fits one): the forecaster depends on this much only, the fitting on the forecaster."""
 
     def apply(self, symbols: np.ndarray, quantiles: np.ndarray, median_index: int) -> np.ndarray:
-        """Recalibrated log-return quantiles (same shape), sorted per row."""
+        """Recalibrated log-return quantiles (rows x horizons x levels, the same shape),
+        sorted along the levels."""
         ...
 
     def to_dict(self) -> dict[str, Any]: ...
@@ -58,10 +55,20 @@ class Forecaster(ABC):
     def min_history(self) -> int:
         """Price rows a symbol needs before it can be forecast."""
 
-    @abstractmethod
     def quantile_returns(self, features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
-        """Log-return quantiles (len(rows) x len(quantiles)) for the feature rows at the
-        positional indices `rows` of `features` (output of build_features)."""
+        """Log-return quantiles (len(rows) x len(horizons) x len(quantiles)) for the
+        feature rows at the positional indices `rows` of `features` (build_features's
+        output): at horizon h, of the log return to the close h rows after each row."""
+        return np.stack(
+            [self.horizon_quantiles(features, rows, horizon) for horizon in self.horizons],
+            axis=1,
+        )
+
+    @abstractmethod
+    def horizon_quantiles(
+        self, features: pd.DataFrame, rows: np.ndarray, horizon: int
+    ) -> np.ndarray:
+        """Log-return quantiles (len(rows) x len(quantiles)) at one horizon."""
 
     def predict_range(
         self,
@@ -70,7 +77,7 @@ class Forecaster(ABC):
         end: dt.date | None = None,
     ) -> pd.DataFrame:
         """A forecast made at the close of every trading day in [start, end] that has
-        enough history. Each uses only rows up to its own as-of date."""
+        enough history, at every horizon. Each uses only rows up to its own as-of date."""
         features = build_features(prices)
         position = features.groupby("symbol", sort=False).cumcount().to_numpy()
         eligible = position >= self.min_history - 1
@@ -82,7 +89,7 @@ class Forecaster(ABC):
         return self._forecast(features, np.flatnonzero(eligible))
 
     def predict(self, prices: pd.DataFrame) -> pd.DataFrame:
-        """Each symbol's forecast for the trading day after its last row."""
+        """Each symbol's forecasts (one per horizon) from its last row."""
         features = build_features(prices)
         counts = features.groupby("symbol", sort=False)["symbol"].transform("size").to_numpy()
         last = ~features["symbol"].eq(features["symbol"].shift(-1)).to_numpy()
@@ -92,21 +99,27 @@ class Forecaster(ABC):
     def _forecast(self, features: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
         if rows.size == 0:
             return pd.DataFrame(columns=FORECAST_COLUMNS)
-        quantiles = np.sort(self.quantile_returns(features, rows), axis=1)
+        quantiles = np.sort(self.quantile_returns(features, rows), axis=2)
         if self.calibration is not None:
             symbols = features["symbol"].to_numpy()[rows]
             quantiles = self.calibration.apply(symbols, quantiles, self.median_index)
-        median = quantiles[:, self.median_index]
-        last_close = features["close"].to_numpy(dtype="float64")[rows]
+        horizons = len(self.horizons)
+        # One row per (row, horizon), the horizons of a row together.
+        flat = quantiles.reshape(rows.size * horizons, -1)
+        median = flat[:, self.median_index]
+        last_close = np.repeat(features["close"].to_numpy(dtype="float64")[rows], horizons)
         return pd.DataFrame(
             {
-                "symbol": features["symbol"].to_numpy()[rows],
-                "as_of_date": pd.to_datetime(features["date"].to_numpy()[rows]),
+                "symbol": np.repeat(features["symbol"].to_numpy()[rows], horizons),
+                "as_of_date": pd.to_datetime(
+                    np.repeat(features["date"].to_numpy()[rows], horizons)
+                ),
+                "horizon": np.tile(np.asarray(self.horizons, dtype="int64"), rows.size),
                 "last_close": last_close,
-                "predicted_return": median,
                 "predicted_close": last_close * np.exp(median),
-                "lower": last_close * np.exp(quantiles[:, 0]),
-                "upper": last_close * np.exp(quantiles[:, -1]),
+                "lower": last_close * np.exp(flat[:, 0]),
+                "upper": last_close * np.exp(flat[:, -1]),
+                "predicted_return": median,
             }
         )
 

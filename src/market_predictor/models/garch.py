@@ -128,7 +128,11 @@ class GarchForecaster(Forecaster):
         """Quantiles of arch's unit-variance Student t with `nu` degrees of freedom."""
         return np.asarray(student_t.ppf(self.quantiles, nu) * np.sqrt((nu - 2.0) / nu))
 
-    def quantile_returns(self, features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    def horizon_quantiles(
+        self, features: pd.DataFrame, rows: np.ndarray, horizon: int
+    ) -> np.ndarray:
+        if horizon != 1:
+            raise ValueError("this GARCH forecasts the next day only")
         rows = np.asarray(rows)
         returns = features["log_return"].to_numpy(dtype="float64") * SCALE
         symbols = features["symbol"].to_numpy()

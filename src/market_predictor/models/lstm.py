@@ -1,4 +1,4 @@
-"""LSTM network: a window of feature rows -> one adjustment per quantile."""
+"""LSTM network: a window of feature rows -> one adjustment per quantile of each horizon."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from torch import nn
 
 class LSTMNetwork(nn.Module):
     def __init__(
-        self, n_features: int, n_quantiles: int, hidden_size: int, num_layers: int, dropout: float
+        self, n_features: int, n_outputs: int, hidden_size: int, num_layers: int, dropout: float
     ) -> None:
         super().__init__()
         self.lstm = nn.LSTM(
@@ -19,7 +19,7 @@ class LSTMNetwork(nn.Module):
             batch_first=True,
         )
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(hidden_size, n_quantiles)
+        self.head = nn.Linear(hidden_size, n_outputs)
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
         output, _ = self.lstm(window)

@@ -1,4 +1,5 @@
-"""MLP network: the flattened window of feature rows -> one adjustment per quantile."""
+"""MLP network: the flattened window of feature rows -> one adjustment per quantile
+of each horizon."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ class MLPNetwork(nn.Module):
     def __init__(
         self,
         n_features: int,
-        n_quantiles: int,
+        n_outputs: int,
         hidden_size: int,
         num_layers: int,
         dropout: float,
@@ -23,7 +24,7 @@ class MLPNetwork(nn.Module):
             layers += [nn.Linear(width, hidden_size), nn.GELU(), nn.Dropout(dropout)]
             width = hidden_size
         self.body = nn.Sequential(*layers)
-        self.head = nn.Linear(width, n_quantiles)
+        self.head = nn.Linear(width, n_outputs)
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
         return self.head(self.body(window))

@@ -31,18 +31,18 @@ def build_network(
     model: str,
     *,
     n_features: int,
-    n_quantiles: int,
+    n_outputs: int,
     hidden_size: int,
     num_layers: int,
     dropout: float,
     window: int,
 ) -> nn.Module:
     if model == "lstm":
-        return LSTMNetwork(n_features, n_quantiles, hidden_size, num_layers, dropout)
+        return LSTMNetwork(n_features, n_outputs, hidden_size, num_layers, dropout)
     if model == "transformer":
-        return TransformerNetwork(n_features, n_quantiles, hidden_size, num_layers, dropout, window)
+        return TransformerNetwork(n_features, n_outputs, hidden_size, num_layers, dropout, window)
     if model == "mlp":
-        return MLPNetwork(n_features, n_quantiles, hidden_size, num_layers, dropout, window)
+        return MLPNetwork(n_features, n_outputs, hidden_size, num_layers, dropout, window)
     raise ValueError(f"unknown network {model!r}: choose one of {', '.join(NETWORK_NAMES)}")
 
 
@@ -109,22 +109,32 @@ class NetworkForecaster(Forecaster):
         num_layers: int,
         dropout: float,
         quantiles: Sequence[float],
-        z_scores: Sequence[float] | np.ndarray,
+        z_scores: Sequence[Sequence[float]] | Sequence[float] | np.ndarray,
         scaler: StandardScaler,
-        median_source: str = "network",
+        horizons: Sequence[int] = (1,),
+        median_sources: Sequence[str] | None = None,
     ) -> None:
-        if median_source not in MEDIAN_SOURCES:
-            raise ValueError(f"median_source must be one of {MEDIAN_SOURCES}")
+        self.horizons = tuple(int(h) for h in horizons)
+        sources = list(median_sources or ["network"] * len(self.horizons))
+        if len(sources) != len(self.horizons) or not set(sources) <= set(MEDIAN_SOURCES):
+            raise ValueError(f"median_sources: one of {MEDIAN_SOURCES} per horizon")
         self.network = network.eval()
-        self.median_source = median_source
+        # Per horizon: the network's median, or "no change" where it did not earn it.
+        self.median_sources = sources
         self.model = model
         self.window = window
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.dropout = dropout
         self.quantiles = tuple(float(q) for q in quantiles)
-        self.z_scores = np.asarray(z_scores, dtype="float64")
+        shape = (len(self.horizons), len(self.quantiles))
+        self.z_scores = np.asarray(z_scores, dtype="float64").reshape(shape)
         self.scaler = scaler
+
+    @property
+    def median_source(self) -> str:
+        """The next-day forecast's median source (what `mpp train` reports)."""
+        return self.median_sources[0]
 
     @property
     def min_history(self) -> int:
@@ -136,7 +146,7 @@ class NetworkForecaster(Forecaster):
         rows = np.asarray(rows)
         values = scaled_feature_values(features, self.scaler)
         volatility = volatility_at(features, rows).astype("float64")
-        adjustments = np.empty((rows.size, len(self.quantiles)), dtype="float64")
+        adjustments = np.empty((rows.size, *self.z_scores.shape), dtype="float64")
         self.network.eval()
         with torch.no_grad():
             for start in range(0, rows.size, _PREDICT_BATCH):
@@ -144,11 +154,19 @@ class NetworkForecaster(Forecaster):
                 windows = torch.from_numpy(
                     np.ascontiguousarray(feature_windows(values, batch, self.window))
                 )
-                adjustments[start : start + batch.size] = self.network(windows).numpy()
-        quantiles = volatility[:, None] * (self.z_scores[None, :] + adjustments)
-        if self.median_source == "persistence":
-            quantiles[:, self.median_index] = 0.0
+                output = self.network(windows).numpy()
+                adjustments[start : start + batch.size] = output.reshape(-1, *self.z_scores.shape)
+        scale = volatility[:, None, None] * np.sqrt(np.asarray(self.horizons))[None, :, None]
+        quantiles = scale * (self.z_scores[None] + adjustments)
+        for k, source in enumerate(self.median_sources):
+            if source == "persistence":
+                quantiles[:, k, self.median_index] = 0.0
         return quantiles
+
+    def horizon_quantiles(
+        self, features: pd.DataFrame, rows: np.ndarray, horizon: int
+    ) -> np.ndarray:
+        return self.quantile_returns(features, rows)[:, self.horizons.index(horizon)]
 
     def to_params(self) -> dict[str, Any]:
         """Everything but the weights, JSON-ready (the weights go in a state dict)."""
@@ -159,26 +177,29 @@ class NetworkForecaster(Forecaster):
             "num_layers": self.num_layers,
             "dropout": self.dropout,
             "quantiles": list(self.quantiles),
+            "horizons": list(self.horizons),
             "z_scores": self.z_scores.tolist(),
             "feature_columns": list(FEATURE_COLUMNS),
             "scaler_mean": self.scaler.mean_.tolist(),
             "scaler_scale": self.scaler.scale_.tolist(),
-            "median_source": self.median_source,
+            "median_sources": self.median_sources,
         }
 
     @classmethod
     def from_params(
         cls, params: dict[str, Any], state_dict: dict[str, torch.Tensor]
     ) -> NetworkForecaster:
+        """Also loads a model stored before horizons (next-day only, one median source)."""
         if list(params["feature_columns"]) != list(FEATURE_COLUMNS):
             raise ValueError(
                 "the model was trained on other features than this code computes: "
                 f"{params['feature_columns']}"
             )
+        horizons = params.get("horizons", [1])
         network = build_network(
             params["model"],
             n_features=len(FEATURE_COLUMNS),
-            n_quantiles=len(params["quantiles"]),
+            n_outputs=len(horizons) * len(params["quantiles"]),
             hidden_size=params["hidden_size"],
             num_layers=params["num_layers"],
             dropout=params["dropout"],
@@ -200,5 +221,6 @@ class NetworkForecaster(Forecaster):
             quantiles=params["quantiles"],
             z_scores=params["z_scores"],
             scaler=scaler,
-            median_source=params.get("median_source", "network"),
+            horizons=horizons,
+            median_sources=params.get("median_sources", [params.get("median_source", "network")]),
         )

@@ -1,4 +1,5 @@
-"""Transformer encoder network: a window of feature rows -> one adjustment per quantile."""
+"""Transformer encoder network: a window of feature rows -> one adjustment per quantile
+of each horizon."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ class TransformerNetwork(nn.Module):
     def __init__(
         self,
         n_features: int,
-        n_quantiles: int,
+        n_outputs: int,
         hidden_size: int,
         num_layers: int,
         dropout: float,
@@ -35,7 +36,7 @@ class TransformerNetwork(nn.Module):
         self.encoder = nn.TransformerEncoder(
             layer, num_layers=max(num_layers, 1), enable_nested_tensor=False
         )
-        self.head = nn.Linear(hidden_size, n_quantiles)
+        self.head = nn.Linear(hidden_size, n_outputs)
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
         encoded = self.encoder(self.embed(window) + self.position[:, -window.shape[1] :])

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from market_predictor.errors import InputError
-from market_predictor.features import FEATURE_COLUMNS, TARGET, build_features
+from market_predictor.features import FEATURE_COLUMNS, TARGET, build_features, target_column
 from market_predictor.training.config import TrainConfig
 from market_predictor.training.gate import RIVALS, Rival
 
@@ -77,11 +77,13 @@ def fit_forecaster(
     prices: pd.DataFrame,
     config: TrainConfig,
     *,
+    horizons: Sequence[int] = (1,),
     validation_start: dt.date | None = None,
     callbacks: Sequence[Any] | None = None,
     logger: Any = None,
 ) -> NetworkForecaster:
-    """Fit the configured network on `prices` (any symbols, one global model).
+    """Fit the configured network on `prices` (any symbols, one global model), with one
+    quantile head per horizon (targets: the log return to the close h rows later).
 
     Scalers and the interval's z-scores see only rows dated before
     `validation_start`; when it is given, early stopping watches the pinball loss on
@@ -99,7 +101,6 @@ def fit_forecaster(
     from market_predictor.models.network_forecaster import (
         NetworkForecaster,
         build_network,
-        choose_median_source,
         feature_windows,
         scaled_feature_values,
         volatility_at,
@@ -110,13 +111,14 @@ def fit_forecaster(
     _quiet_lightning()
     lightning.seed_everything(config.seed, workers=True, verbose=False)
 
-    features = build_features(prices)
+    horizons = tuple(horizons)
+    features = build_features(prices, horizons)
     train_mask, validation_mask = sample_masks(features, config.min_history, validation_start)
     fitting = prices
     if validation_start is not None:
         fitting = prices[pd.to_datetime(prices["date"]) < pd.Timestamp(validation_start)]
     # Start exactly at the persistence forecast calibrated on the same training rows.
-    z_scores = PersistenceForecaster(config.quantiles).fit(fitting).z_scores
+    z_scores = PersistenceForecaster(config.quantiles, horizons=horizons).fit(fitting).z_scores
     first_complete = features[FEATURE_COLUMNS].notna().all(axis=1).to_numpy()
     scaler = StandardScaler().fit(
         features.loc[
@@ -126,7 +128,8 @@ def fit_forecaster(
         .dropna()
     )
     values = scaled_feature_values(features, scaler)
-    target = features[TARGET].to_numpy(dtype="float32")
+    # (rows x horizons); NaN where the close h rows later is not in `prices`.
+    target = features[[target_column(h) for h in horizons]].to_numpy(dtype="float32")
 
     def loader(mask: np.ndarray, shuffle: bool) -> DataLoader:
         rows = np.flatnonzero(mask)
@@ -143,7 +146,7 @@ def fit_forecaster(
     network = build_network(
         config.model,
         n_features=len(FEATURE_COLUMNS),
-        n_quantiles=len(config.quantiles),
+        n_outputs=len(horizons) * len(config.quantiles),
         hidden_size=config.hidden_size,
         num_layers=config.num_layers,
         dropout=config.dropout,
@@ -153,6 +156,7 @@ def fit_forecaster(
         network,
         config.quantiles,
         z_scores,
+        horizons=horizons,
         learning_rate=config.learning_rate,
         weight_decay=config.weight_decay,
         max_epochs=config.max_epochs,
@@ -182,14 +186,15 @@ def fit_forecaster(
         quantiles=config.quantiles,
         z_scores=z_scores,
         scaler=scaler,
+        horizons=horizons,
     )
     if validation_mask.any():
         rows = np.flatnonzero(validation_mask)
-        forecaster.median_source = choose_median_source(
-            target[rows].astype("float64"),
-            forecaster.quantile_returns(features, rows)[:, forecaster.median_index],
-            features["close"].to_numpy(dtype="float64")[rows],
-        )
+        medians = forecaster.quantile_returns(features, rows)[:, :, forecaster.median_index]
+        closes = features["close"].to_numpy(dtype="float64")[rows]
+        forecaster.median_sources = [
+            _median_source(target[rows, k], medians[:, k], closes) for k in range(len(horizons))
+        ]
     forecaster.epochs_trained = trainer.current_epoch  # type: ignore[attr-defined]
     return calibrate(forecaster, prices, validation_start)  # type: ignore[return-value]
 
@@ -203,6 +208,7 @@ def fit_baseline(
     prices: pd.DataFrame,
     quantiles: Sequence[float],
     held_out_start: dt.date | None = None,
+    horizons: Sequence[int] = (1,),
 ) -> PersistenceForecaster | GarchForecaster:
     """A naive or GARCH forecaster given the network's treatment: fitted on the rows
     before `held_out_start`, its interval recalibrated on the rows from it on (the
@@ -214,9 +220,9 @@ def fit_baseline(
 
     forecaster: PersistenceForecaster | GarchForecaster
     if kind == "persistence":
-        forecaster = PersistenceForecaster(quantiles)
+        forecaster = PersistenceForecaster(quantiles, horizons=horizons)
     elif kind == "drift":
-        forecaster = DriftForecaster(quantiles)
+        forecaster = DriftForecaster(quantiles, horizons=horizons)
     elif kind == "garch":
         forecaster = GarchForecaster(quantiles)
     else:
@@ -234,17 +240,28 @@ def fit_rivals(
     quantiles: Sequence[float],
     held_out_start: dt.date,
     rivals: Sequence[Rival] = RIVALS,
+    horizons: Sequence[int] = (1,),
 ) -> dict[str, Forecaster]:
     """Every rival fitted by `fit_baseline` (by name, in the list's order); an optional
     rival that cannot be fitted (no symbol has enough returns) is left out."""
     fitted: dict[str, Forecaster] = {}
     for rival in rivals:
         try:
-            fitted[rival.name] = fit_baseline(rival.name, prices, quantiles, held_out_start)
+            fitted[rival.name] = fit_baseline(
+                rival.name, prices, quantiles, held_out_start, horizons
+            )
         except ValueError:
             if not rival.optional:
                 raise
     return fitted
+
+
+def _median_source(target: np.ndarray, median: np.ndarray, closes: np.ndarray) -> str:
+    """One horizon's median source, chosen on the validation rows whose target is known."""
+    from market_predictor.models.network_forecaster import choose_median_source
+
+    known = np.isfinite(target)
+    return choose_median_source(target[known].astype("float64"), median[known], closes[known])
 
 
 def _before(features: pd.DataFrame, validation_start: dt.date | None) -> np.ndarray:
