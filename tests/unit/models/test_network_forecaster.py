@@ -111,12 +111,12 @@ def test_a_persistence_median_forecasts_no_change_but_keeps_the_interval(
     fitted: NetworkForecaster, prices: pd.DataFrame
 ) -> None:
     with_network = fitted.predict(prices)
-    fitted_median = fitted.median_source
+    fitted_medians = fitted.median_sources
     try:
-        fitted.median_source = "persistence"
+        fitted.median_sources = ["persistence"] * len(fitted.horizons)
         with_persistence = fitted.predict(prices)
     finally:
-        fitted.median_source = fitted_median
+        fitted.median_sources = fitted_medians
     assert (with_persistence["predicted_return"] == 0).all()
     assert (with_persistence["predicted_close"] == with_persistence["last_close"]).all()
     pd.testing.assert_series_equal(with_persistence["lower"], with_network["lower"])
