@@ -48,7 +48,15 @@ GROUPS = (
     Group("evaluation", ("evaluation.py",), (f"{M}.evaluation.*",)),
     Group(
         "monitoring policy",
-        ("monitoring.py", "triggers.py"),
+        (
+            "monitoring.py",
+            *(
+                f"triggers/{module}.py"
+                for module in ("base", "coverage", "skill", "bias", "drift", "scale")
+            ),
+            "triggers/reference.py",
+            "triggers/family.py",
+        ),
         (
             *(
                 f"{M}.monitoring.{function}__mutmut_*"
@@ -65,23 +73,42 @@ GROUPS = (
                 )
             ),
             *(
-                f"{M}.triggers.{function}__mutmut_*"
-                for function in (
-                    "x_per_test_level",
-                    "x_coverage_test",
-                    "x__binomial_p_value",
-                    "x_skill_test",
-                    "x_bias_test",
-                    "x_scale_test",
-                    "x_strongest",
-                    "x__bin_counts",
-                    "x_chi_square",
-                    "x__profile",
-                    "x_drift_reference",
-                    "x_drift_tests",
-                    "x__scaled_chi2",
-                    "x__window_log_means",
-                    "x__scale_null",
+                f"{M}.triggers.{module}.{function}__mutmut_*"
+                for module, functions in (
+                    ("base", ("x_present",)),
+                    ("coverage", ("x_coverage_test", "x__binomial_p_value")),
+                    ("skill", ("x_skill_test",)),
+                    ("bias", ("x_bias_test",)),
+                    (
+                        "drift",
+                        (
+                            "x__bin_counts",
+                            "x_chi_square",
+                            "x_profile",
+                            "x_window_ratios",
+                            "x_drift_tests",
+                            "x__scaled_chi2",
+                        ),
+                    ),
+                    ("scale", ("x_window_log_means", "x_scale_null", "x_scale_test")),
+                    ("reference", ("x_build_reference", "x_drift_reference")),
+                    (
+                        "family",
+                        ("x_trigger_count", "x_per_test_level", "x_run_all", "x_strongest"),
+                    ),
+                )
+                for function in functions
+            ),
+            # Each trigger's count and run, and the reading of a stored reference.
+            *(
+                f"{M}.triggers.{module}.xǁ{cls}ǁ*"
+                for module, cls in (
+                    ("coverage", "CoverageTrigger"),
+                    ("skill", "SkillTrigger"),
+                    ("bias", "BiasTrigger"),
+                    ("drift", "DriftTrigger"),
+                    ("scale", "ScaleTrigger"),
+                    ("reference", "DriftReference"),
                 )
             ),
         ),
@@ -412,9 +439,9 @@ PLANTED: tuple[tuple[str, str, str], ...] = (
         "`tests/unit/test_validation.py::test_low_one_tick_above_open_or_close_is_quarantined`",
     ),
     (
-        "coverage acceptance band exclusive (the retrain policy, now triggers.py)",
-        "triggers.py",
-        "`tests/unit/test_triggers.py::"
+        "coverage acceptance band exclusive (the retrain policy, now triggers/coverage.py)",
+        "triggers/coverage.py",
+        "`tests/unit/triggers/test_coverage.py::"
         "test_coverage_fires_on_the_first_count_beyond_the_acceptance_bounds`",
     ),
     (
@@ -554,7 +581,9 @@ def write(scores: list[Score], command: str, whole: dict[str, float] | None) -> 
         "evaluation all of `evaluation.py`; the monitoring policy the realised-error,",
         "served-error, rolling-skill and per-symbol test functions of `monitoring.py`",
         "(not monitor()'s reading and writing) and the coverage, skill, bias, drift, scale, level",
-        "and reporting functions of `triggers.py` with the drift and scale nulls, and the",
+        "and reporting functions of the `triggers/` package with the drift and scale nulls,",
+        "the reading and building of the drift reference, each trigger's count and run and",
+        "the family's Bonferroni count, and the",
         "bias test's scaled errors (mutmut",
         "leaves the cached `_binomial_acceptance` and critical-value functions unmutated, and",
         "they are tested through the tests' boundary tests); the store the two",

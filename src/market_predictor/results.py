@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
+from market_predictor.triggers.base import TriggerTest
+
 
 class Result(BaseModel):
     model_config = ConfigDict(ser_json_inf_nan="null", validate_assignment=False)
@@ -110,17 +112,6 @@ class PredictionBatch(Result):
 # -- monitor -------------------------------------------------------------------------------
 
 
-class TriggerTestResult(OptionalFloatsModel):
-    """One retrain-trigger test of one symbol on one day (market_predictor.triggers)."""
-
-    test: str
-    statistic: float | None = None
-    threshold: str
-    window: int
-    p_value: float | None = None
-    fired: bool
-
-
 class SymbolSkill(OptionalFloatsModel):
     """One symbol's row of the monitoring summary for a day."""
 
@@ -137,15 +128,18 @@ class SymbolSkill(OptionalFloatsModel):
     threshold: str | None = None
     test_window: int | None = None
     p_value: float | None = None
-    tests: list[TriggerTestResult] = Field(default_factory=list)
+    tests: list[TriggerTest] = Field(default_factory=list)
     retrain_recommended: bool = False
     reason: str = ""
 
     @field_validator("tests", mode="before")
     @classmethod
     def _stored_as_json(cls, value: object) -> object:
-        """The summary table stores the tests as JSON text."""
-        return json.loads(value) if isinstance(value, str) else value
+        """The summary table stores the tests as JSON text (an infinite statistic as
+        Infinity): read back, what is not finite is unknown, as every other float here."""
+        if not isinstance(value, str):
+            return value
+        return [{key: finite_or_none(v) for key, v in test.items()} for test in json.loads(value)]
 
 
 class MonitorResult(Result):
