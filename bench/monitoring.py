@@ -172,7 +172,9 @@ def monitor_stretch(prices: pd.DataFrame, train_end: pd.Timestamp, alpha: float)
     champion = fit_baseline("persistence", training, QUANTILES, held_out)
     features = build_features(prices)
     training_features = build_features(training)
-    reference = triggers.drift_reference(training_features)
+    reference = triggers.build_reference(training_features)
+    if reference is None:
+        raise ValueError("no symbol has two drift windows of training rows to profile")
     legacy_profile = legacy_feature_profile(training_features)
     scored = sorted(set(dates[dates > train_end]))
     forecasts = forecasts_with_outcomes(champion, prices, scored[0].date())
@@ -211,18 +213,18 @@ def monitor_stretch(prices: pd.DataFrame, train_end: pd.Timestamp, alpha: float)
             target, inside, abs_error, naive, scaled = errors[symbol]
             known = int(np.searchsorted(target, moment, side="right"))
             first = max(0, known - triggers.PERFORMANCE_WINDOW)
-            tests = [
-                triggers.coverage_test(inside[first:known], 0.8, level),
-                triggers.skill_test(abs_error[first:known], naive[first:known], level),
-                triggers.bias_test(scaled[first:known], level),
-            ]
+            recent = {
+                "inside_interval": inside[first:known],
+                "abs_error": abs_error[first:known],
+                "persistence_abs_error": naive[first:known],
+                "scaled_error": scaled[first:known],
+            }
             frame = own_inputs[symbol]
             upto = int(np.searchsorted(frame["date"].to_numpy(), moment, side="right"))
-            window = frame.iloc[max(0, upto - reference["window"]) : upto]
-            tests += triggers.drift_tests(reference, window, symbol, level)
-            tests.append(triggers.scale_test(reference, window, symbol, level))
-            for test in tests:
-                if test is not None and test.fired:
+            window = frame.iloc[max(0, upto - reference.window) : upto]
+            evidence = triggers.Evidence(recent, window, nominal_coverage=0.8)
+            for test in triggers.run_all(evidence, reference, symbol, level):
+                if test.fired:
                     fired[test.test.split(":")[0]] = True
             first = max(0, known - OLD_WINDOW)
             if known - first >= OLD_MIN_ERRORS:
@@ -396,13 +398,15 @@ def detection(stretches: list[Stretch], which: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> str:
+    from market_predictor.config import Settings
     from market_predictor.sources.sample import load_sample_prices
-    from market_predictor.triggers import DEFAULT_ALPHA
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paths", type=int, default=8)
     parser.add_argument("--seed", type=int, default=9)
-    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
+    parser.add_argument(
+        "--alpha", type=float, default=Settings.model_fields["trigger_alpha"].default
+    )
     parser.add_argument(
         "--ceiling-paths", type=int, default=40, help="paths per case of the detection ceiling"
     )

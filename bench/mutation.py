@@ -48,13 +48,20 @@ GROUPS = (
     Group("evaluation", ("evaluation.py",), (f"{M}.evaluation.*",)),
     Group(
         "monitoring policy",
-        ("monitoring.py", "triggers.py"),
+        (
+            "monitoring.py",
+            "store/errors.py",
+            *(
+                f"triggers/{module}.py"
+                for module in ("base", "coverage", "skill", "bias", "drift", "scale")
+            ),
+            "triggers/reference.py",
+            "triggers/family.py",
+        ),
         (
             *(
                 f"{M}.monitoring.{function}__mutmut_*"
                 for function in (
-                    "x_realised_errors",
-                    "x_served_errors",
                     "x_rolling_skill",
                     "x_skill_by_symbol",
                     "x__nanmean",
@@ -65,30 +72,51 @@ GROUPS = (
                 )
             ),
             *(
-                f"{M}.triggers.{function}__mutmut_*"
-                for function in (
-                    "x_per_test_level",
-                    "x_coverage_test",
-                    "x__binomial_p_value",
-                    "x_skill_test",
-                    "x_bias_test",
-                    "x_scale_test",
-                    "x_strongest",
-                    "x__bin_counts",
-                    "x_chi_square",
-                    "x__profile",
-                    "x_drift_reference",
-                    "x_drift_tests",
-                    "x__scaled_chi2",
-                    "x__window_log_means",
-                    "x__scale_null",
+                f"{M}.triggers.{module}.{function}__mutmut_*"
+                for module, functions in (
+                    ("base", ("x_present",)),
+                    ("coverage", ("x_coverage_test", "x__binomial_p_value")),
+                    ("skill", ("x_skill_test",)),
+                    ("bias", ("x_bias_test",)),
+                    (
+                        "drift",
+                        (
+                            "x__bin_counts",
+                            "x_chi_square",
+                            "x_profile",
+                            "x_window_ratios",
+                            "x_drift_tests",
+                            "x__scaled_chi2",
+                        ),
+                    ),
+                    ("scale", ("x_window_log_means", "x_scale_null", "x_scale_test")),
+                    ("reference", ("x_build_reference", "x_drift_reference")),
+                    (
+                        "family",
+                        ("x_trigger_count", "x_per_test_level", "x_run_all", "x_strongest"),
+                    ),
+                )
+                for function in functions
+            ),
+            f"{M}.store.errors.x_realised_errors__mutmut_*",
+            f"{M}.store.errors.x_served__mutmut_*",
+            # Each trigger's count and run, and the reading of a stored reference.
+            *(
+                f"{M}.triggers.{module}.xǁ{cls}ǁ*"
+                for module, cls in (
+                    ("coverage", "CoverageTrigger"),
+                    ("skill", "SkillTrigger"),
+                    ("bias", "BiasTrigger"),
+                    ("drift", "DriftTrigger"),
+                    ("scale", "ScaleTrigger"),
+                    ("reference", "DriftReference"),
                 )
             ),
         ),
     ),
     Group(
-        "store schemas and upserts",
-        ("store/schemas.py", "store/feature_group.py", "store/delta.py"),
+        "store upserts",
+        ("store/feature_group.py", "store/delta.py"),
         (
             f"{M}.store.feature_group.xǁPriceFeatureGroupǁupsert__mutmut_*",
             f"{M}.store.delta.xǁTableǁupsert__mutmut_*",
@@ -99,10 +127,11 @@ GROUPS = (
     ),
     Group(
         "inference look-ahead guards",
-        ("inference.py", "checks.py"),
+        ("day.py", "inference.py", "checks.py"),
         (
-            f"{M}.inference.x_resolve_as_of__mutmut_*",
-            f"{M}.inference.x_check_no_look_ahead__mutmut_*",
+            f"{M}.day.x_resolve_day__mutmut_*",
+            f"{M}.day.x_check_no_look_ahead__mutmut_*",
+            f"{M}.day.x__default_as_of__mutmut_*",
             f"{M}.inference.x_read_window__mutmut_*",
             f"{M}.checks.x_check_not_future__mutmut_*",
         ),
@@ -225,41 +254,41 @@ EQUIVALENT: dict[str, str] = {
         " has a non-number to turn into NaN"
     ),
     **{
-        f"market_predictor.triggers.x_coverage_test__mutmut_{n}": (
+        f"market_predictor.triggers.coverage.x_coverage_test__mutmut_{n}": (
             "equivalent: the hits are booleans already (symbol_tests casts them)"
         )
         for n in (3, 5)
     },
-    "market_predictor.triggers.x__window_log_means__mutmut_7": (
+    "market_predictor.triggers.scale.x_window_log_means__mutmut_7": (
         "equivalent: a constant added to every cumulative sum cancels in the window differences"
     ),
     **{
-        f"market_predictor.triggers.x_drift_reference__mutmut_{n}": (
+        f"market_predictor.triggers.reference.x_build_reference__mutmut_{n}": (
             "equivalent: groupby().tail() keeps the frame's row order whether or not"
             " the groups are sorted"
         )
         for n in (6, 8, 11)
     },
     **{
-        f"market_predictor.triggers.x_drift_reference__mutmut_{n}": (
+        f"market_predictor.triggers.reference.x_build_reference__mutmut_{n}": (
             "equivalent: the order the symbols are visited in changes only the order of"
             " the window statistics pooled into one mean and variance, and of the keys of"
             " dicts read by symbol"
         )
-        for n in (15, 17, 20, 81, 83, 86)
+        for n in (15, 17, 20, 50, 52, 55)
     },
     **{
-        f"market_predictor.triggers.x_drift_reference__mutmut_{n}": (
+        f"market_predictor.triggers.reference.x_build_reference__mutmut_{n}": (
             "equivalent: model_inputs' columns are float64 already (ratios of floats)"
         )
-        for n in (28, 72, 77)
+        for n in (28, 46, 80)
     },
     **{
-        f"market_predictor.triggers.x_drift_tests__mutmut_{n}": (
+        f"market_predictor.triggers.drift.x_drift_tests__mutmut_{n}": (
             "equivalent: without the float64 cast, numeric inputs bin, filter and sum to"
             " the same statistic"
         )
-        for n in (15, 17)
+        for n in (11, 13)
     },
     **{
         f"market_predictor.monitoring.x_scaled_errors__mutmut_{n}": (
@@ -275,14 +304,14 @@ EQUIVALENT: dict[str, str] = {
         for n in (19, 20, 21, 22)
     },
     **{
-        f"market_predictor.triggers.x_bias_test__mutmut_{n}": (
+        f"market_predictor.triggers.bias.x_bias_test__mutmut_{n}": (
             "equivalent: scaled errors are floats; without the float64 cast the same"
             " array, mean and spread"
         )
         for n in (3, 5)
     },
     **{
-        f"market_predictor.triggers.x_skill_test__mutmut_{n}": (
+        f"market_predictor.triggers.skill.x_skill_test__mutmut_{n}": (
             "equivalent: absolute errors are numeric; without the float64 cast the gap"
             " and every statistic are the same"
         )
@@ -336,7 +365,7 @@ EQUIVALENT: dict[str, str] = {
     "market_predictor.monitoring.x__nanmean__mutmut_7": (
         "equivalent: with no value present numpy's 0.0 / 0 is NaN too"
     ),
-    "market_predictor.monitoring.x_symbol_tests__mutmut_34": (
+    "market_predictor.monitoring.x_symbol_tests__mutmut_31": (
         "equivalent: coverage_test casts the hits to booleans; 0.0/1.0 cast the same"
     ),
     **{
@@ -360,10 +389,10 @@ EQUIVALENT: dict[str, str] = {
         for n in (40, 43, 44)
     },
     **{
-        f"market_predictor.triggers.x_scale_test__mutmut_{n}": (
+        f"market_predictor.triggers.scale.x_scale_test__mutmut_{n}": (
             "equivalent: the model inputs are float64 already, so the cast changes nothing"
         )
-        for n in (17, 19)
+        for n in (8, 10)
     },
 }
 
@@ -374,7 +403,7 @@ SURVIVING: dict[str, str] = {
         "message wording only: the test checks the facts the refusal names (version,"
         " both dates, the reason), not its exact text"
     ),
-    "market_predictor.triggers.x_bias_test__mutmut_77": (
+    "market_predictor.triggers.bias.x_bias_test__mutmut_77": (
         "a t statistic exactly equal to the t quantile (an irrational number in general)"
         " cannot be built from floats; the strictness at the bound is pinned for the"
         " coverage, skill, drift and scale tests, whose thresholds can be hit exactly"
@@ -412,9 +441,9 @@ PLANTED: tuple[tuple[str, str, str], ...] = (
         "`tests/unit/test_validation.py::test_low_one_tick_above_open_or_close_is_quarantined`",
     ),
     (
-        "coverage acceptance band exclusive (the retrain policy, now triggers.py)",
-        "triggers.py",
-        "`tests/unit/test_triggers.py::"
+        "coverage acceptance band exclusive (the retrain policy, now triggers/coverage.py)",
+        "triggers/coverage.py",
+        "`tests/unit/triggers/test_coverage.py::"
         "test_coverage_fires_on_the_first_count_beyond_the_acceptance_bounds`",
     ),
     (
@@ -555,7 +584,9 @@ def write(scores: list[Score], command: str, whole: dict[str, float] | None) -> 
         "evaluation all of `evaluation.py`; the monitoring policy the realised-error,",
         "served-error, rolling-skill and per-symbol test functions of `monitoring.py`",
         "(not monitor()'s reading and writing) and the coverage, skill, bias, drift, scale, level",
-        "and reporting functions of `triggers.py` with the drift and scale nulls, and the",
+        "and reporting functions of the `triggers/` package with the drift and scale nulls,",
+        "the reading and building of the drift reference, each trigger's count and run and",
+        "the family's Bonferroni count, and the",
         "bias test's scaled errors (mutmut",
         "leaves the cached `_binomial_acceptance` and critical-value functions unmutated, and",
         "they are tested through the tests' boundary tests); the store the two",
@@ -564,8 +595,8 @@ def write(scores: list[Score], command: str, whole: dict[str, float] | None) -> 
         "look-ahead refusal, the window read and `check_not_future`. The monitor()",
         "end-to-end tests are deselected (a replay each, paid by every mutant they reach).",
         "",
-        "`store/schemas.py` holds only the table schemas and keys (no functions, so no",
-        "mutants); its keys are covered by behaviour tests instead: two model versions",
+        "Each table's key (`store/<table>.py`) is a constant, so it has no mutants; the keys",
+        "are covered by behaviour tests instead: two model versions",
         "forecasting the same day keep both rows (tests/integration/test_two_versions_one_day.py).",
         "",
         "## Planted bugs",

@@ -30,15 +30,12 @@ from market_predictor.triggers import (
     DRIFT_INPUTS,
     DRIFT_WINDOW,
     PERFORMANCE_WINDOW,
+    DriftReference,
+    Evidence,
     TriggerTest,
-    bias_test,
-    coverage_test,
-    drift_tests,
-    is_current_reference,
     model_inputs,
     per_test_level,
-    scale_test,
-    skill_test,
+    run_all,
     strongest,
     trigger_count,
 )
@@ -120,15 +117,16 @@ def symbol_tests(
     nominal_coverage: float,
     level: float,
 ) -> list[TriggerTest]:
-    """Every trigger test of one symbol: coverage and skill over its last
+    """Every trigger test of one symbol: coverage, skill and bias over its last
     PERFORMANCE_WINDOW realised errors (none below MIN_REALISED_ERRORS), drift of its
-    last `window` model inputs against the champion's reference and the scale of its
-    last SCALE_WINDOW days (a model trained before issue 9 has no reference: its
-    inputs are not tested)."""
+    last `window` model inputs against the champion's stored reference and the scale of
+    its last SCALE_WINDOW days (a model trained before issue 9 has no current reference:
+    its inputs are not tested)."""
     recent = errors.sort_values("target_date").tail(PERFORMANCE_WINDOW)
+    current = DriftReference.from_dict(reference)
     window = None
-    if inputs is not None and reference is not None and is_current_reference(reference):
-        window = inputs.sort_values("date").tail(int(reference["window"]))
+    if inputs is not None and current is not None:
+        window = inputs.sort_values("date").tail(current.window)
     return _tests(
         {
             "inside_interval": recent["inside_interval"].astype(bool).to_numpy(),
@@ -138,7 +136,7 @@ def symbol_tests(
         },
         window,
         symbol,
-        reference,
+        current,
         nominal_coverage,
         level,
     )
@@ -148,20 +146,12 @@ def _tests(
     recent: Mapping[str, np.ndarray],
     window: pd.DataFrame | Mapping[str, np.ndarray] | None,
     symbol: str,
-    reference: dict[str, Any] | None,
+    reference: DriftReference | None,
     nominal_coverage: float,
     level: float,
 ) -> list[TriggerTest]:
     """symbol_tests on one symbol's last errors and (None: untested) inputs in date order."""
-    tests = [
-        coverage_test(recent["inside_interval"], nominal_coverage, level),
-        skill_test(recent["abs_error"], recent["persistence_abs_error"], level),
-        bias_test(recent["scaled_error"], level),
-    ]
-    if window is not None and reference is not None:
-        tests += drift_tests(reference, window, symbol, level)
-        tests.append(scale_test(reference, window, symbol, level))
-    return [test for test in tests if test is not None]
+    return run_all(Evidence(recent, window, nominal_coverage), reference, symbol, level)
 
 
 def _last_rows(
@@ -249,8 +239,8 @@ def _summary_rows(day: Day, since: dt.date | None) -> tuple[pd.DataFrame, float 
     if not monitored:
         return pd.DataFrame(columns=store.summary.schema.names), None
     errors = error_table.served(store.errors.read_rows(monitored, name, start=since, end=as_of))
-    reference = getattr(champion, "drift_profile", None) or None
-    inputs = _recent_inputs(day, monitored) if reference else None
+    reference = DriftReference.from_dict(getattr(champion, "drift_profile", None))
+    inputs = _recent_inputs(day, monitored) if reference is not None else None
     level = per_test_level(day.settings.trigger_alpha, len(monitored), trigger_count(reference))
     nominal = _nominal_coverage(champion)
     version = champion.version if champion is not None else _latest_version(errors)
@@ -267,9 +257,9 @@ def _summary_rows(day: Day, since: dt.date | None) -> tuple[pd.DataFrame, float 
     )
     windows: dict[str, dict[str, np.ndarray]] | None = None
     no_inputs: dict[str, np.ndarray] = {}
-    if inputs is not None and reference is not None and is_current_reference(reference):
+    if inputs is not None and reference is not None:
         columns = [column for column in inputs.columns if column not in ("symbol", "date")]
-        windows = _last_rows(inputs, "date", int(reference["window"]), columns)
+        windows = _last_rows(inputs, "date", reference.window, columns)
         no_inputs = {column: np.empty(0) for column in columns}
     for symbol in monitored:
         window = None if windows is None else windows.get(symbol, no_inputs)
@@ -291,7 +281,7 @@ def _summary_rows(day: Day, since: dt.date | None) -> tuple[pd.DataFrame, float 
                 "threshold": top.threshold if top else None,
                 "test_window": top.window if top else None,
                 "p_value": top.p_value if top else None,
-                "tests": json.dumps([test.to_dict() for test in tests]),
+                "tests": json.dumps([test.model_dump() for test in tests]),
                 "retrain_recommended": bool(fired),
                 "reason": "; ".join(test.describe() for test in fired),
                 "created_at": now,

@@ -17,9 +17,10 @@ from pydantic import ConfigDict, Field, computed_field
 from market_predictor.records import OptionalFloatsModel, Result
 from market_predictor.store.predictions import ForecastValues
 from market_predictor.store.rows import SymbolField
-from market_predictor.store.summary import SymbolSkill, TriggerTestResult
+from market_predictor.store.summary import SymbolSkill
+from market_predictor.triggers.base import TriggerTest
 
-__all__ = ["OptionalFloatsModel", "Result", "SymbolSkill", "TriggerTestResult"]
+__all__ = ["OptionalFloatsModel", "Result", "SymbolSkill", "TriggerTest"]
 
 
 # -- ingest --------------------------------------------------------------------------------

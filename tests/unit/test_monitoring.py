@@ -442,6 +442,12 @@ def test_drift_tests_the_newest_window_against_the_symbols_own_profile() -> None
     assert [(t.fired, t.window) for t in balanced[-2:]] == [(False, 20), (False, SCALE_WINDOW)]
 
 
+def test_a_current_reference_without_input_rows_runs_only_the_performance_tests() -> None:
+    errors = _errors([1.0] * 30, [1.0] * 30, _inside(30, 6))
+    tests = symbol_tests(errors, None, "AAA", _sign_reference(), 0.8, 0.001)
+    assert [t.test for t in tests] == ["coverage", "skill", "bias"]
+
+
 def test_a_median_the_closes_keep_beating_is_flagged_as_biased() -> None:
     # Every close lands 1 above the median (half the interval's width), with some spread.
     above = _errors([0.5, 1.5] * 15, [1.0] * 30, _inside(30, 6), signs=[1.0] * 30)

@@ -14,11 +14,12 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import Field, field_validator
 
-from market_predictor.records import OptionalFloatsModel
+from market_predictor.records import OptionalFloatsModel, finite_or_none
 from market_predictor.store.backends import StorageBackend
 from market_predictor.store.delta import Table, WriteResult
 from market_predictor.store.filters import date_range, matching
 from market_predictor.store.rows import SymbolField, arrow_schema, column_names
+from market_predictor.triggers.base import TriggerTest
 
 KEY = ("date", "symbol", "horizon")
 # Tables written before multi-horizon forecasts summarise next-day forecasts only.
@@ -27,17 +28,6 @@ ADDED_COLUMNS = {"horizon": 1}
 # instead of a PSI. Homes with a version-1 table keep it untouched as the old rule's
 # history; new rows go here, so no table ever holds two schemas.
 TABLE_NAME = "monitoring/summary_v2"
-
-
-class TriggerTestResult(OptionalFloatsModel):
-    """One retrain-trigger test of one symbol on one day (market_predictor.triggers)."""
-
-    test: str
-    statistic: float | None = None
-    threshold: str
-    window: int
-    p_value: float | None = None
-    fired: bool
 
 
 class Skill(OptionalFloatsModel):
@@ -60,15 +50,18 @@ class Verdict(OptionalFloatsModel):
     threshold: str | None = None
     test_window: int | None = None
     p_value: float | None = None
-    tests: list[TriggerTestResult] = Field(default_factory=list)
+    tests: list[TriggerTest] = Field(default_factory=list)
     retrain_recommended: bool = False
     reason: str = ""
 
     @field_validator("tests", mode="before")
     @classmethod
     def _stored_as_json(cls, value: object) -> object:
-        """The summary table stores the tests as JSON text."""
-        return json.loads(value) if isinstance(value, str) else value
+        """The summary table stores the tests as JSON text (an infinite statistic as
+        Infinity): read back, what is not finite is unknown, as every other float here."""
+        if not isinstance(value, str):
+            return value
+        return [{key: finite_or_none(v) for key, v in test.items()} for test in json.loads(value)]
 
 
 class SymbolSkill(Verdict, Skill):
