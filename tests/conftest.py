@@ -27,6 +27,14 @@ pytest_plugins = [
 # nothing in a test could intercept. Set before any test module imports yfinance.
 os.environ["YF_DISABLE_CURL_CFFI"] = "1"
 
+# Most tests pin one behaviour of the next-day system against its three original
+# rivals; three horizons and six rivals would triple what each training costs and change
+# no outcome they test. The tests of horizons and of the rival family (and the demo) set
+# the defaults back with the `every_horizon_and_rival` fixture. Set here too, for the
+# session fixtures, which are built before any test's environment.
+NEXT_DAY_SYSTEM = {"MPP_HORIZONS": "1", "MPP_RIVALS": "persistence,drift,garch"}
+os.environ.update(NEXT_DAY_SYSTEM)
+
 _real_connect = socket.socket.connect
 
 
@@ -50,9 +58,19 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
         if name.startswith("MPP_") or name.startswith("MLFLOW_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("MPP_HOME", str(tmp_path / "mpp-home"))
+    for name, value in NEXT_DAY_SYSTEM.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()
     yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def every_horizon_and_rival(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped defaults: horizons 1, 5 and 21 and every rival."""
+    monkeypatch.delenv("MPP_HORIZONS")
+    monkeypatch.delenv("MPP_RIVALS")
     get_settings.cache_clear()
 
 

@@ -22,6 +22,7 @@ from market_predictor.checks import check_range
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
 from market_predictor.evaluation import DEFAULT_QUANTILES, metrics_table
+from market_predictor.interval_tests import IntervalBacktest, interval_backtest
 from market_predictor.models.forecaster import Forecaster
 from market_predictor.results import BacktestReport, FoldWindow, Metrics
 from market_predictor.training.config import DEFAULT_RETRAIN_EVERY, TrainConfig
@@ -109,22 +110,49 @@ class BacktestResult:
     # symbol, as_of_date, target_date, last_close, predicted_close, lower, upper,
     # actual_close.
     forecasts: pd.DataFrame
-    # Long table: forecaster, symbol (including "ALL"), and every evaluation metric.
+    # Long table: forecaster, horizon, symbol (including "ALL"), every evaluation metric.
     table: pd.DataFrame
     config: dict[str, Any] | None = field(default=None)
+    quantiles: tuple[float, ...] = DEFAULT_QUANTILES
 
-    def metrics(self, forecaster: str, symbol: str = "ALL") -> dict[str, float]:
+    def metrics(self, forecaster: str, symbol: str = "ALL", horizon: int = 1) -> dict[str, float]:
         row = self.table[
-            (self.table["forecaster"] == forecaster) & (self.table["symbol"] == symbol)
+            (self.table["forecaster"] == forecaster)
+            & (self.table["symbol"] == symbol)
+            & (self.table["horizon"] == horizon)
         ]
         if row.empty:
-            raise KeyError(f"no metrics for {forecaster} / {symbol}")
-        return {k: v for k, v in row.iloc[0].items() if k not in ("forecaster", "symbol")}
+            raise KeyError(f"no metrics for {forecaster} / {symbol} at horizon {horizon}")
+        ids = ("forecaster", "symbol", "horizon")
+        return {k: v for k, v in row.iloc[0].items() if k not in ids}
+
+    def interval_tests(self, forecaster: str) -> dict[str, IntervalBacktest]:
+        """The VaR-style backtests of a forecaster's next-day interval, per symbol and
+        pooled ("ALL", hits of a day across symbols treated as independent)."""
+        rows = self.forecasts[
+            (self.forecasts["forecaster"] == forecaster) & (self.forecasts["horizon"] == 1)
+        ].sort_values(["symbol", "as_of_date"])
+        lower_level, upper_level = min(self.quantiles), max(self.quantiles)
+
+        def tested(frame: pd.DataFrame) -> IntervalBacktest:
+            return interval_backtest(
+                frame["actual_close"],
+                frame["lower"],
+                frame["upper"],
+                lower_level=lower_level,
+                upper_level=upper_level,
+                groups=frame["symbol"],
+            )
+
+        tests = {str(symbol): tested(group) for symbol, group in rows.groupby("symbol")}
+        tests["ALL"] = tested(rows)
+        return tests
 
     def report(self) -> BacktestReport:
-        metrics: dict[str, dict[str, Metrics]] = {}
+        by_horizon: dict[int, dict[str, dict[str, Metrics]]] = {}
         for record in self.table.to_dict(orient="records"):
-            per_symbol = metrics.setdefault(record.pop("forecaster"), {})
+            horizon = int(record.pop("horizon"))
+            per_symbol = by_horizon.setdefault(horizon, {}).setdefault(record.pop("forecaster"), {})
             per_symbol[record.pop("symbol")] = Metrics.model_validate(record)
         return BacktestReport(
             start=self.start,
@@ -134,7 +162,9 @@ class BacktestResult:
             folds=[FoldWindow(start=f.start, end=f.end) for f in self.folds],
             forecasters=self.forecasters,
             config=self.config,
-            metrics=metrics,
+            metrics=by_horizon.get(1, {}),
+            horizon_metrics={h: m for h, m in by_horizon.items() if h != 1},
+            interval_tests={name: self.interval_tests(name) for name in self.forecasters},
         )
 
 
@@ -160,6 +190,7 @@ def walk_forward(
     )
     table = _score(forecasts, list(factories), quantiles)
     return BacktestResult(
+        quantiles=tuple(quantiles),
         start=start,
         end=end,
         retrain_every=str(retrain_every),
@@ -195,30 +226,33 @@ def baseline_factories(
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     held_out_months: int = 0,
     kinds: Sequence[str] = BASELINES,
+    horizons: Sequence[int] = (1,),
+    workers: int = 1,
 ) -> dict[str, ForecasterFactory]:
-    """Persistence, drift and GARCH given the network's treatment in each fold: fitted
-    before its last `held_out_months` (the network's early-stopping months) and their
-    interval recalibrated on those months. With 0 they fit every row, uncalibrated."""
+    """Persistence, drift and the volatility rivals given the network's treatment in
+    each fold: fitted before its last `held_out_months` (the network's early-stopping
+    months) and their interval recalibrated on those months. With 0 they fit every row,
+    uncalibrated."""
     from market_predictor.training.fit import fit_baseline
 
     def factory(kind: str) -> ForecasterFactory:
         def fit(rows: pd.DataFrame, fold: Fold) -> Forecaster:
             held_out = fold_validation_start(rows, fold.start, held_out_months)
-            return fit_baseline(kind, rows, quantiles, held_out)
+            return fit_baseline(kind, rows, quantiles, held_out, horizons, workers)
 
         return fit
 
     return {kind: factory(kind) for kind in kinds}
 
 
-def network_factory(config: TrainConfig) -> ForecasterFactory:
+def network_factory(config: TrainConfig, horizons: Sequence[int] = (1,)) -> ForecasterFactory:
     """Fit the configured network on each fold's training rows, early-stopping on its
     last `validation_months` (held out from fitting, as in `mpp train`)."""
     from market_predictor.training.fit import fit_forecaster
 
     def fit(rows: pd.DataFrame, fold: Fold) -> Forecaster:
         validation_start = fold_validation_start(rows, fold.start, config.validation_months)
-        return fit_forecaster(rows, config, validation_start=validation_start)
+        return fit_forecaster(rows, config, validation_start=validation_start, horizons=horizons)
 
     return fit
 
@@ -271,9 +305,15 @@ def backtest(
     quantiles = tuple(config.quantiles) if config is not None else DEFAULT_QUANTILES
     factories: dict[str, ForecasterFactory] = {}
     if config is not None:
-        factories[config.model] = network_factory(config)
+        factories[config.model] = network_factory(config, settings.horizons)
     held_out = (config or merged_config(settings)).validation_months
-    factories |= baseline_factories(quantiles, held_out)
+    factories |= baseline_factories(
+        quantiles,
+        held_out,
+        kinds=settings.rivals,
+        horizons=settings.horizons,
+        workers=settings.fit_workers,
+    )
     result = walk_forward(
         history.prices,
         start=history.start,
@@ -290,8 +330,10 @@ def backtest(
 def _score(forecasts: pd.DataFrame, names: list[str], quantiles: Sequence[float]) -> pd.DataFrame:
     tables = []
     for name in names:
-        rows = forecasts[forecasts["forecaster"] == name]
-        table = metrics_table(rows, by="symbol", quantiles=quantiles)
-        table.insert(0, "forecaster", name)
-        tables.append(table)
+        mine = forecasts[forecasts["forecaster"] == name]
+        for horizon, rows in mine.groupby("horizon", sort=True):
+            table = metrics_table(rows, by="symbol", quantiles=quantiles)
+            table.insert(0, "forecaster", name)
+            table.insert(1, "horizon", int(horizon))
+            tables.append(table)
     return pd.concat(tables, ignore_index=True)

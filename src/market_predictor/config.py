@@ -24,8 +24,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from market_predictor.checks import first_problem
 from market_predictor.errors import InputError
 from market_predictor.symbols import parse_symbols
+from market_predictor.training.gate import RIVAL_NAMES
 
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "IBM", "GOOG")
+# The next day, a week and a month of trading days: how investors plan.
+DEFAULT_HORIZONS = (1, 5, 21)
 # Feature group versions are schema generations, not counters: a handful in a
 # system's life. The cap keeps a typo from creating table `v99999999999999999999`.
 MAX_FEATURE_GROUP_VERSION = 999
@@ -56,6 +59,22 @@ class Settings(BaseSettings):
     model_name: str = Field("market-price-predictor", description="Registered model name.")
     # NoDecode: `MPP_SYMBOLS=AAPL,MSFT` is a comma list, not JSON.
     symbols: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_SYMBOLS))
+    horizons: Annotated[tuple[int, ...], NoDecode] = Field(
+        DEFAULT_HORIZONS,
+        description="Trading days ahead the models forecast, comma-separated; 1 must be "
+        "among them (the next-day forecast the original routes serve).",
+    )
+    rivals: Annotated[tuple[str, ...], NoDecode] = Field(
+        RIVAL_NAMES,
+        description="Forecasters training compares the network with, comma-separated "
+        f"(of {', '.join(RIVAL_NAMES)}); persistence is always one.",
+    )
+    fit_workers: int = Field(
+        1,
+        ge=1,
+        description="Processes that fit the per-symbol volatility rivals (GARCH, GJR-GARCH, "
+        "EGARCH, HAR) in parallel.",
+    )
     source: str = Field("yfinance", description="Price source for the daily job.")
     source_path: Path | None = Field(None, description="File for the csv/parquet sources.")
     feature_group_version: int = Field(1, ge=1, le=MAX_FEATURE_GROUP_VERSION)
@@ -131,6 +150,36 @@ class Settings(BaseSettings):
             return parse_symbols([str(s) for s in items])
         except InputError as exc:  # reported with the variable's name and value
             raise ValueError(str(exc)) from None
+
+    @field_validator("horizons", mode="before")
+    @classmethod
+    def _split_horizons(cls, value: object) -> object:
+        items = _comma_list(value)
+        if not isinstance(items, list | tuple):
+            return items
+        try:
+            horizons = sorted({int(item) for item in items})
+        except (TypeError, ValueError):
+            raise ValueError(f"horizons must be whole trading days, got {value!r}") from None
+        if not horizons or horizons[0] < 1:
+            raise ValueError(f"horizons must be positive trading days, got {value!r}")
+        if horizons[0] != 1:
+            raise ValueError(f"horizons must include 1 (the next day), got {value!r}")
+        return tuple(horizons)
+
+    @field_validator("rivals", mode="before")
+    @classmethod
+    def _split_rivals(cls, value: object) -> object:
+        items = _comma_list(value)
+        if not isinstance(items, list | tuple):
+            return items
+        names = [str(item).lower() for item in items]
+        unknown = sorted(set(names) - set(RIVAL_NAMES))
+        if unknown:
+            raise ValueError(f"unknown rival {unknown[0]!r}: choose from {', '.join(RIVAL_NAMES)}")
+        if "persistence" not in names:
+            raise ValueError("rivals must include persistence (the forecast to beat)")
+        return tuple(name for name in RIVAL_NAMES if name in names)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

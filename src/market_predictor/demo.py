@@ -147,23 +147,31 @@ def symbol_table(
         )
     )
     predictions = store.predictions.read_rows(model_name=model_name, as_of_end=end)
+    errors = errors[errors["horizon"] == 1]  # the replay's skill: next-day forecasts
     table: dict[str, dict[str, Any]] = {}
     for symbol in sorted(set(predictions["symbol"])):
         rows = errors[errors["symbol"] == symbol]
         skill = rolling_skill(rows, window=len(rows))
-        last = predictions[predictions["symbol"] == symbol].iloc[-1]
+        mine = predictions[predictions["symbol"] == symbol]
+        latest = mine[mine["as_of_date"] == mine["as_of_date"].max()].sort_values("horizon")
+        ranges = [
+            {
+                "horizon": int(row["horizon"]),
+                "target_date": pd.Timestamp(row["target_date"]).date(),
+                "predicted_close": float(row["predicted_close"]),
+                "lower": float(row["lower"]),
+                "upper": float(row["upper"]),
+            }
+            for row in latest.to_dict("records")
+        ]
         table[symbol] = {
             "n": skill["n"],
             **{
                 key: None if pd.isna(skill[key]) else round(skill[key], 4)
                 for key in ("mae", "persistence_mae", "mase", "coverage")
             },
-            "latest": {
-                "target_date": pd.Timestamp(last["target_date"]).date(),
-                "predicted_close": float(last["predicted_close"]),
-                "lower": float(last["lower"]),
-                "upper": float(last["upper"]),
-            },
+            "latest": next(r for r in ranges if r["horizon"] == 1),
+            "horizons": ranges,
         }
     return table
 

@@ -80,7 +80,6 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
 
 from market_predictor.records import OptionalFloatsModel
 
@@ -200,6 +199,8 @@ def interval_score(actual: ArrayLike, lower: ArrayLike, upper: ArrayLike, alpha:
 def likelihood_ratio_test(statistic: float, dof: int, level: float) -> LikelihoodRatioTest:
     """A statistic with its chi-square(`dof`) p-value; rejected when it is below `level`."""
     level = _probability(level, "level")
+    from scipy import stats  # on use: the typed results import this module's models
+
     p_value = float(stats.chi2.sf(statistic, dof))
     # An undefined statistic has a NaN p-value, and NaN compares false: it never rejects.
     return LikelihoodRatioTest(statistic=statistic, p_value=p_value, rejected=p_value < level)
@@ -267,6 +268,8 @@ def interval_backtest(
 
 def _log_likelihood(misses: int, hits: int, p: float) -> float:
     """Bernoulli log-likelihood with 0·log 0 = 0 (xlogy), so p = 0 or 1 stays finite."""
+    from scipy import special
+
     return float(special.xlogy(misses, 1.0 - p) + special.xlogy(hits, p))
 
 

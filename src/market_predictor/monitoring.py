@@ -218,9 +218,15 @@ def monitor(day: Day) -> MonitorResult:
     result = store.summary.write(rows, metadata=_metadata(as_of))
     summary.summary_table_version = result.version
     summary.errors_table_version = store.errors.version()
+    records = rows.to_dict("records")
     summary.symbols = {
-        row["symbol"]: SymbolSkill.model_validate(row) for row in rows.to_dict("records")
+        row["symbol"]: SymbolSkill.model_validate(row) for row in records if row["horizon"] == 1
     }
+    for row in records:
+        if row["horizon"] != 1:
+            summary.horizons.setdefault(int(row["horizon"]), {})[row["symbol"]] = (
+                SymbolSkill.model_validate(row)
+            )
     flagged = summary.reasons
     summary.message = (
         f"retraining recommended for {', '.join(flagged)}" if flagged else "skill within limits"
@@ -238,7 +244,13 @@ def _summary_rows(day: Day, since: dt.date | None) -> tuple[pd.DataFrame, float 
     monitored = sorted(set(predicted["symbol"]))
     if not monitored:
         return pd.DataFrame(columns=store.summary.schema.names), None
-    errors = error_table.served(store.errors.read_rows(monitored, name, start=since, end=as_of))
+    every_horizon = error_table.served(
+        store.errors.read_rows(monitored, name, start=since, end=as_of)
+    )
+    # The retrain tests run on next-day errors only: an h-day error shares h - 1 days
+    # with its neighbours, so tests that assume independent days would fire on that
+    # overlap, and the Bonferroni count stays that of one horizon.
+    errors = every_horizon[every_horizon["horizon"] == 1]
     reference = DriftReference.from_dict(getattr(champion, "drift_profile", None))
     inputs = _recent_inputs(day, monitored) if reference is not None else None
     level = per_test_level(day.settings.trigger_alpha, len(monitored), trigger_count(reference))
@@ -287,7 +299,36 @@ def _summary_rows(day: Day, since: dt.date | None) -> tuple[pd.DataFrame, float 
                 "created_at": now,
             }
         )
+    records += _longer_horizon_rows(every_horizon, monitored, day, version, now)
     return pd.DataFrame.from_records(records), level
+
+
+def _longer_horizon_rows(
+    errors: pd.DataFrame, monitored: list[str], day: Day, version: str | None, now: pd.Timestamp
+) -> list[dict[str, Any]]:
+    """The rolling skill at each horizon beyond the next day, one row per symbol with
+    errors there: what a user reads, not a retrain test (see _summary_rows)."""
+    rows = []
+    for horizon in sorted(set(errors["horizon"].astype(int)) - {1}):
+        at_horizon = errors[errors["horizon"] == horizon]
+        skills = skill_by_symbol(at_horizon, monitored)
+        for symbol in sorted(set(at_horizon["symbol"])):
+            rows.append(
+                {
+                    "date": day.as_of,
+                    "symbol": symbol,
+                    "horizon": horizon,
+                    "model_name": day.model_name,
+                    "model_version": version,
+                    "window": PERFORMANCE_WINDOW,
+                    **skills[symbol],
+                    "tests": "[]",
+                    "retrain_recommended": False,
+                    "reason": "",
+                    "created_at": now,
+                }
+            )
+    return rows
 
 
 def _metadata(as_of: dt.date) -> dict[str, str]:

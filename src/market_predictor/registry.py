@@ -164,7 +164,7 @@ def register_baseline(
 
     if prices is None:
         prices = FeatureStore.from_settings(settings).prices().read(end=trained_until)
-    baseline = PersistenceForecaster()
+    baseline = PersistenceForecaster(horizons=settings.horizons)
     if not prices.empty:
         baseline.fit(prices)
         trained_until = trained_until or pd.Timestamp(prices["date"].max()).date()
@@ -229,6 +229,10 @@ def _scalar_params(forecaster: Forecaster) -> dict[str, Any]:
         if isinstance(value, dict):
             for symbol, inner in value.items():
                 for name, number in inner.items():
+                    # Per-symbol fitted numbers only: the quantile tables (lists) are in
+                    # the model's own artifact, too many to be readable as params.
+                    if not isinstance(number, int | float):
+                        continue
                     # MLflow keys allow letters, digits and _-./ only ("*", "alpha[1]").
                     label = re.sub(r"[^\w./-]", "_", f"{key}.{symbol}.{name}")
                     params[label] = f"{number:.6g}"

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, computed_field
 
+from market_predictor.interval_tests import IntervalBacktest
 from market_predictor.records import OptionalFloatsModel, Result
 from market_predictor.store.predictions import ForecastValues
 from market_predictor.store.rows import SymbolField
@@ -100,6 +101,9 @@ class MonitorResult(Result):
     new_errors: int = 0
     pending: int = 0
     symbols: dict[str, SymbolSkill] = Field(default_factory=dict)
+    # The rolling skill at each horizon beyond the next day, by horizon then symbol
+    # (no retrain tests run there: see monitoring._summary_rows).
+    horizons: dict[int, dict[str, SymbolSkill]] = Field(default_factory=dict)
     # Each test's level: the day's family-wise `alpha` shared by symbols x tests.
     alpha: float | None = None
     test_level: float | None = None
@@ -148,7 +152,17 @@ class TrainResult(Result):
     lineage: dict[str, str]
     message: str
     network: str = "lstm"
+    # The validation metrics at every horizon (1 is `metrics`), by contestant.
+    horizon_metrics: dict[int, dict[str, Metrics]] = Field(default_factory=dict)
+    # What the gate compared: "pinball" (next day only) or "relative pinball" (the mean
+    # over horizons of each horizon's pinball over persistence's), and each score.
+    gate_measure: str = "pinball"
+    gate_scores: dict[str, float] = Field(default_factory=dict)
+    # Horizons at which what serves after the run has the lowest pinball of all.
+    horizons_won: list[int] = Field(default_factory=list)
     baseline_version: str | None = None
+    # The registered version of a volatility rival the gate made champion, by kind.
+    rival_versions: dict[str, str] = Field(default_factory=dict)
     garch_version: str | None = None
     validation_start: dt.date | None = None
     epochs_trained: int | None = None
@@ -195,8 +209,13 @@ class BacktestReport(Result):
     folds: list[FoldWindow]
     forecasters: list[str]
     config: dict[str, Any] | None = None
-    # forecaster -> symbol (or "ALL") -> metrics
+    # forecaster -> symbol (or "ALL") -> metrics, of the next-day forecasts
     metrics: dict[str, dict[str, Metrics]]
+    # horizon (beyond the next day) -> forecaster -> symbol (or "ALL") -> metrics
+    horizon_metrics: dict[int, dict[str, dict[str, Metrics]]] = Field(default_factory=dict)
+    # forecaster -> symbol (or "ALL") -> Kupiec / Christoffersen tests of the next-day
+    # interval's tails and the interval score (market_predictor.interval_tests)
+    interval_tests: dict[str, dict[str, IntervalBacktest]] = Field(default_factory=dict)
 
 
 # -- the daily job -------------------------------------------------------------------------

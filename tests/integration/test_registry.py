@@ -125,7 +125,7 @@ def test_every_forecaster_training_scores_appears_on_the_api_champion_card(
     name = mlflow_home.model_name
     metrics = {who: {"pinball": 0.001 * (i + 1), "mae": 1.0 + i} for i, who in enumerate(SCORED)}
     with mlflow.start_run(experiment_id=ensure_experiment(client, mlflow_home)):
-        log_validation(metrics, pd.DataFrame(), "lstm")
+        log_validation({1: metrics}, pd.DataFrame(), "lstm")
         version = register_forecaster(
             client,
             name,

@@ -13,6 +13,7 @@ from market_predictor.cli import app
 from market_predictor.config import Settings, get_settings
 from market_predictor.store import FeatureStore
 from market_predictor.training.config import TrainConfig, save_train_config
+from market_predictor.training.gate import SCORED
 
 runner = CliRunner()
 
@@ -60,7 +61,16 @@ def test_train_json_prints_the_summary_and_a_losing_network_leaves_garch_champio
     assert summary["baseline_version"] is None
     assert not summary["is_baseline"] and not summary["became_champion"]
     assert summary["metrics"]["model"]["pinball"] > summary["metrics"]["persistence"]["pinball"]
-    assert set(summary["metrics"]) == {"model", "persistence", "drift", "garch", "champion"}
+    # Every scored name is present; the rivals MPP_RIVALS left out (and the absent
+    # champion) are null.
+    assert set(summary["metrics"]) == set(SCORED)
+    assert {who for who, m in summary["metrics"].items() if m} == {
+        "model",
+        "persistence",
+        "drift",
+        "garch",
+    }
+    assert summary["rival_versions"] == {"garch": "2"}
     assert summary["lineage"]["dataset_symbols"] == "AAPL"
     assert "GARCH(1,1)-t beat the LSTM and persistence" in summary["message"]
     assert summary["metrics"]["drift"]["n"] == summary["metrics"]["persistence"]["n"]

@@ -120,7 +120,7 @@ def test_forecasts_are_scored_against_the_next_stored_close(prices: pd.DataFrame
         start=START,
         end=END,
         retrain_every=RetrainEvery(3, "M"),
-        factories=baseline_factories(),
+        factories=baseline_factories(kinds=("persistence", "drift", "garch")),
     )
     persistence = result.forecasts[result.forecasts["forecaster"] == "persistence"]
     closes = prices.set_index(["symbol", "date"])["close"]
@@ -142,7 +142,7 @@ def test_forecast_on_the_last_day_has_no_outcome_and_is_not_scored(prices: pd.Da
         start=dt.date(2012, 12, 1),
         end=end,
         retrain_every=RetrainEvery(1, "M"),
-        factories=baseline_factories(),
+        factories=baseline_factories(kinds=("persistence", "drift", "garch")),
     )
     # Rows after the as-of cut exist in `prices` but must not be used as outcomes.
     assert result.forecasts["target_date"].max() <= pd.Timestamp(end)
@@ -155,7 +155,7 @@ def test_table_has_every_forecaster_per_symbol_and_overall(prices: pd.DataFrame)
         start=START,
         end=END,
         retrain_every=RetrainEvery(3, "M"),
-        factories=baseline_factories(),
+        factories=baseline_factories(kinds=("persistence", "drift", "garch")),
     )
     assert set(zip(result.table["forecaster"], result.table["symbol"], strict=True)) == {
         (name, symbol)
@@ -176,7 +176,7 @@ def test_summary_is_strict_json_with_nested_metrics(prices: pd.DataFrame) -> Non
         start=START,
         end=END,
         retrain_every=RetrainEvery(3, "M"),
-        factories=baseline_factories(),
+        factories=baseline_factories(kinds=("persistence", "drift", "garch")),
     )
     summary = json.loads(json.dumps(result.report().model_dump(mode="json"), allow_nan=False))
     assert summary["forecasters"] == ["persistence", "drift", "garch"]

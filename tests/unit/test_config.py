@@ -167,3 +167,37 @@ def test_a_relative_home_in_dotenv_is_relative_to_the_folder_of_the_dotenv(
     settings = Settings()
     assert settings.resolved_home == (tmp_path / "data" / "home").resolve()
     assert settings.resolved_store_uri == str((tmp_path / "data" / "home" / "store2").resolve())
+
+
+@pytest.mark.usefixtures("every_horizon_and_rival")
+def test_horizons_default_to_a_day_a_week_and_a_month() -> None:
+    assert Settings().horizons == (1, 5, 21)
+
+
+@pytest.mark.parametrize(
+    ("value", "horizons"),
+    [("1", (1,)), ("21,1,5,5", (1, 5, 21)), ("[1, 2]", (1, 2)), (" 1 , 63 ", (1, 63))],
+)
+def test_horizons_from_the_environment_are_sorted_and_unique(
+    monkeypatch: pytest.MonkeyPatch, value: str, horizons: tuple[int, ...]
+) -> None:
+    monkeypatch.setenv("MPP_HORIZONS", value)
+    assert Settings().horizons == horizons
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("5,21", "must include 1"),
+        ("0,1", "positive"),
+        ("-1,1", "positive"),
+        ("1,five", "whole trading days"),
+        ("1,2.5", "whole trading days"),
+    ],
+)
+def test_horizons_that_are_not_positive_days_including_1_are_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str, problem: str
+) -> None:
+    monkeypatch.setenv("MPP_HORIZONS", value)
+    with pytest.raises(InputError, match=f"MPP_HORIZONS.*{problem}"):
+        Settings()

@@ -126,6 +126,62 @@ def _render(summary: BacktestReport) -> None:
         if index < len(symbols) - 1:
             table.add_section()
     console.print(table)
+    if summary.horizon_metrics:
+        console.print(_horizon_table(summary))
+    if summary.interval_tests:
+        console.print(_interval_test_table(summary))
+
+
+def _horizon_table(summary: BacktestReport) -> Table:
+    """Every forecaster's pooled MASE, coverage and pinball at each longer horizon."""
+    table = Table(
+        title="Longer horizons, all symbols",
+        caption="Persistence is the no-change forecast with a sqrt(h)-wide band.",
+        box=box.SIMPLE_HEAD,
+    )
+    for heading in ("Horizon", "Forecaster", "MASE", "Cover", "Pinball"):
+        table.add_column(heading, justify="right" if heading != "Forecaster" else "left")
+    for horizon, by_forecaster in sorted(summary.horizon_metrics.items()):
+        for name in summary.forecasters:
+            values = by_forecaster.get(name, {}).get("ALL")
+            if values is None:
+                continue
+            table.add_row(
+                f"{horizon} d",
+                name,
+                _format(values.mase, "{:.3f}"),
+                _format(values.coverage, "{:.3f}"),
+                _format(values.pinball, "{:.4f}"),
+            )
+        table.add_section()
+    return table
+
+
+def _interval_test_table(summary: BacktestReport) -> Table:
+    """Kupiec (POF) and Christoffersen (independence, conditional coverage) p-values of
+    each tail of the next-day interval, per symbol, and the interval score."""
+    table = Table(
+        title="Interval backtests (p-values; * rejected at 5%)",
+        caption="POF: hit rate = nominal; Ind: hits do not cluster; CC: both.",
+        box=box.SIMPLE_HEAD,
+    )
+    for heading in ("Symbol", "Forecaster", "Low POF", "Low Ind", "Low CC"):
+        table.add_column(heading, justify="right" if " " in heading else "left")
+    for heading in ("High POF", "High Ind", "High CC", "Int. score"):
+        table.add_column(heading, justify="right")
+    for symbol in [*summary.symbols, "ALL"]:
+        for name in summary.forecasters:
+            tests = summary.interval_tests.get(name, {}).get(symbol)
+            if tests is None:
+                continue
+            cells = []
+            for tail in (tests.lower, tests.upper):
+                for test in (tail.pof, tail.independence, tail.conditional_coverage):
+                    mark = "*" if test.rejected else ""
+                    cells.append(_format(test.p_value, "{:.3f}") + mark)
+            table.add_row(symbol, name, *cells, _format(tests.interval_score, "{:.3f}"))
+        table.add_section()
+    return table
 
 
 def _format(value: Any, fmt: str) -> str:

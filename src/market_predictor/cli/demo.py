@@ -90,6 +90,7 @@ def render_demo(summary: Mapping[str, Any]) -> None:
             f"{latest['lower']:.2f}-{latest['upper']:.2f}",
         )
     console.print(table)
+    _print_longer_ranges(summary["symbols"])
     rows = summary["table_rows"]
     console.print(
         f"Persistence forecasts tomorrow = today. Tables now hold "
@@ -114,6 +115,19 @@ def render_demo(summary: Mapping[str, Any]) -> None:
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _print_longer_ranges(symbols: Mapping[str, Any]) -> None:
+    """Each symbol's 10%-90% range of the close a week and a month out (every horizon
+    beyond the next day the champion forecasts)."""
+    for symbol, row in symbols.items():
+        longer = [r for r in row.get("horizons", []) if r["horizon"] != 1]
+        if longer:
+            ranges = "; ".join(
+                f"{r['horizon']}-day ({r['target_date']}) {r['lower']:.2f}-{r['upper']:.2f}"
+                for r in longer
+            )
+            console.print(f"  {symbol} 10%-90%: {ranges}", markup=False, highlight=False)
 
 
 def _number(value: float | None, digits: int = 4) -> str:

@@ -75,14 +75,17 @@ def register(app: typer.Typer) -> None:
 def render_summary(summary: TrainResult) -> None:
     from rich.table import Table
 
+    from market_predictor.training.gate import RIVALS
+
     metrics = summary.metrics
     table = Table(title=f"Validation from {summary.validation_start}")
     table.add_column("Metric")
     columns = [("model", summary.network.upper()), ("persistence", "Persistence")]
-    if metrics.get("drift"):
-        columns.append(("drift", "Drift"))
-    if metrics.get("garch"):
-        columns.append(("garch", "GARCH"))
+    columns += [
+        (rival.name, rival.label[:1].upper() + rival.label[1:])
+        for rival in RIVALS
+        if rival.name != "persistence" and metrics.get(rival.name)
+    ]
     if metrics.get("champion"):
         columns.append(("champion", "Champion"))
     for _, title in columns:
@@ -99,4 +102,27 @@ def render_summary(summary: TrainResult) -> None:
         f"run {summary.run_id}  model {summary.model_name}  "
         f"version {summary.version}  champion {summary.champion_version}"
     )
+    if len(summary.horizon_metrics) > 1:
+        console.print(_horizon_table(summary, columns))
     console.print(summary.message, markup=False, highlight=False)
+
+
+def _horizon_table(summary: TrainResult, columns: list[tuple[str, str]]) -> object:
+    """Validation pinball and coverage at every horizon, beside persistence's."""
+    from rich.table import Table
+
+    table = Table(title=f"Pinball (coverage) by horizon, gate: {summary.gate_measure}")
+    table.add_column("Horizon")
+    for _, title in columns:
+        table.add_column(title, justify="right")
+    for horizon, scored in sorted(summary.horizon_metrics.items()):
+        cells = []
+        for who, _ in columns:
+            values = scored.get(who)
+            if values is None or values.pinball is None:
+                cells.append("-")
+                continue
+            coverage = "" if values.coverage is None else f" ({values.coverage:.2f})"
+            cells.append(f"{values.pinball:.4f}{coverage}")
+        table.add_row(f"{horizon} d", *cells)
+    return table

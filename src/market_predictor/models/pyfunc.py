@@ -31,8 +31,9 @@ from mlflow.types import ColSpec, Schema
 from market_predictor.models.baselines import DriftForecaster, PersistenceForecaster
 from market_predictor.models.calibration import IntervalCalibration
 from market_predictor.models.forecaster import FORECAST_COLUMNS, Forecaster
-from market_predictor.models.garch import GarchForecaster
 from market_predictor.models.network_forecaster import NetworkForecaster
+from market_predictor.models.rivals import VOLATILITY_FORECASTERS
+from market_predictor.models.volatility import VolatilityForecaster
 
 ARTIFACT_KEY = "forecaster"
 SPEC_FILE = "forecaster.json"
@@ -90,8 +91,8 @@ def load_registered(model_uri: str) -> tuple[Forecaster, dict[str, Any]]:
 def forecaster_kind(forecaster: Forecaster) -> str:
     if isinstance(forecaster, NetworkForecaster):
         return "network"
-    if isinstance(forecaster, GarchForecaster):
-        return "garch"
+    if isinstance(forecaster, VolatilityForecaster):
+        return forecaster.kind
     if isinstance(forecaster, DriftForecaster):
         return "drift"
     if isinstance(forecaster, PersistenceForecaster):
@@ -130,12 +131,13 @@ def load_forecaster(directory: Path) -> tuple[Forecaster, dict[str, Any]]:
     if spec["kind"] == "network":
         state = torch.load(Path(directory) / WEIGHTS_FILE, weights_only=True)
         forecaster = NetworkForecaster.from_params(params, state)
-    elif spec["kind"] == "drift":
-        forecaster = DriftForecaster(params["quantiles"], z_scores=params["z_scores"])
-    elif spec["kind"] == "garch":
-        forecaster = GarchForecaster(params["quantiles"], params=params["garch"])
-    elif spec["kind"] == "persistence":
-        forecaster = PersistenceForecaster(params["quantiles"], z_scores=params["z_scores"])
+    elif spec["kind"] in ("drift", "persistence"):
+        naive = DriftForecaster if spec["kind"] == "drift" else PersistenceForecaster
+        # Saved before horizons: next-day only.
+        horizons = params.get("horizons", (1,))
+        forecaster = naive(params["quantiles"], z_scores=params["z_scores"], horizons=horizons)
+    elif spec["kind"] in VOLATILITY_FORECASTERS:
+        forecaster = VOLATILITY_FORECASTERS[spec["kind"]].from_params(params)
     else:
         raise ValueError(f"unknown forecaster kind {spec['kind']!r}")
     if spec.get("calibration"):

@@ -58,7 +58,16 @@ def train(
     before_validation = evaluate.rows_before(rows, windows.validation_start)
     # Every rival gets the network's treatment: fitted before the early-stopping months,
     # interval recalibrated on them, scored on the gate's window that none of them saw.
-    rivals = fit.fit_rivals(before_validation, config.quantiles, windows.stopping_start)
+    horizons = settings.horizons
+    chosen = tuple(rival for rival in gate.RIVALS if rival.name in settings.rivals)
+    rivals = fit.fit_rivals(
+        before_validation,
+        config.quantiles,
+        windows.stopping_start,
+        rivals=chosen,
+        horizons=horizons,
+        workers=settings.fit_workers,
+    )
     champion = run.current_champion(client, name)
     contestants = {**rivals, **({gate.CHAMPION: champion.forecaster} if champion else {})}
     with run.training_run(
@@ -71,6 +80,7 @@ def train(
             config,
             validation_start=windows.stopping_start,
             logger=training.epoch_logger(),
+            horizons=horizons,
         )
         results = evaluate.validation_forecasts(
             {gate.NETWORK: network, **contestants},
@@ -78,10 +88,10 @@ def train(
             windows.validation_start,
             optional=gate.OPTIONAL,
         )
-        metrics = evaluate.compare_on_common_rows(results, config.quantiles)
-        run.log_validation(metrics, results[gate.NETWORK], config.model)
-        pinballs = {who: values["pinball"] for who, values in metrics.items()}
-        outcome = gate.decide(pinballs, promote=promote)
+        by_horizon = evaluate.compare_by_horizon(results, config.quantiles, horizons)
+        metrics = by_horizon[1]
+        run.log_validation(by_horizon, results[gate.NETWORK], config.model)
+        outcome = gate.decide_by_horizon(by_horizon, promote=promote, rivals=chosen)
         version = training.register(network, outcome, rows)
     registered = training.carry_out(outcome, version, rivals, rows)
     return report.train_result(
@@ -91,6 +101,7 @@ def train(
         outcome=outcome,
         registered=registered,
         metrics=metrics,
+        horizon_metrics=by_horizon,
         lineage=dataset.lineage(),
         validation_start=windows.validation_start,
         previous=None if champion is None else champion.version,

@@ -21,28 +21,45 @@ if TYPE_CHECKING:
 
 
 def attach_outcomes(forecasts: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
-    """Join each forecast (made at the close of as_of_date) with its symbol's next stored
-    close (`target_date`, `actual_close`); forecasts whose next day is not stored are
+    """Join each forecast (made at the close of as_of_date, `horizon` trading rows ahead;
+    1 when the frame has no horizon) with its symbol's stored close that many rows later
+    (`target_date`, `actual_close`); forecasts whose target close is not stored are
     dropped."""
-    ordered = prices.loc[:, ["symbol", "date", "close"]].sort_values(["symbol", "date"])
-    by_symbol = ordered.groupby("symbol", sort=False)
-    outcomes = pd.DataFrame(
-        {
-            "symbol": ordered["symbol"].to_numpy(),
-            "as_of_date": pd.to_datetime(ordered["date"]).to_numpy(),
-            "target_date": pd.to_datetime(by_symbol["date"].shift(-1)).to_numpy(),
-            "actual_close": by_symbol["close"].shift(-1).to_numpy(),
-        }
-    ).dropna(subset=["actual_close"])
     if forecasts.empty:
         return forecasts.assign(target_date=pd.NaT, actual_close=np.nan)
+    frame = forecasts if "horizon" in forecasts else forecasts.assign(horizon=1)
     # One resolution on both sides: stores and sources differ in their datetime units.
-    frame = forecasts.assign(
-        as_of_date=pd.to_datetime(forecasts["as_of_date"]).astype("datetime64[ns]")
+    frame = frame.assign(
+        as_of_date=pd.to_datetime(frame["as_of_date"]).astype("datetime64[ns]"),
+        horizon=frame["horizon"].astype("int64"),
     )
+    outcomes = _outcomes(prices, sorted(frame["horizon"].unique()))
     frame["symbol"] = frame["symbol"].astype(outcomes["symbol"].dtype)
-    outcomes["as_of_date"] = outcomes["as_of_date"].astype("datetime64[ns]")
-    return frame.merge(outcomes, on=["symbol", "as_of_date"], how="inner", validate="many_to_one")
+    keys = ["symbol", "as_of_date", "horizon"]
+    if "target_date" in frame:
+        frame = frame.drop(columns=["target_date"])
+    joined = frame.merge(outcomes, on=keys, how="inner", validate="many_to_one")
+    return joined if "horizon" in forecasts else joined.drop(columns=["horizon"])
+
+
+def _outcomes(prices: pd.DataFrame, horizons: Sequence[int]) -> pd.DataFrame:
+    """For each stored row and horizon h, the symbol's date and close h rows later."""
+    ordered = prices.loc[:, ["symbol", "date", "close"]].sort_values(["symbol", "date"])
+    by_symbol = ordered.groupby("symbol", sort=False)
+    as_of = pd.to_datetime(ordered["date"]).astype("datetime64[ns]").to_numpy()
+    frames = [
+        pd.DataFrame(
+            {
+                "symbol": ordered["symbol"].to_numpy(),
+                "as_of_date": as_of,
+                "horizon": np.full(len(ordered), int(horizon), dtype="int64"),
+                "target_date": pd.to_datetime(by_symbol["date"].shift(-int(horizon))).to_numpy(),
+                "actual_close": by_symbol["close"].shift(-int(horizon)).to_numpy(),
+            }
+        )
+        for horizon in horizons
+    ]
+    return pd.concat(frames, ignore_index=True).dropna(subset=["actual_close"])
 
 
 def forecasts_with_outcomes(
@@ -72,18 +89,41 @@ def validation_forecasts(
 
 
 def compare_on_common_rows(
-    results: Mapping[str, pd.DataFrame], quantiles: Sequence[float]
+    results: Mapping[str, pd.DataFrame], quantiles: Sequence[float], horizon: int = 1
 ) -> dict[str, dict[str, float]]:
-    """forecast_metrics of each forecaster over the (symbol, day) rows all of them cover."""
+    """forecast_metrics of each forecaster at one horizon over the (symbol, day) rows
+    all of them cover there (a frame without a horizon column is next-day)."""
+    at_horizon = {name: _at_horizon(rows, horizon) for name, rows in results.items()}
     keys: pd.DataFrame | None = None
-    for rows in results.values():
+    for rows in at_horizon.values():
         current = rows[["symbol", "as_of_date"]]
         keys = current if keys is None else keys.merge(current, on=["symbol", "as_of_date"])
     assert keys is not None
     return {
         name: forecast_metrics(rows.merge(keys, on=["symbol", "as_of_date"]), quantiles)
-        for name, rows in results.items()
+        for name, rows in at_horizon.items()
     }
+
+
+def compare_by_horizon(
+    results: Mapping[str, pd.DataFrame], quantiles: Sequence[float], horizons: Sequence[int]
+) -> dict[int, dict[str, dict[str, float]]]:
+    """compare_on_common_rows at each horizon, among the forecasters that forecast it (a
+    champion trained for the next day only is compared at horizon 1 alone)."""
+    by_horizon: dict[int, dict[str, dict[str, float]]] = {}
+    for horizon in horizons:
+        covering = {
+            name: rows for name, rows in results.items() if not _at_horizon(rows, horizon).empty
+        }
+        if covering:
+            by_horizon[int(horizon)] = compare_on_common_rows(covering, quantiles, horizon)
+    return by_horizon
+
+
+def _at_horizon(rows: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    if "horizon" not in rows:
+        return rows if horizon == 1 else rows.iloc[:0]
+    return rows[rows["horizon"].to_numpy() == horizon]
 
 
 def validation_start_for(rows: pd.DataFrame, months: int) -> dt.date:

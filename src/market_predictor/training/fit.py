@@ -25,9 +25,7 @@ from market_predictor.training.config import TrainConfig
 from market_predictor.training.gate import RIVALS, Rival
 
 if TYPE_CHECKING:
-    from market_predictor.models.baselines import PersistenceForecaster
     from market_predictor.models.forecaster import Forecaster
-    from market_predictor.models.garch import GarchForecaster
     from market_predictor.models.network_forecaster import NetworkForecaster
 
 
@@ -199,8 +197,11 @@ def fit_forecaster(
     return calibrate(forecaster, prices, validation_start)  # type: ignore[return-value]
 
 
-# The forecasters `fit_baseline` can fit, by the name the gate's rival list uses.
-BASELINES = ("persistence", "drift", "garch")
+# The forecasters `fit_baseline` can fit, by the name the gate's rival list uses: the
+# naive ones, then the per-symbol volatility models (models/rivals.py).
+NAIVE = ("persistence", "drift")
+VOLATILITY = ("garch", "gjr_garch", "egarch", "har")
+BASELINES = (*NAIVE, *VOLATILITY)
 
 
 def fit_baseline(
@@ -209,28 +210,28 @@ def fit_baseline(
     quantiles: Sequence[float],
     held_out_start: dt.date | None = None,
     horizons: Sequence[int] = (1,),
-) -> PersistenceForecaster | GarchForecaster:
-    """A naive or GARCH forecaster given the network's treatment: fitted on the rows
-    before `held_out_start`, its interval recalibrated on the rows from it on (the
+    workers: int = 1,
+) -> Forecaster:
+    """A naive or volatility forecaster given the network's treatment: fitted on the
+    rows before `held_out_start`, its interval recalibrated on the rows from it on (the
     network's early-stopping months). Without a held-out start: fitted on every row,
-    uncalibrated."""
+    uncalibrated. A volatility model fits its symbols on `workers` processes."""
     from market_predictor.models.baselines import DriftForecaster, PersistenceForecaster
     from market_predictor.models.calibration import calibrate
-    from market_predictor.models.garch import GarchForecaster
+    from market_predictor.models.rivals import VOLATILITY_FORECASTERS
 
-    forecaster: PersistenceForecaster | GarchForecaster
-    if kind == "persistence":
-        forecaster = PersistenceForecaster(quantiles, horizons=horizons)
-    elif kind == "drift":
-        forecaster = DriftForecaster(quantiles, horizons=horizons)
-    elif kind == "garch":
-        forecaster = GarchForecaster(quantiles)
-    else:
-        raise ValueError(f"unknown baseline {kind!r}: choose one of {', '.join(BASELINES)}")
     fitting = prices
     if held_out_start is not None:
         fitting = prices[pd.to_datetime(prices["date"]) < pd.Timestamp(held_out_start)]
-    forecaster.fit(fitting)
+    forecaster: Forecaster
+    if kind in NAIVE:
+        naive = PersistenceForecaster if kind == "persistence" else DriftForecaster
+        forecaster = naive(quantiles, horizons=horizons).fit(fitting)
+    elif kind in VOLATILITY_FORECASTERS:
+        rival = VOLATILITY_FORECASTERS[kind](quantiles, horizons=horizons)
+        forecaster = rival.fit(fitting, workers=workers)
+    else:
+        raise ValueError(f"unknown baseline {kind!r}: choose one of {', '.join(BASELINES)}")
     calibrate(forecaster, prices, held_out_start)
     return forecaster
 
@@ -241,6 +242,7 @@ def fit_rivals(
     held_out_start: dt.date,
     rivals: Sequence[Rival] = RIVALS,
     horizons: Sequence[int] = (1,),
+    workers: int = 1,
 ) -> dict[str, Forecaster]:
     """Every rival fitted by `fit_baseline` (by name, in the list's order); an optional
     rival that cannot be fitted (no symbol has enough returns) is left out."""
@@ -248,7 +250,7 @@ def fit_rivals(
     for rival in rivals:
         try:
             fitted[rival.name] = fit_baseline(
-                rival.name, prices, quantiles, held_out_start, horizons
+                rival.name, prices, quantiles, held_out_start, horizons, workers
             )
         except ValueError:
             if not rival.optional:

@@ -28,6 +28,7 @@ def train_result(
     outcome: GateOutcome,
     registered: Registered,
     metrics: Mapping[str, Mapping[str, float]],
+    horizon_metrics: Mapping[int, Mapping[str, Mapping[str, float]]],
     lineage: dict[str, str],
     validation_start: dt.date,
     previous: str | None,
@@ -45,13 +46,22 @@ def train_result(
         champion_version=champion_now,
         decision=outcome.decision if outcome.promote else f"not_promoted ({outcome.decision})",
         metrics={who: metrics.get(who) for who in SCORED},
+        horizon_metrics={
+            horizon: {who: scored[who] for who in SCORED if who in scored}
+            for horizon, scored in horizon_metrics.items()
+        },
+        horizons_won=list(outcome.horizons_won),
+        gate_measure=outcome.measure,
+        gate_scores=dict(outcome.pinballs),
         lineage=lineage,
         message=outcome_message(
             outcome, registered, network=network, previous=previous, median_source=median_source
-        ),
+        )
+        + _horizons_sentence(outcome, horizon_metrics),
         network=network,
         baseline_version=baseline,
         garch_version=registered.rivals.get("garch"),
+        rival_versions=dict(registered.rivals),
         validation_start=validation_start,
         epochs_trained=epochs_trained,
         median_source=median_source,
@@ -86,7 +96,7 @@ def _gate_sentence(
 ) -> str:
     pinball = outcome.pinballs
     model, naive = pinball[NETWORK], pinball[PERSISTENCE]
-    versus = f"(pinball {model:.5f} vs {naive:.5f})"
+    versus = f"({outcome.measure} {model:.5f} vs {naive:.5f})"
     version, chosen = registered.version, outcome.new_champion
     if chosen == NETWORK:
         rival = f" and champion version {previous} ({pinball[CHAMPION]:.5f})" if previous else ""
@@ -98,7 +108,7 @@ def _gate_sentence(
     if chosen in registered.rivals:
         return (
             f"{LABELS[chosen]} beat the {network} and persistence on the validation window "
-            f"(pinball {pinball[chosen]:.5f} vs {model:.5f} and {naive:.5f}); it was "
+            f"({outcome.measure} {pinball[chosen]:.5f} vs {model:.5f} and {naive:.5f}); it was "
             f"registered as version {registered.rivals[chosen]} and is champion {challenger}."
         )
     lost = _shortfall(outcome, network, versus, previous)
@@ -129,3 +139,13 @@ def _shortfall(outcome: GateOutcome, network: str, versus: str, previous: str | 
         f"The {network} beat persistence {versus} but not {against} "
         f"({outcome.pinballs[beaten_by]:.5f})"
     )
+
+
+def _horizons_sentence(
+    outcome: GateOutcome, horizon_metrics: Mapping[int, Mapping[str, Mapping[str, float]]]
+) -> str:
+    """Which horizons what serves wins, when there is more than the next day."""
+    if len(horizon_metrics) < 2:
+        return ""
+    won = ", ".join(f"{h}-day" for h in outcome.horizons_won) or "none"
+    return f" Horizons where what serves has the lowest pinball of every contestant: {won}."

@@ -196,14 +196,21 @@ def training_run(
 
 
 def log_validation(
-    metrics: Mapping[str, Mapping[str, float]], network_rows: pd.DataFrame, network: str
+    by_horizon: Mapping[int, Mapping[str, Mapping[str, float]]],
+    network_rows: pd.DataFrame,
+    network: str,
 ) -> None:
-    """Every contestant's metrics, in the active run, as val_<who>_<metric> (who: a
-    gate.SCORED name, which is how the API finds them), and the network's figures."""
+    """Every contestant's metrics, in the active run, as val_<who>_<metric> at the next
+    day and val_<who>_h<h>_<metric> at a longer horizon h (who: a gate.SCORED name, which
+    is how the API finds them), and the network's next-day figures."""
     import mlflow
 
-    for who, values in metrics.items():
-        mlflow.log_metrics({f"val_{who}_{k}": float(v) for k, v in values.items()})
+    for horizon, metrics in by_horizon.items():
+        infix = "" if horizon == 1 else f"h{horizon}_"
+        for who, values in metrics.items():
+            mlflow.log_metrics({f"val_{who}_{infix}{k}": float(v) for k, v in values.items()})
+    if "horizon" in network_rows:
+        network_rows = network_rows[network_rows["horizon"] == 1]
     _log_figures(network_rows, network)
 
 

@@ -96,12 +96,19 @@ def test_retrain_triggers_list_only_flagged_days_newest_first() -> None:
 
 
 def test_the_demo_ends_by_suggesting_make_up(capsys: pytest.CaptureFixture[str]) -> None:
-    latest = {"target_date": "2013-03-04", "predicted_close": 10.0, "lower": 9.0, "upper": 11.0}
+    latest = {
+        "horizon": 1,
+        "target_date": "2013-03-04",
+        "predicted_close": 10.0,
+        "lower": 9.0,
+        "upper": 11.0,
+    }
+    month = {**latest, "horizon": 21, "target_date": "2013-04-01", "lower": 7.5, "upper": 13.25}
     summary = {
         "champion": {"name": "m", "version": "1", "is_baseline": True,
                      "trained_until": "2012-12-03", "how": "trained"},
         "symbols": {"AAPL": {"n": 59, "mae": 1.0, "persistence_mae": 1.0, "mase": 1.0,
-                             "coverage": 0.8, "latest": latest}},
+                             "coverage": 0.8, "latest": latest, "horizons": [latest, month]}},
         "replay_start": "2012-12-04", "replay_end": "2013-03-01",
         "table_rows": {"predictions": 1, "errors": 1, "summary": 1},
         "retrain_recommended_days": 0, "seconds": 1.0, "mlflow_ui": "mlflow ui ...",
@@ -110,3 +117,4 @@ def test_the_demo_ends_by_suggesting_make_up(capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     after_mlflow = " ".join(out[out.index("mlflow ui ...") :].split())
     assert "dashboard: make up (or `mpp up`" in after_mlflow
+    assert "21-day" in out and "7.50-13.25" in out

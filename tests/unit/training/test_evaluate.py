@@ -10,6 +10,8 @@ import pandas as pd
 from market_predictor.models.baselines import PersistenceForecaster
 from market_predictor.models.garch import GarchForecaster
 from market_predictor.training.evaluate import (
+    attach_outcomes,
+    compare_by_horizon,
     compare_on_common_rows,
     forecasts_with_outcomes,
     validation_forecasts,
@@ -53,3 +55,67 @@ def test_an_optional_forecaster_covering_every_row_is_kept() -> None:
     kept = validation_forecasts(forecasters, prices, START, optional=["garch"])
     assert list(kept) == ["model", "garch"]
     assert len(kept["model"]) == len(kept["garch"]) > 0
+
+
+def _closes(symbol: str, closes: list[float]) -> pd.DataFrame:
+    dates = pd.bdate_range("2024-01-01", periods=len(closes))
+    return pd.DataFrame({"symbol": symbol, "date": dates, "close": closes})
+
+
+def _forecast(symbol: str, as_of: str, horizon: int, predicted: float) -> dict[str, object]:
+    return {
+        "symbol": symbol,
+        "as_of_date": pd.Timestamp(as_of),
+        "horizon": horizon,
+        "last_close": 1.0,
+        "predicted_close": predicted,
+        "lower": predicted - 1,
+        "upper": predicted + 1,
+    }
+
+
+def test_each_horizon_is_joined_with_the_close_that_many_stored_rows_later() -> None:
+    prices = pd.concat([_closes("AAA", [10, 11, 12, 13, 14, 15]), _closes("BBB", [50, 51])])
+    forecasts = pd.DataFrame(
+        [
+            _forecast("AAA", "2024-01-01", 1, 11),
+            _forecast("AAA", "2024-01-01", 5, 15),
+            _forecast("AAA", "2024-01-02", 5, 16),  # its target is not stored yet
+            _forecast("BBB", "2024-01-01", 1, 51),
+        ]
+    )
+    joined = attach_outcomes(forecasts, prices).sort_values(["symbol", "horizon"])
+    assert joined[["symbol", "horizon", "actual_close"]].values.tolist() == [
+        ["AAA", 1, 11.0],
+        ["AAA", 5, 15.0],
+        ["BBB", 1, 51.0],
+    ]
+    # Five rows after Monday 1 January is Monday 8 January.
+    assert joined["target_date"].tolist()[1] == pd.Timestamp("2024-01-08")
+
+
+def test_forecasts_without_a_horizon_are_next_day_ones() -> None:
+    prices = _closes("AAA", [10, 11, 12])
+    forecasts = pd.DataFrame([_forecast("AAA", "2024-01-02", 1, 12)]).drop(columns="horizon")
+    joined = attach_outcomes(forecasts, prices)
+    assert "horizon" not in joined
+    assert joined["actual_close"].tolist() == [12.0]
+
+
+def test_each_horizon_is_compared_among_those_that_forecast_it() -> None:
+    prices = _closes("AAA", [10.0 + i for i in range(30)])
+    network = pd.DataFrame(
+        [_forecast("AAA", d, h, 12) for d in ("2024-01-01", "2024-01-02") for h in (1, 5)]
+    )
+    champion = pd.DataFrame([_forecast("AAA", "2024-01-01", 1, 12)])
+    results = {
+        "model": attach_outcomes(network, prices),
+        "champion": attach_outcomes(champion, prices),
+    }
+    by_horizon = compare_by_horizon(results, (0.1, 0.5, 0.9), (1, 5, 21))
+    assert sorted(by_horizon) == [1, 5]
+    assert sorted(by_horizon[1]) == ["champion", "model"]
+    assert sorted(by_horizon[5]) == ["model"]
+    # Horizon 1 is compared on the one row both forecast; horizon 5 on the network's two.
+    assert by_horizon[1]["model"]["n"] == 1
+    assert by_horizon[5]["model"]["n"] == 2

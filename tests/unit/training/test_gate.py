@@ -22,7 +22,10 @@ from market_predictor.training.gate import (
     champion_after,
     contestants,
     decide,
+    decide_by_horizon,
+    horizons_won,
     labels,
+    scores,
     strict_winner,
     verdict,
 )
@@ -226,12 +229,15 @@ def test_a_rival_list_is_all_the_gate_knows_of_its_rivals() -> None:
     assert decide({"model": 0.3, "persistence": 0.4, "x": 0.2}, rivals=serving).new_champion == "x"
 
 
-def test_the_rival_list_today_persistence_drift_and_garch() -> None:
-    assert [r.name for r in RIVALS] == ["persistence", "drift", "garch"]
-    assert GATING == ("persistence", "garch")
-    assert OPTIONAL == ("garch",)
-    assert [r.name for r in RIVALS if r.may_serve] == ["garch"]
-    assert SCORED == ("model", "persistence", "drift", "garch", "champion")
+VOLATILITY = ["garch", "gjr_garch", "egarch", "har"]
+
+
+def test_the_rival_list_today_the_naive_forecasts_and_four_volatility_models() -> None:
+    assert [r.name for r in RIVALS] == ["persistence", "drift", *VOLATILITY]
+    assert ("persistence", *VOLATILITY) == GATING
+    assert tuple(VOLATILITY) == OPTIONAL
+    assert [r.name for r in RIVALS if r.may_serve] == VOLATILITY
+    assert ("model", "persistence", "drift", *VOLATILITY, "champion") == SCORED
     # Each rival is something training can fit.
     assert {r.name for r in RIVALS} <= set(BASELINES)
 
@@ -253,6 +259,9 @@ def test_labels_name_the_champion_and_each_rival() -> None:
         "persistence": "persistence",
         "drift": "drift",
         "garch": "GARCH(1,1)-t",
+        "gjr_garch": "GJR-GARCH(1,1)",
+        "egarch": "EGARCH(1,1)",
+        "har": "log-HAR",
     }
 
 
@@ -282,3 +291,76 @@ def test_champion_after_the_gate(
     winner: str | None, has_champion: bool, expected: str | None
 ) -> None:
     assert champion_after(winner, has_champion, RIVALS) == expected
+
+
+# -- several horizons ----------------------------------------------------------------------
+
+
+def _by_horizon(**pinballs_by_horizon: dict[str, float]) -> dict[int, dict[str, dict[str, float]]]:
+    return {
+        int(h.removeprefix("h")): {who: {"pinball": p} for who, p in pinballs.items()}
+        for h, pinballs in pinballs_by_horizon.items()
+    }
+
+
+def test_next_day_only_scores_are_the_pinballs_themselves() -> None:
+    by_horizon = _by_horizon(h1={NETWORK: 0.2, "persistence": 0.3})
+    assert scores(by_horizon) == ({NETWORK: 0.2, "persistence": 0.3}, "pinball")
+
+
+def test_each_horizon_weighs_equally_as_a_ratio_to_persistence() -> None:
+    # The network wins the next day by 10% but loses the month by 5%: raw pinballs
+    # (0.9 + 21.0 vs 1.0 + 20.0) would hand the decision to the month alone.
+    by_horizon = _by_horizon(
+        h1={NETWORK: 0.9, "persistence": 1.0}, h21={NETWORK: 21.0, "persistence": 20.0}
+    )
+    score, measure = scores(by_horizon)
+    assert measure == "relative pinball"
+    assert score[NETWORK] == pytest.approx((0.9 + 1.05) / 2)
+    assert score["persistence"] == 1.0
+
+
+def test_a_contestant_missing_a_horizon_counts_as_persistence_there() -> None:
+    by_horizon = _by_horizon(
+        h1={NETWORK: 0.9, "persistence": 1.0, CHAMPION: 0.8},
+        h5={NETWORK: 1.8, "persistence": 2.0},
+    )
+    score, _ = scores(by_horizon)
+    assert score[CHAMPION] == pytest.approx((0.8 + 1.0) / 2)
+    assert score[NETWORK] == pytest.approx(0.9)
+
+
+def test_the_decision_by_horizon_says_where_the_new_champion_wins() -> None:
+    by_horizon = _by_horizon(
+        h1={NETWORK: 0.9, "persistence": 1.0, "garch": 0.95},
+        h5={NETWORK: 2.0, "persistence": 2.0, "garch": 2.1},
+        h21={NETWORK: 3.0, "persistence": 4.0, "garch": 3.5},
+    )
+    outcome = decide_by_horizon(by_horizon)
+    assert outcome.new_champion == NETWORK
+    assert outcome.measure == "relative pinball"
+    # A tie with persistence at 5 days is not a win there.
+    assert outcome.horizons_won == (1, 21)
+    assert "relative pinball" in outcome.reason
+
+
+def test_a_network_losing_the_relative_score_is_rejected_even_if_it_wins_the_next_day() -> None:
+    by_horizon = _by_horizon(
+        h1={NETWORK: 0.99, "persistence": 1.0}, h5={NETWORK: 2.2, "persistence": 2.0}
+    )
+    outcome = decide_by_horizon(by_horizon)
+    assert outcome.beaten_by == "persistence"
+    assert outcome.new_champion == BASELINE
+    # What serves is then persistence, which has the lowest pinball at 5 days only.
+    assert outcome.horizons_won == (5,)
+
+
+def test_when_the_champion_stays_its_horizons_are_reported() -> None:
+    by_horizon = _by_horizon(
+        h1={NETWORK: 0.9, "persistence": 1.0, CHAMPION: 0.85},
+        h5={NETWORK: 1.9, "persistence": 2.0, CHAMPION: 1.95},
+    )
+    outcome = decide_by_horizon(by_horizon)
+    assert outcome.new_champion is None
+    assert outcome.horizons_won == (1,)
+    assert horizons_won(by_horizon, None, outcome.pinballs) == ()
