@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures.ml",
     "tests.fixtures.ops",
     "tests.fixtures.api",
+    "tests.fixtures.horizons",
     "tests.fixtures.services",
 ]
 

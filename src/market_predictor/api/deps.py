@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from market_predictor.api.cache import DataCache, Snapshot, SymbolData
+from market_predictor.api.cache import DataCache
+from market_predictor.api.snapshot import Snapshot, SymbolData
 from market_predictor.checks import check_range
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
@@ -100,10 +101,24 @@ SymbolPath = Annotated[
 ]
 
 
-def symbol_data(snapshot: Snapshot, symbol: str, need: str = "predictions") -> SymbolData:
-    """The symbol's prepared rows; 404 when it has none of what the route serves."""
+HorizonQuery = Annotated[
+    int,
+    Query(
+        ge=1,
+        description="Forecast horizon in trading days (1 = the next trading day; the "
+        "daily job forecasts 1, 5 and 21). A horizon without stored forecasts has no rows.",
+    ),
+]
+
+
+def symbol_data(
+    snapshot: Snapshot, symbol: str, need: Literal["predictions", "prices"] = "predictions"
+) -> SymbolData:
+    """The symbol's prepared rows; 404 when it has none of what the route serves (a
+    symbol is known by its forecasts at any horizon)."""
     data = snapshot.symbols.get(symbol.upper())
-    if data is None or not getattr(data, need).rows:
+    known = data is not None and bool(data.prices.rows if need == "prices" else data.fan)
+    if data is None or not known:
         raise HTTPException(404, f"unknown symbol {symbol.upper()!r}: no stored {need}")
     return data
 

@@ -59,6 +59,9 @@ class SymbolInfo(Result):
     symbol: str
     latest_as_of: dt.date
     latest_price_date: dt.date | None
+    horizons: list[int] = Field(
+        description="forecast horizons (trading days) the store holds predictions of"
+    )
 
 
 class SymbolList(Result):
@@ -81,17 +84,29 @@ class PredictionRow(Outcome, ForecastValues, ServedBy):
 
 class PredictionList(Result):
     symbol: str
+    horizon: int
     start: dt.date | None
     end: dt.date | None
     count: int
     predictions: list[PredictionRow]
 
 
+class HorizonForecast(ForecastValues, ServedBy):
+    """One horizon of a symbol's newest forecasts: a point of the fan chart."""
+
+
 class LatestPrediction(Result):
     symbol: str
-    forecast: PredictionRow = Field(description="the newest forecast (the next trading day's)")
+    forecast: PredictionRow = Field(
+        description="the newest forecast at the requested horizon (the next trading day's "
+        "by default)"
+    )
     last_realised: PredictionRow | None = Field(
-        description="the newest forecast whose close is known"
+        description="the newest forecast at the requested horizon whose close is known"
+    )
+    horizons: list[HorizonForecast] = Field(
+        description="every horizon's forecast made at the newest as-of date, by horizon: "
+        "the fan of intervals from the last close"
     )
 
 
@@ -107,6 +122,7 @@ class LegacyPredictions(Result):
 
 class MetricsReport(Result):
     symbol: str
+    horizon: int
     start: dt.date | None
     end: dt.date | None
     model_name: str
@@ -139,8 +155,17 @@ class PriceList(Result):
 # -- overview -------------------------------------------------------------------------------
 
 
+class HorizonOutlook(HorizonForecast):
+    """A horizon's newest forecast beside its rolling skill against persistence."""
+
+    mase: float | None = Field(None, description="rolling MASE of the horizon's newest day")
+    coverage: float | None = None
+    window: int | None = None
+
+
 class OverviewRow(OptionalFloatsModel):
     symbol: str
+    horizon: int = Field(description="the horizon the flat forecast and skill fields are of")
     last_price_date: dt.date | None
     last_close: float | None
     as_of_date: dt.date
@@ -158,6 +183,9 @@ class OverviewRow(OptionalFloatsModel):
     retrain_recommended: bool
     reason: str
     stale: bool = Field(description="the newest forecast is older than the newest price")
+    horizons: list[HorizonOutlook] = Field(
+        description="every horizon's forecast at the newest as-of date with its rolling skill"
+    )
 
 
 class Overview(Result):

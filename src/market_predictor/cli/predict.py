@@ -1,4 +1,4 @@
-"""`mpp predict`: the champion's next-trading-day forecasts for every symbol."""
+"""`mpp predict`: the champion's forecasts at each of its horizons for every symbol."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ def predict(
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Forecast the next trading day's close with a 10%-90% interval and store it."""
+    """Forecast the close at each of the champion's horizons (the next trading day, and
+    5 and 21 trading days on for a multi-horizon model) with a 10%-90% interval, and store
+    them. --json lists one prediction per symbol and horizon."""
 
     def work() -> PredictionBatch:
         from market_predictor.config import get_settings
@@ -50,24 +52,28 @@ def predict(
 
 
 def render_predictions(summary: PredictionBatch) -> None:
+    """One line per symbol and horizon (the next trading day first), so the 5- and
+    21-day ranges read beside the next-day one."""
     from rich.table import Table
 
     kind = "persistence baseline" if summary.is_baseline else "model"
     table = Table(
         title=(
-            f"Forecasts for {summary.target_date} as of {summary.as_of} "
+            f"Forecasts as of {summary.as_of} "
             f"({summary.model_name} v{summary.model_version}, {kind})"
         )
     )
-    for column in ("symbol", "last close", "predicted", "10%", "90%"):
-        table.add_column(column, justify="left" if column == "symbol" else "right")
-    for row in summary.predictions:
+    for column in ("symbol", "horizon", "target", "last close", "predicted", "10%", "90%"):
+        table.add_column(column, justify="left" if column in ("symbol", "target") else "right")
+    for row in sorted(summary.predictions, key=lambda r: (r.symbol, r.horizon)):
         table.add_row(
             row.symbol,
-            f"{row.last_close:.2f}",
-            f"{row.predicted_close:.2f}",
-            f"{row.lower:.2f}",
-            f"{row.upper:.2f}",
+            f"{row.horizon}d",
+            str(row.target_date or "–"),
+            _price(row.last_close),
+            _price(row.predicted_close),
+            _price(row.lower),
+            _price(row.upper),
         )
     console.print(table)
     for symbol, reason in summary.skipped.items():
@@ -76,3 +82,7 @@ def render_predictions(summary: PredictionBatch) -> None:
         f"{summary.inserted} inserted, {summary.updated} updated "
         f"(predictions table version {summary.table_version})"
     )
+
+
+def _price(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"

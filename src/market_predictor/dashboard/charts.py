@@ -17,7 +17,7 @@ NEXT = "#f59e0b"
 UP, DOWN = "#16a34a", "#dc2626"
 
 
-def _layout(figure: go.Figure, title: str, height: int) -> go.Figure:
+def layout(figure: go.Figure, title: str, height: int) -> go.Figure:
     figure.update_layout(
         title={"text": title, "x": 0, "font": {"size": 15}},
         height=height,
@@ -100,7 +100,7 @@ def forecast_chart(rows: pd.DataFrame, symbol: str, latest: Mapping[str, Any] | 
             font={"color": NEXT},
         )
     figure.update_yaxes(title_text="Price", tickformat=",.2f")
-    return _layout(figure, f"{symbol}: actual close and day-ahead forecasts", 440)
+    return layout(figure, f"{symbol}: actual close and day-ahead forecasts", 440)
 
 
 def error_chart(rows: pd.DataFrame) -> go.Figure:
@@ -120,7 +120,7 @@ def error_chart(rows: pd.DataFrame) -> go.Figure:
     )
     figure.update_layout(barmode="group", bargap=0.25)
     figure.update_yaxes(title_text="Absolute error", tickformat=",.2f")
-    return _layout(figure, "Absolute error: model vs persistence", 300)
+    return layout(figure, "Absolute error: model vs persistence", 300)
 
 
 def skill_chart(daily: pd.DataFrame, nominal_coverage: float = 0.8) -> go.Figure:
@@ -156,7 +156,7 @@ def skill_chart(daily: pd.DataFrame, nominal_coverage: float = 0.8) -> go.Figure
         showgrid=False,
         secondary_y=True,
     )
-    return _layout(figure, "Rolling skill (20 trading days)", 300)
+    return layout(figure, "Rolling skill (20 trading days)", 300)
 
 
 def outlook_chart(table: pd.DataFrame) -> go.Figure:
@@ -194,6 +194,6 @@ def outlook_chart(table: pd.DataFrame) -> go.Figure:
     )
     figure.add_vline(x=0, line={"color": ACTUAL, "width": 1})
     figure.update_xaxes(title_text="Predicted change vs last close (%), with 80% interval")
-    figure = _layout(figure, "Next trading day", 120 + 40 * len(rows))
+    figure = layout(figure, "Next trading day", 120 + 40 * len(rows))
     figure.update_layout(hovermode="closest", showlegend=False)
     return figure

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,13 +86,13 @@ def replayed_home(ops_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     return home
 
 
-@pytest.fixture(scope="session")
-def served_api(replayed_home: Path) -> Iterator[ServedApi]:
-    """`mpp serve` on the replayed home, requiring API_TOKEN."""
+@contextmanager
+def serve(home: Path) -> Iterator[ServedApi]:
+    """`mpp serve` on `home`, requiring API_TOKEN, until the block ends."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "market_predictor.cli", "serve", "--port", str(port)],
-        env=child_environment(MPP_HOME=str(replayed_home), MPP_API_KEY=API_TOKEN),
+        env=child_environment(MPP_HOME=str(home), MPP_API_KEY=API_TOKEN),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -99,17 +100,40 @@ def served_api(replayed_home: Path) -> Iterator[ServedApi]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(f"{url}/api/v1/health", process)
-        yield ServedApi(url, API_TOKEN, replayed_home)
+        yield ServedApi(url, API_TOKEN, home)
     finally:
         stop_group(process)
+
+
+@pytest.fixture(scope="session")
+def served_api(replayed_home: Path) -> Iterator[ServedApi]:
+    with serve(replayed_home) as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def horizon_api(horizon_home: Path) -> Iterator[ServedApi]:
+    """The API on the multi-horizon store (tests.fixtures.horizons)."""
+    with serve(horizon_home) as api:
+        yield api
+
+
+def point_dashboard_at(api: ServedApi, monkeypatch: pytest.MonkeyPatch) -> ServedApi:
+    monkeypatch.setenv("MPP_API_URL", api.url)
+    monkeypatch.setenv("MPP_API_KEY", api.token)
+    return api
 
 
 @pytest.fixture
 def dashboard_env(served_api: ServedApi, monkeypatch: pytest.MonkeyPatch) -> ServedApi:
     """The dashboard's environment pointing at the served API with the right token."""
-    monkeypatch.setenv("MPP_API_URL", served_api.url)
-    monkeypatch.setenv("MPP_API_KEY", served_api.token)
-    return served_api
+    return point_dashboard_at(served_api, monkeypatch)
+
+
+@pytest.fixture
+def horizon_dashboard_env(horizon_api: ServedApi, monkeypatch: pytest.MonkeyPatch) -> ServedApi:
+    """The dashboard's environment pointing at the multi-horizon API."""
+    return point_dashboard_at(horizon_api, monkeypatch)
 
 
 def api_json(api: ServedApi, path: str, **params: str) -> dict:  # type: ignore[type-arg]

@@ -10,10 +10,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from market_predictor.dashboard.horizons import FAN_TITLE
 from tests.fixtures.ops import OPS_SYMBOLS
 from tests.integration.dashboard.conftest import (
     ServedApi,
@@ -34,15 +36,15 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def dashboard_url(served_api: ServedApi) -> Iterator[str]:
+@contextmanager
+def dashboard_of(api: ServedApi) -> Iterator[str]:
+    """The dashboard on `api`, started by the very command `mpp dashboard` runs."""
     from market_predictor.dashboard.launch import dashboard_service
 
-    # The very command `mpp dashboard` runs.
-    service = dashboard_service(served_api.url, "127.0.0.1", free_port())
+    service = dashboard_service(api.url, "127.0.0.1", free_port())
     process = subprocess.Popen(
         service.argv,
-        env=child_environment(MPP_API_URL=served_api.url, MPP_API_KEY=served_api.token),
+        env=child_environment(MPP_API_URL=api.url, MPP_API_KEY=api.token),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -52,6 +54,18 @@ def dashboard_url(served_api: ServedApi) -> Iterator[str]:
         yield service.url
     finally:
         stop_group(process)
+
+
+@pytest.fixture
+def dashboard_url(served_api: ServedApi) -> Iterator[str]:
+    with dashboard_of(served_api) as url:
+        yield url
+
+
+@pytest.fixture
+def horizon_dashboard_url(horizon_api: ServedApi) -> Iterator[str]:
+    with dashboard_of(horizon_api) as url:
+        yield url
 
 
 @pytest.fixture
@@ -91,6 +105,21 @@ def texts(driver: object, selector: str, at_least: int) -> list[str] | None:
     return list(found) if len(found) >= at_least else None
 
 
+def chart_texts(driver: object, title: str, selector: str, at_least: int) -> list[str] | None:
+    """Like `texts`, within the drawn Plotly chart whose title starts with `title`."""
+    found = driver.execute_script(  # type: ignore[attr-defined]
+        """
+        const chart = Array.from(document.querySelectorAll('.js-plotly-plot')).find(
+            c => (c.querySelector('.gtitle')?.textContent ?? '').startsWith(arguments[0]));
+        if (!chart) return [];
+        return Array.from(chart.querySelectorAll(arguments[1])).map(e => e.textContent);
+        """,
+        title,
+        selector,
+    )
+    return list(found) if len(found) >= at_least else None
+
+
 def test_overview_and_symbol_pages_render_the_symbols_with_no_console_error(
     dashboard_url: str, browser: object, tmp_path: Path
 ) -> None:
@@ -103,7 +132,9 @@ def test_overview_and_symbol_pages_render_the_symbols_with_no_console_error(
     browser.get(dashboard_url)
     # The overview: its table (a canvas, so symbols are read from the outlook chart's axis).
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="stDataFrame"]'))
-    ticks = wait.until(lambda d: texts(d, ".js-plotly-plot .ytick text", len(OPS_SYMBOLS)))
+    ticks = wait.until(
+        lambda d: chart_texts(d, "Next trading day", ".ytick text", len(OPS_SYMBOLS))
+    )
     assert sorted(ticks) == sorted(OPS_SYMBOLS)
     browser.save_screenshot(str(tmp_path / "overview.png"))
 
@@ -117,5 +148,33 @@ def test_overview_and_symbol_pages_render_the_symbols_with_no_console_error(
     browser.save_screenshot(str(tmp_path / "symbol.png"))
 
     # Nothing is filtered: any SEVERE entry (a failed request, a script error) fails.
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]  # type: ignore[attr-defined]
+    assert severe == []
+
+
+def test_the_fan_chart_draws_every_horizons_interval_on_both_pages(
+    horizon_dashboard_url: str, browser: object, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert isinstance(browser, WebDriver)
+    wait = WebDriverWait(browser, 90)
+    browser.get(horizon_dashboard_url)
+    # The overview fans AAA and BBB over 1, 5 and 21 days and CCC over 1 day: 7 labels,
+    # and a filled band per symbol.
+    labels = wait.until(lambda d: chart_texts(d, FAN_TITLE, ".textpoint text", 7))
+    assert sorted(labels) == sorted(["1d", "5d", "21d"] * 2 + ["1d"])
+    assert len(chart_texts(browser, FAN_TITLE, "path.js-fill", 3) or []) == 3
+    browser.save_screenshot(str(tmp_path / "overview-fan.png"))
+
+    browser.find_element(By.XPATH, '//a[contains(@href, "symbol")]').click()
+    legend = wait.until(lambda d: chart_texts(d, FAN_TITLE, ".legendtext", 1))
+    assert legend == ["AAA median"]
+    labels = chart_texts(browser, FAN_TITLE, ".textpoint text", 3)
+    assert labels == ["1d", "5d", "21d"]
+    browser.save_screenshot(str(tmp_path / "symbol-fan.png"))
+
     severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]  # type: ignore[attr-defined]
     assert severe == []

@@ -33,6 +33,11 @@ def run_page(page: str = "pages/overview.py") -> AppTest:
     return app
 
 
+def shown_rows(app: AppTest) -> pd.DataFrame:
+    """The symbol page's table of the days shown (the rows the CSV download holds)."""
+    return next(t.value for t in app.dataframe if "actual_close" in t.value.columns)
+
+
 def metric(app: AppTest, label: str) -> str:
     values = [m.value for m in app.metric if m.label == label]
     assert values, f"no {label!r} tile among {[m.label for m in app.metric]}"
@@ -63,8 +68,9 @@ def test_symbol_page_opens_on_the_last_six_months_with_the_next_forecast(
     assert app.date_input(key="range").value == (dt.date(2012, 6, 14), REPLAY_END)
     latest = api_json(dashboard_env, "/predictions/AAPL/latest")["forecast"]
     assert metric(app, f"Forecast for {NEXT_TRADING_DAY}") == f"{latest['predicted_close']:.2f}"
-    assert len(app.get("plotly_chart")) == 3  # prices with forecasts, errors, rolling skill
-    rows = app.dataframe[0].value
+    # prices with forecasts, the horizons' fan, errors, rolling skill
+    assert len(app.get("plotly_chart")) == 4
+    rows = shown_rows(app)
     assert rows["date"].min() >= dt.date(2012, 6, 14)
     assert rows["date"].max() == REPLAY_END
 
@@ -75,7 +81,7 @@ def test_selecting_a_symbol_shows_that_symbols_forecast(dashboard_env: ServedApi
     assert not app.exception
     latest = api_json(dashboard_env, "/predictions/MSFT/latest")["forecast"]
     assert metric(app, f"Forecast for {NEXT_TRADING_DAY}") == f"{latest['predicted_close']:.2f}"
-    closes = app.dataframe[0].value.dropna(subset=["actual_close"])
+    closes = shown_rows(app).dropna(subset=["actual_close"])
     served = api_json(dashboard_env, "/prices/MSFT", start="2012-12-03", end="2012-12-03")
     first_monday = closes[closes["date"] == dt.date(2012, 12, 3)]
     assert first_monday["actual_close"].item() == served["prices"][0]["close"]
@@ -86,7 +92,7 @@ def test_changing_the_date_range_shows_exactly_the_days_inside_it(
 ) -> None:
     app = run_page("pages/symbol.py")
     app.date_input(key="range").set_value((dt.date(2012, 12, 5), dt.date(2012, 12, 11))).run()
-    rows = app.dataframe[0].value
+    rows = shown_rows(app)
     # Wednesday to the next Tuesday: five trading days, each with a forecast made for it.
     assert list(rows["date"]) == [dt.date(2012, 12, d) for d in (5, 6, 7, 10, 11)]
     assert rows["predicted_close"].notna().all()
@@ -100,7 +106,7 @@ def test_a_range_before_the_first_forecast_shows_closes_without_forecasts(
     app = run_page("pages/symbol.py")
     app.date_input(key="range").set_value((dt.date(2012, 11, 26), dt.date(2012, 11, 30))).run()
     assert not app.exception
-    rows = app.dataframe[0].value
+    rows = shown_rows(app)
     assert len(rows) == 5 and rows["predicted_close"].isna().all()
     assert metric(app, "MASE (range)") == "–"
 
@@ -113,7 +119,7 @@ def test_the_original_year_month_picker_jumps_to_that_whole_month(
     app.selectbox(key="pick_month").set_value("Nov")
     app.button(key="jump").click().run()
     assert app.date_input(key="range").value == (dt.date(2012, 11, 1), dt.date(2012, 11, 30))
-    rows = app.dataframe[0].value
+    rows = shown_rows(app)
     assert rows["date"].min() == dt.date(2012, 11, 1) and rows["date"].max() == dt.date(
         2012, 11, 30
     )
@@ -122,7 +128,7 @@ def test_the_original_year_month_picker_jumps_to_that_whole_month(
 def test_the_download_holds_the_rows_shown(dashboard_env: ServedApi) -> None:
     app = run_page("pages/symbol.py")
     app.date_input(key="range").set_value((dt.date(2012, 12, 10), dt.date(2012, 12, 14))).run()
-    shown = app.dataframe[0].value
+    shown = shown_rows(app)
     button = app.get("download_button")[0]
     assert button.proto.label.startswith("Download")
     assert len(shown) == 5  # the CSV is built from this frame (see the page)
@@ -172,5 +178,5 @@ def test_a_missing_token_says_which_setting_to_set(
 
 def test_the_csv_rows_frame_is_sorted_by_date(dashboard_env: ServedApi) -> None:
     app = run_page("pages/symbol.py")
-    dates = pd.Series(app.dataframe[0].value["date"])
+    dates = pd.Series(shown_rows(app)["date"])
     assert dates.is_monotonic_increasing

@@ -7,8 +7,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from market_predictor.api.cache import Series
 from market_predictor.api.deps import _matches
+from market_predictor.api.snapshot import Series
 
 DAYS = [dt.date(2024, 1, d) for d in (2, 3, 4, 8, 9)]
 SERIES = Series(list(DAYS), np.array([d.toordinal() for d in DAYS], dtype=np.int64))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from market_predictor.api.cache import Series
 from market_predictor.api.deps import MAX_ROWS, DateRange
+from market_predictor.api.snapshot import Series
 
 
 def window(series: Series, dates: DateRange, limit: int | None = None) -> tuple[int, int]:

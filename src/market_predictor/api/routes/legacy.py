@@ -1,5 +1,7 @@
 """The original system's three routes, with their paths and JSON shapes unchanged, so
-its clients keep working. Like the original, a month without rows is a 404."""
+its clients keep working. Like the original, a month without rows is a 404. The
+original forecast the next trading day only, so these serve horizon 1 and nothing else:
+a month's list of target dates mixed with 5- and 21-day forecasts would repeat dates."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path
 
-from market_predictor.api.cache import Series
 from market_predictor.api.deps import DateRange, SnapshotDep, SymbolPath, symbol_data
 from market_predictor.api.routes import window
 from market_predictor.api.schemas import (
@@ -18,8 +19,11 @@ from market_predictor.api.schemas import (
     LegacyMetrics,
     LegacyPredictions,
 )
+from market_predictor.api.snapshot import Series
 
 router = APIRouter(tags=["original routes"], responses={404: {"model": ErrorBody}})
+
+NEXT_DAY = 1
 
 Year = Annotated[int, Path(ge=1900, le=2200, description="Year of the target dates")]
 Month = Annotated[int, Path(ge=1, le=12, description="Month of the target dates (1-12)")]
@@ -52,7 +56,9 @@ async def month_predictions(
     symbol: SymbolPath, year: Year, month: Month, snapshot: SnapshotDep
 ) -> LegacyPredictions:
     data = symbol_data(snapshot, symbol)
-    rows = _month_rows(data.predictions, year, month, f"no predictions for {data.symbol}")
+    rows = _month_rows(
+        data.at(NEXT_DAY).predictions, year, month, f"no predictions for {data.symbol}"
+    )
     return LegacyPredictions(
         datetime=[row.target_date for row in rows],
         prediction=[row.predicted_close for row in rows],
@@ -68,7 +74,9 @@ async def month_metrics(
     symbol: SymbolPath, year: Year, month: Month, snapshot: SnapshotDep
 ) -> LegacyMetrics:
     data = symbol_data(snapshot, symbol)
-    rows = _month_rows(data.errors, year, month, f"no realised errors for {data.symbol}")
+    rows = _month_rows(
+        data.at(NEXT_DAY).errors, year, month, f"no realised errors for {data.symbol}"
+    )
     return LegacyMetrics(
         datetime=[row.target_date for row in rows], metric=[row.abs_error for row in rows]
     )

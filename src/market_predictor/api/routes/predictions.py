@@ -1,13 +1,15 @@
-"""GET /predictions/{symbol} (a date range of served forecasts with their outcomes) and
-GET /predictions/{symbol}/latest. Bodies are serialised once per data version and
-range, then served as bytes."""
+"""GET /predictions/{symbol} (a date range of served forecasts at one horizon with their
+outcomes) and GET /predictions/{symbol}/latest (the newest forecast at one horizon, and
+every horizon's forecast made that day). Bodies are serialised once per data version,
+horizon and range, then served as bytes."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Response
 
 from market_predictor.api.deps import (
     EndQuery,
+    HorizonQuery,
     LimitQuery,
     SnapshotDep,
     StartQuery,
@@ -25,7 +27,7 @@ router = APIRouter(tags=["predictions"], responses={404: {"model": ErrorBody}})
 @router.get(
     "/predictions/{symbol}",
     response_model=PredictionList,
-    summary="Forecasts whose target date is in [start, end]",
+    summary="Forecasts at one horizon whose target date is in [start, end]",
 )
 async def predictions(
     symbol: SymbolPath,
@@ -33,19 +35,22 @@ async def predictions(
     start: StartQuery = None,
     end: EndQuery = None,
     limit: LimitQuery = None,
+    horizon: HorizonQuery = 1,
 ) -> Response:
     dates = checked_range(start, end)
     data = symbol_data(snapshot, symbol)
-    i, j = window(data.predictions, dates, limit)
+    served = data.at(horizon).predictions
+    i, j = window(served, dates, limit)
     body = data.memoised(
-        ("predictions", i, j, start, end),
+        ("predictions", horizon, i, j, start, end),
         lambda: json_of(
             PredictionList.model_construct(
                 symbol=data.symbol,
+                horizon=horizon,
                 start=start,
                 end=end,
                 count=j - i,
-                predictions=data.predictions.rows[i:j],
+                predictions=served.rows[i:j],
             )
         ),
     )
@@ -55,10 +60,12 @@ async def predictions(
 @router.get(
     "/predictions/{symbol}/latest",
     response_model=LatestPrediction,
-    summary="The next trading day's forecast and the newest realised one",
+    summary="The newest forecast at one horizon, the newest realised one, and every "
+    "horizon's forecast from the newest as-of date (a fan chart's data)",
 )
-async def latest(symbol: SymbolPath, snapshot: SnapshotDep) -> Response:
+async def latest(symbol: SymbolPath, snapshot: SnapshotDep, horizon: HorizonQuery = 1) -> Response:
     data = symbol_data(snapshot, symbol)
-    latest = data.latest
-    assert latest is not None  # every symbol with predictions has one
-    return prepared(snapshot, data.memoised(("latest",), lambda: json_of(latest)))
+    latest = data.at(horizon).latest
+    if latest is None:
+        raise HTTPException(404, f"no {horizon}-day forecasts stored for {data.symbol}")
+    return prepared(snapshot, data.memoised(("latest", horizon), lambda: json_of(latest)))

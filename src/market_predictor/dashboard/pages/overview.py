@@ -1,4 +1,5 @@
-"""Overview: every symbol's next-day forecast, how far to trust it, and whether it is fresh."""
+"""Overview: every symbol's next-day forecast, how far to trust it, and whether it is
+fresh; then every horizon's interval as a fan and each horizon's skill."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import streamlit as st
 
 from market_predictor.dashboard import charts
 from market_predictor.dashboard.frames import overview_headers, overview_table
+from market_predictor.dashboard.horizons import fan_chart, fan_frame, outlook_table, relative
 from market_predictor.dashboard.ui import load
 
 health = load("the API's status", "/health")
@@ -67,3 +69,28 @@ st.dataframe(
 )
 
 st.plotly_chart(charts.outlook_chart(pd.DataFrame(overview["symbols"])), width="stretch")
+
+st.markdown("#### Every horizon")
+# In percent of each symbol's last close, so every symbol's fan shares one axis.
+fans = {row["symbol"]: relative(fan_frame(row.get("horizons", []))) for row in overview["symbols"]}
+st.plotly_chart(fan_chart(fans, percent=True), width="stretch", key="fan")
+st.dataframe(
+    outlook_table(overview),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "Predicted close": st.column_config.NumberColumn(format="%.2f"),
+        "80% low": st.column_config.NumberColumn(format="%.2f"),
+        "80% high": st.column_config.NumberColumn(format="%.2f"),
+        "MASE": st.column_config.NumberColumn(
+            format="%.3f",
+            help="Rolling MAE of this horizon's forecasts over persistence's (the close h "
+            "trading days later = the as-of close); below 1 beats persistence",
+        ),
+        "Coverage": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+    },
+)
+st.caption(
+    "Each horizon's MASE and coverage come from monitoring's newest day for that horizon; "
+    "they stay empty until forecasts of that horizon have reached their target dates."
+)

@@ -1,5 +1,6 @@
 """Symbol: one symbol's closes with the forecasts and their interval over any date range,
-the next trading day's forecast, and how the model did against persistence."""
+the next trading day's forecast, every horizon's interval as a fan, and how the model did
+against persistence at each horizon."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import streamlit as st
 
 from market_predictor.dashboard import charts
 from market_predictor.dashboard.frames import daily_skill, default_range, month_range, symbol_rows
+from market_predictor.dashboard.horizons import fan_chart, fan_frame, horizon_skill
 from market_predictor.dashboard.ui import load, load_optional, number, percent
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -117,6 +119,40 @@ if summary.get("retrain_recommended"):
     )
 
 st.plotly_chart(charts.forecast_chart(rows, symbol, next_forecast), width="stretch")
+
+horizons = latest["horizons"] if latest else []
+# The page's metrics are the next-day ones; every other horizon is measured on its own.
+skill_by_horizon = {1: metrics} | {
+    point["horizon"]: load(
+        f"{symbol} {point['horizon']}-day metrics",
+        f"/metrics/{symbol}",
+        {**window, "horizon": point["horizon"]},
+    )
+    for point in horizons
+    if point["horizon"] != 1
+}
+if horizons:
+    fan_column, skill_column = st.columns([3, 2])
+    fan_column.plotly_chart(fan_chart({symbol: fan_frame(horizons)}), width="stretch", key="fan")
+    skill_column.dataframe(
+        horizon_skill(horizons, skill_by_horizon),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Predicted close": st.column_config.NumberColumn(format="%.2f"),
+            "80% low": st.column_config.NumberColumn(format="%.2f"),
+            "80% high": st.column_config.NumberColumn(format="%.2f"),
+            "MAE": st.column_config.NumberColumn(format="%.3f"),
+            "Persistence MAE": st.column_config.NumberColumn(format="%.3f"),
+            "MASE": st.column_config.NumberColumn(format="%.3f"),
+            "Coverage": st.column_config.NumberColumn(format="percent"),
+        },
+    )
+    skill_column.caption(
+        "Skill over each horizon's forecasts whose target date is in the range: MASE below 1 "
+        "beats persistence at that horizon (the close h trading days later = the as-of "
+        "close); coverage is the share of closes inside the 80% interval."
+    )
 left, right = st.columns(2)
 left.plotly_chart(charts.error_chart(rows), width="stretch")
 right.plotly_chart(charts.skill_chart(daily_skill(metrics)), width="stretch")
