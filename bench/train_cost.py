@@ -181,7 +181,8 @@ def render(results: dict[str, dict]) -> str:
         + ",".join(str(r["symbols"]) for r in sizes)
         + f" --years {years}`",
         "",
-        "| Symbols | Price rows | Wall (s) | CPU (s) | Peak RSS (MB) | Epochs | Wall per symbol (s) "
+        "| Symbols | Price rows | Wall (s) | CPU (s) | Peak RSS (MB) | Epochs "
+        "| Wall per symbol (s) "
         "| Wall per 1k rows (s) | Load avg at start |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -218,7 +219,8 @@ def render(results: dict[str, dict]) -> str:
         lines += ["", "Outcome per size:", ""]
         for r in done:
             lines.append(
-                f"- {r['symbols']} symbols: gate decision `{r['outcome']}` (network pinball {r['pinball']:.5f} "
+                f"- {r['symbols']} symbols: gate decision `{r['outcome']}` "
+                f"(network pinball {r['pinball']:.5f} "
                 f"vs persistence {r['persistence_pinball']:.5f})."
             )
     target = next((r for r in sizes if r["symbols"] == TARGET_SYMBOLS), None)

@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 # Stage -> the functions charged to it, as (module, attribute[.method]).
@@ -138,8 +139,7 @@ def main() -> None:
         "cpu": watch.cpu,
         "peak_mb": watch.peak_mb,
     }
-    with open(os.environ["MPP_BENCH_PHASES"], "w") as out:
-        json.dump(report, out)
+    Path(os.environ["MPP_BENCH_PHASES"]).write_text(json.dumps(report))
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code if isinstance(code, int) else 0)
