@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from market_predictor import __version__
 from market_predictor.api.cache import DataCache
-from market_predictor.api.deps import NotModifiedError
+from market_predictor.api.deps import NotModifiedError, known_query_only
 from market_predictor.api.logging import AccessLogMiddleware
 from market_predictor.api.routes import (
     health,
@@ -62,10 +62,16 @@ def create_app(settings: Settings | None = None, cache: DataCache | None = None)
     app.state.cache = data
     app.state.api_keys = [key.encode("utf-8") for key in settings.api_keys]
 
-    app.include_router(health.router, prefix=PREFIX)
+    strict_query = [Depends(known_query_only)]
+    app.include_router(health.router, prefix=PREFIX, dependencies=strict_query)
     # Every other route takes the snapshot, which checks the bearer token first.
     for module in (symbols, predictions, metrics, prices, models, legacy):
-        app.include_router(module.router, prefix=PREFIX, responses={401: {"model": ErrorBody}})
+        app.include_router(
+            module.router,
+            prefix=PREFIX,
+            responses={401: {"model": ErrorBody}},
+            dependencies=strict_query,
+        )
 
     _error_handlers(app)
     app.add_middleware(AccessLogMiddleware)

@@ -152,6 +152,22 @@ def checked_range(start: dt.date | None, end: dt.date | None) -> DateRange:
     return DateRange(start, end)
 
 
+async def known_query_only(request: Request) -> None:
+    """422 for a query parameter the route does not take: a typo such as `?horizn=5`
+    would otherwise be ignored and answer for the default without a word."""
+    from fastapi.dependencies.utils import get_flat_dependant
+
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = {param.alias for param in get_flat_dependant(dependant).query_params}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        allowed = ", ".join(sorted(known)) or "none"
+        raise _invalid(unknown[0], f"unknown query parameter (this route takes: {allowed})")
+
+
 def _invalid(name: str, message: str) -> RequestValidationError:
     return RequestValidationError([{"loc": ("query", name), "msg": message, "type": "value_error"}])
 

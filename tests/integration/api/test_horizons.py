@@ -198,3 +198,11 @@ def test_a_month_holding_only_longer_horizons_targets_is_404_on_the_original_rou
     assert target(LAST, 5).month == 4 and target(LAST, 21).month == 5
     assert client.get(f"{V1}/predictions/AAA/2024/5").status_code == 404
     assert _get(client, "/predictions/AAA", horizon=21, start="2024-05-01")["count"] > 0
+
+
+def test_an_unknown_query_parameter_is_a_422_naming_it(client: TestClient) -> None:
+    # A typo must not silently answer for the default horizon.
+    response = client.get("/api/v1/overview", params={"horizn": 5})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "horizn"]
+    assert client.get("/api/v1/overview", params={"horizon": 5}).status_code == 200
