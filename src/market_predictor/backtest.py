@@ -24,6 +24,7 @@ from market_predictor.errors import InputError
 from market_predictor.evaluation import DEFAULT_QUANTILES, metrics_table
 from market_predictor.interval_tests import IntervalBacktest, interval_backtest
 from market_predictor.models.forecaster import Forecaster
+from market_predictor.online_calibration import OnlineRule, beside_static, simulate
 from market_predictor.results import BacktestReport, FoldWindow, Metrics
 from market_predictor.training.config import DEFAULT_RETRAIN_EVERY, TrainConfig
 from market_predictor.training.evaluate import attach_outcomes
@@ -177,8 +178,13 @@ def walk_forward(
     factories: Mapping[str, ForecasterFactory],
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     progress: Progress | None = None,
+    online_eta: float = 0.0,
 ) -> BacktestResult:
     """Expanding-window refits and day-ahead forecasts over [start, end] for every factory.
+
+    With `online_eta` > 0 every forecaster's interval gets the daily job's online scale
+    (online_calibration.simulate, reset at each refit) and the table keeps the static
+    interval's coverage and pinball beside it.
 
     `prices` is every stored row up to `end` (the as-of cut): rows after `end` are
     ignored, so the last forecast made on `end` has no outcome and is not scored.
@@ -188,7 +194,11 @@ def walk_forward(
     forecasts = forecast_folds(
         prices, progress(folds) if progress is not None else folds, factories
     )
+    rule = OnlineRule.for_quantiles(quantiles, online_eta)
+    static, forecasts = forecasts, simulate(forecasts, rule)
     table = _score(forecasts, list(factories), quantiles)
+    if rule.active:
+        table = beside_static(table, _score(static, list(factories), quantiles))
     return BacktestResult(
         quantiles=tuple(quantiles),
         start=start,
@@ -322,6 +332,7 @@ def backtest(
         factories=factories,
         quantiles=quantiles,
         progress=progress,
+        online_eta=settings.online_eta,
     )
     result.config = config.model_dump(mode="json") if config is not None else None
     return result

@@ -32,6 +32,15 @@ DEFAULT_HORIZONS = (1, 5, 21)
 # Feature group versions are schema generations, not counters: a handful in a
 # system's life. The cap keeps a typo from creating table `v99999999999999999999`.
 MAX_FEATURE_GROUP_VERSION = 999
+# The online interval scale's step (market_predictor.online_calibration). Near its fixed
+# point a tail's miss rate moves by about f = 0.22 per unit of log scale (a normal 10%
+# tail: density x quantile), so the log scale is an AR(1) with coefficient 1 - f*eta: at
+# 0.05 a time constant of ~90 trading days and a stationary wobble of sd ~sqrt(0.2*eta)
+# = 0.1 (10% of the width). The forecasters' own volatility inputs follow regime changes
+# within weeks; the scale corrects the slower, persistent miscalibration (factors frozen
+# at each training) and adds no more noise than a 10% width error, which costs little
+# pinball loss. A larger step reacts faster and wobbles more (sd grows as sqrt(eta)).
+ONLINE_CALIBRATION_ETA = 0.05
 
 
 class Settings(BaseSettings):
@@ -115,6 +124,18 @@ class Settings(BaseSettings):
     retrain_cooldown_days: int = Field(
         20, ge=0, description="Trading days after a retrain before the monitor may trigger another."
     )
+    online_calibration: bool = Field(
+        True,
+        description="Rescale the served interval online from its realised misses (adaptive "
+        "conformal inference); false serves the model's interval as it is.",
+    )
+    online_calibration_eta: float = Field(
+        ONLINE_CALIBRATION_ETA,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Step of the online interval scale per realised error (0: off).",
+    )
     api_key: SecretStr | None = Field(
         None,
         description="Bearer token(s) the API requires, comma-separated for rotation "
@@ -185,6 +206,11 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: object) -> object:
         return _comma_list(value)
+
+    @property
+    def online_eta(self) -> float:
+        """The online interval scale's step in force (0 when it is turned off)."""
+        return self.online_calibration_eta if self.online_calibration else 0.0
 
     @property
     def api_keys(self) -> list[str]:

@@ -15,6 +15,7 @@ import pandas as pd
 from market_predictor import calendar
 from market_predictor.day import Day
 from market_predictor.errors import InputError
+from market_predictor.interval_scales import served_forecasts
 from market_predictor.results import Forecast, PredictionBatch
 from market_predictor.store import predictions
 from market_predictor.store.prices import BAR_COLUMNS
@@ -47,7 +48,7 @@ def predict(day: Day) -> PredictionBatch:
     )
     if usable.empty:
         return summary
-    forecasts = champion.predict(usable)
+    forecasts = served_forecasts(day, champion.predict(usable))
     finite = predictions.finite(forecasts)
     for symbol in forecasts.loc[~finite, "symbol"]:
         summary.skipped[str(symbol)] = "the model returned a non-finite forecast"

@@ -23,6 +23,7 @@ from market_predictor import calendar
 from market_predictor.day import Day
 from market_predictor.errors import InputError
 from market_predictor.evaluation import mase
+from market_predictor.interval_scales import update_scales
 from market_predictor.results import MonitorResult
 from market_predictor.store import errors as error_table
 from market_predictor.store.summary import SKILL_COLUMNS, SymbolSkill
@@ -210,6 +211,7 @@ def monitor(day: Day) -> MonitorResult:
             summary.new_errors = result.inserted
 
     summary.pending += _awaiting_their_day(day)
+    summary.interval_scales = update_scales(day)
     rows, summary.test_level = _summary_rows(day, since)
     summary.alpha = day.settings.trigger_alpha
     if rows.empty:

@@ -18,6 +18,7 @@ from market_predictor.interval_tests import IntervalBacktest
 from market_predictor.records import OptionalFloatsModel, Result
 from market_predictor.store.predictions import ForecastValues
 from market_predictor.store.rows import SymbolField
+from market_predictor.store.scales import IntervalScale
 from market_predictor.store.summary import SymbolSkill
 from market_predictor.triggers.base import TriggerTest
 
@@ -109,6 +110,9 @@ class MonitorResult(Result):
     test_level: float | None = None
     errors_table_version: int | None = None
     summary_table_version: int | None = None
+    # The champion version's online interval scale after the day's realised errors,
+    # per symbol and horizon: what tomorrow's forecasts are served with.
+    interval_scales: list[IntervalScale] = Field(default_factory=list)
     message: str = ""
 
     @computed_field  # type: ignore[prop-decorator]

@@ -34,6 +34,9 @@ _COLUMNS = (
     ("directional_accuracy", "Dir.", "{:.3f}"),
     ("coverage", "Cover", "{:.3f}"),
     ("pinball", "Pinball", "{:.5f}"),
+    # The same interval without the online scale (absent when MPP_ONLINE_CALIBRATION=false).
+    ("coverage_static", "Cover0", "{:.3f}"),
+    ("pinball_static", "Pinball0", "{:.5f}"),
 )
 
 
@@ -104,7 +107,8 @@ def _render(summary: BacktestReport) -> None:
         ),
         caption=(
             "MASE < 1 beats persistence; Dir. = directional accuracy; "
-            "Cover = share of closes inside the 10%-90% interval."
+            "Cover = share of closes inside the 10%-90% interval, with the online scale; "
+            "Cover0, Pinball0: the same without it."
         ),
         box=box.SIMPLE_HEAD,
         pad_edge=False,

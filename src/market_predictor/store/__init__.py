@@ -4,7 +4,7 @@ Entry points reach storage only through `FeatureStore`; the URI (a local folder 
 s3://bucket/prefix) picks the backend, so scaling out is configuration alone. Each
 table is one module of this package holding its row model, key, schema, reads and
 writes: `prices` (with `statistics`, as the `feature_group`), `quarantine`,
-`datasets`, `predictions`, `errors` and `summary`.
+`datasets`, `predictions`, `errors`, `summary` and `scales`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from market_predictor.store.errors import ErrorsTable
 from market_predictor.store.feature_group import PriceFeatureGroup
 from market_predictor.store.predictions import PredictionsTable
 from market_predictor.store.quarantine import QuarantineTable
+from market_predictor.store.scales import ScalesTable
 from market_predictor.store.summary import SummaryTable
 
 # Files a table may hold before the daily job compacts it: few enough that a day's
@@ -78,6 +79,10 @@ class FeatureStore:
     def summary(self) -> SummaryTable:
         return SummaryTable(self.backend)
 
+    @cached_property
+    def scales(self) -> ScalesTable:
+        return ScalesTable(self.backend)
+
     def versions(self) -> dict[str, int | None]:
         """Each table the API serves at its current Delta version (None: not created
         yet), read from the transaction log alone: the probe a cache polls."""
@@ -99,5 +104,6 @@ class FeatureStore:
             self.predictions,
             self.errors,
             self.summary,
+            self.scales,
         ]
         return [table.name for table in tables if table.compact(min_files)]

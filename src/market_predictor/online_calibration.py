@@ -1,0 +1,184 @@
+"""Online recalibration of the served interval: adaptive conformal inference (Gibbs &
+Candes 2021) in multiplicative-scale form. Pure numpy/pandas, no I/O.
+
+Per (symbol, horizon) each tail of the interval carries a log scale factor s, 0 at the
+start of every model version. After a realised error it moves by
+
+    s <- clip(s + eta * (miss - level), -MAX_LOG_SCALE, +MAX_LOG_SCALE)
+
+where `miss` is 1 when the close fell outside that tail of the *served* (already scaled)
+interval and `level` is the tail's nominal miss rate (0.1 for the 10% quantile). A miss
+widens the tail by about eta*(1 - level), a hit narrows it by eta*level, so the scale
+settles where the tail misses at its nominal rate: the standard ACI fixed point, reached
+whatever the forecaster's own calibration was. The scale acts on log returns around the
+median, which never moves:
+
+    lower' = median * (lower / median) ** exp(s_lower)      (and the same for upper)
+
+The state is a function of the realised errors alone, taken in target-date order, so the
+daily job (monitor writes it, the next day's predict reads it) and a backtest's
+simulation (`simulate`) apply exactly the same rule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from market_predictor.config import ONLINE_CALIBRATION_ETA as DEFAULT_ETA
+
+# No run of misses or hits may scale a tail by more than 3x either way: a broken feed
+# (a stale close, a split not adjusted) must not leave the interval useless for months.
+MAX_LOG_SCALE = math.log(3.0)
+STATE_COLUMNS = ("log_scale_lower", "log_scale_upper", "n_updates")
+
+
+@dataclass(frozen=True)
+class OnlineRule:
+    """The update rule's constants: the step, each tail's nominal miss rate, the clip."""
+
+    eta: float
+    lower_level: float
+    upper_level: float
+    bound: float = MAX_LOG_SCALE
+
+    @classmethod
+    def for_quantiles(cls, quantiles: Sequence[float], eta: float = DEFAULT_ETA) -> OnlineRule:
+        """The rule for an interval made of the lowest and highest of `quantiles`."""
+        return cls(
+            eta=eta, lower_level=float(min(quantiles)), upper_level=1 - float(max(quantiles))
+        )
+
+    @property
+    def active(self) -> bool:
+        return self.eta > 0
+
+
+def step(log_scale: float, miss: bool, level: float, eta: float, bound: float) -> float:
+    """One ACI update of one tail's log scale."""
+    return min(bound, max(-bound, log_scale + eta * (float(miss) - level)))
+
+
+def scaled_bound(
+    median: np.ndarray, bound: np.ndarray, log_scale: np.ndarray | float
+) -> np.ndarray:
+    """An interval bound moved away from (s > 0) or towards (s < 0) the median in
+    log-return space; a log scale of 0 leaves it exactly as it was."""
+    median = np.asarray(median, dtype="float64")
+    bound = np.asarray(bound, dtype="float64")
+    factor = np.exp(np.asarray(log_scale, dtype="float64"))
+    return np.where(factor == 1.0, bound, median * (bound / median) ** factor)
+
+
+def scale_interval(forecasts: pd.DataFrame, states: pd.DataFrame) -> pd.DataFrame:
+    """Forecasts (symbol, optional horizon, predicted_close, lower, upper) with each
+    (symbol, horizon)'s state applied; a forecast without a state keeps its interval."""
+    frame = forecasts.copy()
+    horizon = frame["horizon"] if "horizon" in frame else pd.Series(1, index=frame.index)
+    keys = pd.MultiIndex.from_arrays([frame["symbol"].astype(str), horizon.astype("int64")])
+    indexed = (
+        states.assign(
+            symbol=states["symbol"].astype(str), horizon=states["horizon"].astype("int64")
+        )
+        .set_index(["symbol", "horizon"])
+        .reindex(keys)
+    )
+    lower_scale = indexed["log_scale_lower"].fillna(0.0).to_numpy(dtype="float64")
+    upper_scale = indexed["log_scale_upper"].fillna(0.0).to_numpy(dtype="float64")
+    median = frame["predicted_close"].to_numpy(dtype="float64")
+    frame["lower"] = scaled_bound(median, frame["lower"].to_numpy(dtype="float64"), lower_scale)
+    frame["upper"] = scaled_bound(median, frame["upper"].to_numpy(dtype="float64"), upper_scale)
+    return frame
+
+
+def state_from_errors(errors: pd.DataFrame, rule: OnlineRule) -> pd.DataFrame:
+    """The state after every realised error of one model version, per (symbol, horizon):
+    `errors` holds symbol, optional horizon, target_date, actual_close and the *served*
+    lower and upper; it is taken in target-date order, rows without a close skipped.
+    Columns: symbol, horizon, log_scale_lower, log_scale_upper, n_updates."""
+    frame = errors.loc[errors["actual_close"].notna()]
+    if "horizon" not in frame:
+        frame = frame.assign(horizon=1)
+    frame = frame.sort_values(["symbol", "horizon", "target_date"], kind="stable")
+    records = []
+    for (symbol, horizon), group in frame.groupby(["symbol", "horizon"], sort=True):
+        actual = group["actual_close"].to_numpy(dtype="float64")
+        lower_misses = actual < group["lower"].to_numpy(dtype="float64")
+        upper_misses = actual > group["upper"].to_numpy(dtype="float64")
+        lower = upper = 0.0
+        for lower_miss, upper_miss in zip(lower_misses, upper_misses, strict=True):
+            lower = step(lower, lower_miss, rule.lower_level, rule.eta, rule.bound)
+            upper = step(upper, upper_miss, rule.upper_level, rule.eta, rule.bound)
+        records.append(
+            {
+                "symbol": str(symbol),
+                "horizon": int(horizon),
+                "log_scale_lower": lower,
+                "log_scale_upper": upper,
+                "n_updates": len(actual),
+            }
+        )
+    return pd.DataFrame.from_records(records, columns=["symbol", "horizon", *STATE_COLUMNS])
+
+
+def simulate(
+    forecasts: pd.DataFrame, rule: OnlineRule, run: Sequence[str] = ("forecaster", "fold_start")
+) -> pd.DataFrame:
+    """A backtest's forecasts as the daily job would have served them: per `run` (one
+    fitted forecaster: a reset at every refit), symbol and horizon, the forecast made as
+    of day t is scaled by the state after every error whose target date is before t, the
+    same errors the daily job's predict sees (monitor of the day before wrote them).
+    `forecasts` holds as_of_date, target_date, actual_close, predicted_close, lower,
+    upper; the unscaled interval is kept as lower_static and upper_static."""
+    frame = forecasts.assign(lower_static=forecasts["lower"], upper_static=forecasts["upper"])
+    if not rule.active or frame.empty:
+        return frame
+    if "horizon" not in frame:
+        frame["horizon"] = 1
+    groups = [*[c for c in run if c in frame], "symbol", "horizon"]
+    lower = frame["lower"].to_numpy(dtype="float64").copy()
+    upper = frame["upper"].to_numpy(dtype="float64").copy()
+    for index in frame.groupby(groups, sort=False).indices.values():
+        _simulate_one(frame, index, lower, upper, rule)
+    frame["lower"], frame["upper"] = lower, upper
+    return frame
+
+
+def _simulate_one(
+    frame: pd.DataFrame, index: np.ndarray, lower: np.ndarray, upper: np.ndarray, rule: OnlineRule
+) -> None:
+    """Serve and update one (run, symbol, horizon) in place, in as-of order."""
+    rows = index[np.argsort(frame["as_of_date"].to_numpy()[index], kind="stable")]
+    as_of = pd.to_datetime(frame["as_of_date"].to_numpy()[rows]).to_numpy()
+    target = pd.to_datetime(frame["target_date"].to_numpy()[rows]).to_numpy()
+    actual = frame["actual_close"].to_numpy(dtype="float64")[rows]
+    median = frame["predicted_close"].to_numpy(dtype="float64")[rows]
+    # Realised errors in target order; one is absorbed once its target is before an as-of.
+    by_target = [i for i in np.argsort(target, kind="stable") if not np.isnan(actual[i])]
+    absorbed, s_lower, s_upper = 0, 0.0, 0.0
+    for position, row in enumerate(rows):
+        while absorbed < len(by_target) and target[by_target[absorbed]] < as_of[position]:
+            done = by_target[absorbed]  # served already: its as-of is before its target
+            s_lower = step(
+                s_lower, actual[done] < lower[rows[done]], rule.lower_level, rule.eta, rule.bound
+            )
+            s_upper = step(
+                s_upper, actual[done] > upper[rows[done]], rule.upper_level, rule.eta, rule.bound
+            )
+            absorbed += 1
+        lower[row] = scaled_bound(median[position : position + 1], lower[row : row + 1], s_lower)[0]
+        upper[row] = scaled_bound(median[position : position + 1], upper[row : row + 1], s_upper)[0]
+
+
+def beside_static(calibrated: pd.DataFrame, static: pd.DataFrame) -> pd.DataFrame:
+    """A metrics table of calibrated forecasts with the static interval's coverage and
+    pinball beside them (`coverage_static`, `pinball_static`)."""
+    keys = ["forecaster", "symbol"]
+    extra = static[[*keys, "coverage", "pinball"]].rename(
+        columns={"coverage": "coverage_static", "pinball": "pinball_static"}
+    )
+    return calibrated.merge(extra, on=keys, how="left")
