@@ -13,6 +13,7 @@ import datetime as dt
 import time
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from market_predictor import calendar
@@ -148,6 +149,7 @@ def symbol_table(
     )
     predictions = store.predictions.read_rows(model_name=model_name, as_of_end=end)
     errors = errors[errors["horizon"] == 1]  # the replay's skill: next-day forecasts
+    scales = _latest_scales(store, model_name, end)
     table: dict[str, dict[str, Any]] = {}
     for symbol in sorted(set(predictions["symbol"])):
         rows = errors[errors["symbol"] == symbol]
@@ -172,8 +174,27 @@ def symbol_table(
             },
             "latest": next(r for r in ranges if r["horizon"] == 1),
             "horizons": ranges,
+            "interval_scale": scales.get(symbol),
         }
     return table
+
+
+def _latest_scales(
+    store: FeatureStore, model_name: str, end: dt.date
+) -> dict[str, dict[str, float]]:
+    """Each symbol's newest online next-day interval scale (lower and upper tails' width
+    multipliers; 1 is the trained interval)."""
+    if not store.scales.exists():
+        return {}
+    rows = store.scales.read_rows(model_name=model_name, end=end)
+    rows = rows[rows["horizon"] == 1].sort_values("date").drop_duplicates("symbol", keep="last")
+    return {
+        str(row["symbol"]): {
+            "lower": round(float(np.exp(row["log_scale_lower"])), 3),
+            "upper": round(float(np.exp(row["log_scale_upper"])), 3),
+        }
+        for row in rows.to_dict("records")
+    }
 
 
 def _rows(store: FeatureStore, table: str, start: dt.date, end: dt.date) -> int:

@@ -46,6 +46,10 @@ def test_short_demo_replays_the_last_days_and_a_rerun_changes_no_row(
         for row in first["symbols"].values()
     )
     assert first["mlflow_ui"].startswith("mlflow ui --backend-store-uri sqlite:///")
+    # Each symbol reports its online interval scale, within the rule's bound (x3).
+    for row in first["symbols"].values():
+        scale = row["interval_scale"]
+        assert 1 / 3 <= scale["lower"] <= 3 and 1 / 3 <= scale["upper"] <= 3
     before = _rows(settings)
 
     second = run_demo(settings, max_epochs=1, replay_days=3)

@@ -91,6 +91,7 @@ def render_demo(summary: Mapping[str, Any]) -> None:
         )
     console.print(table)
     _print_longer_ranges(summary["symbols"])
+    _print_interval_scales(summary["symbols"])
     rows = summary["table_rows"]
     console.print(
         f"Persistence forecasts tomorrow = today. Tables now hold "
@@ -115,6 +116,19 @@ def render_demo(summary: Mapping[str, Any]) -> None:
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _print_interval_scales(symbols: Mapping[str, Any]) -> None:
+    """The online recalibration's current widening (>1) or narrowing (<1) of each tail
+    of the next-day interval, learnt from the replay's realised misses."""
+    scales = {s: row["interval_scale"] for s, row in symbols.items() if row.get("interval_scale")}
+    if scales:
+        text = ", ".join(f"{s} x{v['lower']:.2f}/x{v['upper']:.2f}" for s, v in scales.items())
+        console.print(
+            f"Online interval scale (lower/upper tail, 1 = as trained): {text}",
+            markup=False,
+            highlight=False,
+        )
 
 
 def _print_longer_ranges(symbols: Mapping[str, Any]) -> None:

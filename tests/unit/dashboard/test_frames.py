@@ -108,7 +108,8 @@ def test_the_demo_ends_by_suggesting_make_up(capsys: pytest.CaptureFixture[str])
         "champion": {"name": "m", "version": "1", "is_baseline": True,
                      "trained_until": "2012-12-03", "how": "trained"},
         "symbols": {"AAPL": {"n": 59, "mae": 1.0, "persistence_mae": 1.0, "mase": 1.0,
-                             "coverage": 0.8, "latest": latest, "horizons": [latest, month]}},
+                             "coverage": 0.8, "latest": latest, "horizons": [latest, month],
+                             "interval_scale": {"lower": 1.25, "upper": 0.9}}},
         "replay_start": "2012-12-04", "replay_end": "2013-03-01",
         "table_rows": {"predictions": 1, "errors": 1, "summary": 1},
         "retrain_recommended_days": 0, "seconds": 1.0, "mlflow_ui": "mlflow ui ...",
@@ -118,3 +119,4 @@ def test_the_demo_ends_by_suggesting_make_up(capsys: pytest.CaptureFixture[str])
     after_mlflow = " ".join(out[out.index("mlflow ui ...") :].split())
     assert "dashboard: make up (or `mpp up`" in after_mlflow
     assert "21-day" in out and "7.50-13.25" in out
+    assert "AAPL x1.25/x0.90" in " ".join(out.split())
