@@ -17,9 +17,11 @@ days all four trade (2004-08 .. 2013-03). Cases:
   (opens 2% away from the previous close, a feed or session change).
 
 The champion is the calibrated persistence forecaster (fitted on the training years
-before their last 6 months, interval recalibrated on those months). The network serves
-the same vol21-scaled interval with small adjustments, and refitting it for every path
-would cost hours on this machine; the triggers only see its errors and inputs.
+before their last 6 months, interval recalibrated on those months) at every horizon of
+`--horizons` (default 1, 5 and 21 trading days: the coverage, skill and bias tests run
+at each, counted in the day's Bonferroni family). The network serves the same
+vol21-scaled interval with small adjustments, and refitting it for every path would
+cost hours on this machine; the triggers only see its errors and inputs.
 
 Run: `.venv/bin/python -m bench.monitoring` (writes docs/benchmarks/monitoring.md).
 """
@@ -34,6 +36,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from bench.overlap_sizes import size_table
 
 SYMBOLS = ["AAPL", "MSFT", "IBM", "GOOG"]
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks" / "monitoring.md"
@@ -139,7 +143,10 @@ def path_prices(
 class Stretch:
     """Daily trigger decisions over the scored days of one path."""
 
-    new: pd.DataFrame  # per day: any, coverage, skill, bias, drift, scale (bool)
+    # per day: any, coverage, skill, bias, drift, scale (bool, at any horizon), h<h> (a
+    # performance test fired at that horizon) and naive_h<h> (one of the next day's
+    # tests, which assume independent errors, fired on that horizon's errors; not in any)
+    new: pd.DataFrame
     old: pd.DataFrame  # per day: any, mase, coverage, psi (bool)
     doublings: int = 0  # onsets of a doubled 21-day volatility in the scored days
 
@@ -159,17 +166,27 @@ def volatility_doublings(prices: pd.DataFrame, train_end: pd.Timestamp) -> int:
     return int(starts[pd.DatetimeIndex(wide.index) > train_end].sum())
 
 
-def monitor_stretch(prices: pd.DataFrame, train_end: pd.Timestamp, alpha: float) -> Stretch:
+@dataclass(frozen=True)
+class Monitoring:
+    """How the champion is served and monitored on every path."""
+
+    alpha: float  # the day's family-wise level
+    horizons: tuple[int, ...] = (1,)
+    online_eta: float = 0.0  # the online interval scale's step (0: a static interval)
+
+
+def monitor_stretch(prices: pd.DataFrame, train_end: pd.Timestamp, how: Monitoring) -> Stretch:
     from market_predictor import triggers
     from market_predictor.features import build_features
     from market_predictor.monitoring import scaled_errors
+    from market_predictor.online_calibration import OnlineRule, simulate
     from market_predictor.training.evaluate import forecasts_with_outcomes
     from market_predictor.training.fit import fit_baseline
 
     dates = pd.to_datetime(prices["date"])
     training = prices[dates <= train_end]
     held_out = (train_end - pd.DateOffset(months=HELD_OUT_MONTHS)).date()
-    champion = fit_baseline("persistence", training, QUANTILES, held_out)
+    champion = fit_baseline("persistence", training, QUANTILES, held_out, horizons=how.horizons)
     features = build_features(prices)
     training_features = build_features(training)
     reference = triggers.build_reference(training_features)
@@ -177,7 +194,12 @@ def monitor_stretch(prices: pd.DataFrame, train_end: pd.Timestamp, alpha: float)
         raise ValueError("no symbol has two drift windows of training rows to profile")
     legacy_profile = legacy_feature_profile(training_features)
     scored = sorted(set(dates[dates > train_end]))
-    forecasts = forecasts_with_outcomes(champion, prices, scored[0].date())
+    # Served as the daily job serves: the online scale from the version's first day on.
+    forecasts = simulate(
+        forecasts_with_outcomes(champion, prices, scored[0].date()),
+        OnlineRule.for_quantiles(QUANTILES, how.online_eta),
+        run=(),
+    )
     forecasts["inside"] = (forecasts["actual_close"] >= forecasts["lower"]) & (
         forecasts["actual_close"] <= forecasts["upper"]
     )
@@ -186,12 +208,14 @@ def monitor_stretch(prices: pd.DataFrame, train_end: pd.Timestamp, alpha: float)
     forecasts["scaled_error"] = scaled_errors(forecasts)
     inputs = triggers.model_inputs(features)
     symbols = sorted(prices["symbol"].unique())
-    level = triggers.per_test_level(alpha, len(symbols), triggers.trigger_count(reference))
-    # Per symbol, rows sorted by date so each day's window is a slice (searchsorted).
+    horizons = how.horizons
+    tests_each = triggers.trigger_count(reference, len(horizons))
+    level = triggers.per_test_level(how.alpha, len(symbols), tests_each)
+    # Per symbol and horizon, rows sorted by target date so each day's window is a slice.
     errors = {}
-    for symbol in symbols:
-        mine = forecasts[forecasts["symbol"] == symbol].sort_values("target_date")
-        errors[symbol] = (
+    for (symbol, horizon), mine in forecasts.groupby(["symbol", "horizon"]):
+        mine = mine.sort_values("target_date")
+        errors[(symbol, int(horizon))] = (
             mine["target_date"].to_numpy(),
             mine["inside"].to_numpy(dtype=bool),
             mine["abs_error"].to_numpy(),
@@ -207,25 +231,27 @@ def monitor_stretch(prices: pd.DataFrame, train_end: pd.Timestamp, alpha: float)
     new_rows, old_rows = [], []
     for day in scored:
         moment = np.datetime64(day)
-        fired = {"coverage": False, "skill": False, "bias": False, "drift": False, "scale": False}
+        fired = dict.fromkeys(("coverage", "skill", "bias", "drift", "scale"), False)
+        at_horizon = {f"h{h}": False for h in horizons}
+        naive_fired = {f"naive_h{h}": False for h in horizons if h > 1}
         old = {"mase": False, "coverage": False, "psi": False}
         for symbol in symbols:
-            target, inside, abs_error, naive, scaled = errors[symbol]
-            known = int(np.searchsorted(target, moment, side="right"))
-            first = max(0, known - triggers.PERFORMANCE_WINDOW)
-            recent = {
-                "inside_interval": inside[first:known],
-                "abs_error": abs_error[first:known],
-                "persistence_abs_error": naive[first:known],
-                "scaled_error": scaled[first:known],
-            }
             frame = own_inputs[symbol]
             upto = int(np.searchsorted(frame["date"].to_numpy(), moment, side="right"))
             window = frame.iloc[max(0, upto - reference.window) : upto]
-            evidence = triggers.Evidence(recent, window, nominal_coverage=0.8)
-            for test in triggers.run_all(evidence, reference, symbol, level):
-                if test.fired:
-                    fired[test.test.split(":")[0]] = True
+            for horizon in horizons:
+                recent = _recent(errors[(symbol, horizon)], moment, horizon)
+                inputs = window if horizon == 1 else None
+                evidence = triggers.Evidence(recent, inputs, 0.8, horizon)
+                for test in triggers.run_all(evidence, reference, symbol, level):
+                    if test.fired:
+                        fired[test.test.split(":")[0]] = True
+                        if test.test.split(":")[0] in PERFORMANCE_TESTS:
+                            at_horizon[f"h{horizon}"] = True
+                if horizon > 1:
+                    naive_fired[f"naive_h{horizon}"] |= _naive_fires(recent, level)
+            target, inside, abs_error, naive, _ = errors[(symbol, 1)]
+            known = int(np.searchsorted(target, moment, side="right"))
             first = max(0, known - OLD_WINDOW)
             if known - first >= OLD_MIN_ERRORS:
                 mase = abs_error[first:known].mean() / naive[first:known].mean()
@@ -236,9 +262,39 @@ def monitor_stretch(prices: pd.DataFrame, train_end: pd.Timestamp, alpha: float)
         since = days_known[np.searchsorted(days_known, moment, side="right") - OLD_DRIFT_WINDOW]
         start = int(np.searchsorted(ordered_dates, since, side="right"))
         old["psi"] = legacy_psi_fires(legacy_profile, ordered.iloc[start:end])
-        new_rows.append({"date": day, **fired, "any": any(fired.values())})
+        new_rows.append(
+            {"date": day, **fired, "any": any(fired.values()), **at_horizon, **naive_fired}
+        )
         old_rows.append({"date": day, **old, "any": any(old.values())})
     return Stretch(pd.DataFrame(new_rows), pd.DataFrame(old_rows))
+
+
+PERFORMANCE_TESTS = ("coverage", "skill", "bias")
+
+
+def _recent(
+    rows: tuple[np.ndarray, ...], moment: np.datetime64, horizon: int
+) -> dict[str, np.ndarray]:
+    """A symbol's errors at a horizon known by `moment`: the last window its tests read."""
+    from market_predictor.triggers import horizon_window
+
+    target, inside, abs_error, naive, scaled = rows
+    known = int(np.searchsorted(target, moment, side="right"))
+    first = max(0, known - horizon_window(horizon))
+    return {
+        "inside_interval": inside[first:known],
+        "abs_error": abs_error[first:known],
+        "persistence_abs_error": naive[first:known],
+        "scaled_error": scaled[first:known],
+    }
+
+
+def _naive_fires(recent: dict[str, np.ndarray], level: float) -> bool:
+    """Whether one of the next day's coverage, skill and bias tests, which treat every
+    error as independent, fires on a longer horizon's overlapping errors."""
+    from market_predictor.triggers import Evidence, run_all
+
+    return any(test.fired for test in run_all(Evidence(recent, None, 0.8), None, "", level))
 
 
 def legacy_feature_profile(features: pd.DataFrame, bins: int = 10) -> dict[str, Any]:
@@ -274,7 +330,11 @@ def legacy_psi_fires(profile: dict[str, Any], recent: pd.DataFrame) -> bool:
 
 
 def stationary_cases(
-    bars: dict[str, np.ndarray], paths: int, seed: int, shift_kind: str | None, alpha: float
+    bars: dict[str, np.ndarray],
+    paths: int,
+    seed: int,
+    shift_kind: str | None,
+    how: Monitoring,
 ) -> list[Stretch]:
     rng = np.random.default_rng(seed)
     n_source = next(iter(bars.values())).shape[0]
@@ -284,13 +344,13 @@ def stationary_cases(
         shift = None if shift_kind is None else {"kind": shift_kind, "from": TRAIN_DAYS + BREAK_DAY}
         prices = path_prices(bars, indices, shift)
         train_end = pd.bdate_range("2001-01-02", periods=TRAIN_DAYS)[-1]
-        stretch = monitor_stretch(prices, train_end, alpha)
+        stretch = monitor_stretch(prices, train_end, how)
         stretch.doublings = volatility_doublings(prices, train_end)
         out.append(stretch)
     return out
 
 
-def replay_cases(prices: pd.DataFrame, alpha: float) -> list[Stretch]:
+def replay_cases(prices: pd.DataFrame, how: Monitoring) -> list[Stretch]:
     out = []
     for origin in pd.date_range("2007-01-01", "2012-07-01", freq="6MS"):
         dates = pd.to_datetime(prices["date"])
@@ -298,7 +358,7 @@ def replay_cases(prices: pd.DataFrame, alpha: float) -> list[Stretch]:
         if len(later) < REPLAY_HORIZON:
             continue
         window = prices[dates <= later[REPLAY_HORIZON - 1]]
-        out.append(monitor_stretch(window, pd.Timestamp(origin), alpha))
+        out.append(monitor_stretch(window, pd.Timestamp(origin), how))
     return out
 
 
@@ -410,6 +470,24 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument(
         "--ceiling-paths", type=int, default=40, help="paths per case of the detection ceiling"
     )
+    parser.add_argument(
+        "--horizons",
+        type=lambda text: tuple(sorted({int(h) for h in text.split(",")} | {1})),
+        default=(1, 5, 21),
+        help="forecast horizons the champion serves and monitoring tests (1 always)",
+    )
+    parser.add_argument(
+        "--online-eta",
+        type=float,
+        default=Settings.model_fields["online_calibration_eta"].default,
+        help="step of the online interval scale (MPP_ONLINE_CALIBRATION_ETA; 0: static)",
+    )
+    parser.add_argument(
+        "--size-draws",
+        type=int,
+        default=20_000,
+        help="simulated windows per horizon of the overlapping-error size table (0: none)",
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args(argv)
 
@@ -417,12 +495,14 @@ def main(argv: list[str] | None = None) -> str:
     prices = load_sample_prices()
     prices = prices[prices["symbol"].isin(SYMBOLS)]
     common_days, bars = relative_bars(prices)
-    stationary = stationary_cases(bars, args.paths, args.seed, None, args.alpha)
-    replay = replay_cases(prices, args.alpha)
+    how = Monitoring(args.alpha, args.horizons, args.online_eta)
+    stationary = stationary_cases(bars, args.paths, args.seed, None, how)
+    replay = replay_cases(prices, how)
     breaks = {
-        kind: stationary_cases(bars, args.paths, args.seed + 1, kind, args.alpha)
+        kind: stationary_cases(bars, args.paths, args.seed + 1, kind, how)
         for kind in ("volatility", "mean", "gap")
     }
+    sizes = size_table(args.size_draws, args.seed, args.horizons) if args.size_draws else []
     ceiling = detection_ceiling(bars, args.ceiling_paths, args.seed)
     on_common_days = prices[pd.to_datetime(prices["date"]).isin(common_days)]
     real_doublings = volatility_doublings(on_common_days, common_days[0])
@@ -432,6 +512,7 @@ def main(argv: list[str] | None = None) -> str:
         replay,
         breaks,
         Ceiling(ceiling, real_doublings, real_years),
+        sizes,
         args,
         time.perf_counter() - began,
     )
@@ -439,6 +520,38 @@ def main(argv: list[str] | None = None) -> str:
     args.output.write_text(report)
     print(report)
     return report
+
+
+def horizon_rows(
+    cases: tuple[tuple[str, list[Stretch]], ...], horizons: tuple[int, ...]
+) -> list[str]:
+    """Per case, the share of days a coverage, skill or bias test fired at each horizon,
+    and beside each longer horizon the share for the next day's tests (which assume
+    independent errors) run on its overlapping errors at the same level."""
+    if len(horizons) == 1:
+        return []
+    longer = [h for h in horizons if h > 1]
+    header = " | ".join(f"{h}-day" for h in horizons)
+    naive = " | ".join(f"{h}-day, tests ignoring the overlap" for h in longer)
+    lines = [
+        "",
+        "### False alarms by horizon (coverage, skill or bias fired at that horizon)",
+        "",
+        f"| Case | {header} | {naive} |",
+        "|---|" + "---:|" * (len(horizons) + len(longer)),
+    ]
+    for case, stretches in cases:
+        rates = false_alarm_rates(stretches, "new")
+        shown = [_pct(rates[f"h{h}"]) for h in horizons]
+        shown += [_pct(rates[f"naive_h{h}"]) for h in longer]
+        lines.append(f"| {case} | {' | '.join(shown)} |")
+    lines += [
+        "",
+        "The tests that ignore the overlap are the next day's (the binomial test on every "
+        "hit, the t-tests on every error as if independent) on the same window of each "
+        "horizon's errors at the same level; they are not part of the day's decision.",
+    ]
+    return lines
 
 
 @dataclass
@@ -457,19 +570,23 @@ def render(
     replay: list[Stretch],
     breaks: dict[str, list[Stretch]],
     ceiling: Ceiling,
+    sizes: list[str],
     args: argparse.Namespace,
     elapsed: float,
 ) -> str:
+    horizons = ",".join(str(h) for h in args.horizons)
     lines = [
         "## Monitoring: false alarms and detection delay of the retrain triggers",
         "",
         (__doc__ or "").split("\n\n", 1)[1].split("Run:")[0].strip(),
         "",
         f"Command: `.venv/bin/python -m bench.monitoring --paths {args.paths} "
-        f"--seed {args.seed} --alpha {args.alpha} --ceiling-paths {args.ceiling_paths}`; "
+        f"--seed {args.seed} --alpha {args.alpha} --ceiling-paths {args.ceiling_paths} "
+        f"--horizons {horizons} --online-eta {args.online_eta} --size-draws {args.size_draws}`; "
         f"{args.paths} paths per case "
         f"({SCORED_DAYS} scored days each), {len(replay)} replay origins x {REPLAY_HORIZON} "
-        f"days. Family-wise level per day alpha = {args.alpha}.",
+        f"days. Horizons {horizons}: family-wise level per day alpha = {args.alpha}, shared "
+        "by every symbol's tests at every horizon.",
         "",
         "### False alarms (share of days on which the trigger fired for any symbol)",
         "",
@@ -489,6 +606,7 @@ def render(
             f"{_pct(new['skill'])} | {_pct(new['bias'])} | {_pct(new['drift'])} | "
             f"{_pct(new['scale'])} |"
         )
+    lines += horizon_rows(cases, args.horizons)
     lines += [
         "",
         f"### Detection of injected breaks (day {BREAK_DAY} of the scored year)",
@@ -541,6 +659,7 @@ def render(
         lines.append(
             f"| {_pct(row['rate'])} | {row['statistic']} | {_pct(row['within'])} | {median} |"
         )
+    lines += sizes
     lines += [
         "",
         f"Targets: at most {_pct(FALSE_ALARM_LIMIT)} false-alarm days; detection within "

@@ -53,7 +53,7 @@ GROUPS = (
             "store/errors.py",
             *(
                 f"triggers/{module}.py"
-                for module in ("base", "coverage", "skill", "bias", "drift", "scale")
+                for module in ("base", "coverage", "skill", "bias", "drift", "scale", "overlap")
             ),
             "triggers/reference.py",
             "triggers/family.py",
@@ -67,6 +67,8 @@ GROUPS = (
                     "x__nanmean",
                     "x_symbol_tests",
                     "x__tests",
+                    "x__recent_errors",
+                    "x__verdict",
                     "x__last_rows",
                     "x_scaled_errors",
                 )
@@ -76,8 +78,19 @@ GROUPS = (
                 for module, functions in (
                     ("base", ("x_present",)),
                     ("coverage", ("x_coverage_test", "x__binomial_p_value")),
-                    ("skill", ("x_skill_test",)),
-                    ("bias", ("x_bias_test",)),
+                    ("skill", ("x_skill_test", "x__overlapping_skill_test")),
+                    ("bias", ("x_bias_test", "x__t")),
+                    (
+                        "overlap",
+                        (
+                            "x_horizon_window",
+                            "x_newest_non_overlapping",
+                            "x_ewc_long_run_variance",
+                            "x__cosines",
+                            "x_overlap_t",
+                            "x_horizon_name",
+                        ),
+                    ),
                     (
                         "drift",
                         (

@@ -1,6 +1,7 @@
 """Realised error of every served prediction, rolling skill against persistence, and
-the retrain triggers: coverage, skill, input-drift and scale tests whose thresholds account
-for their sample size and for the number of tests a day runs (market_predictor.triggers).
+the retrain triggers: coverage, skill, bias, input-drift and scale tests whose thresholds
+account for their sample size, for the overlap of h-day errors and for the number of
+tests a day runs (market_predictor.triggers).
 
 Everything is computed "as of" a day: only predictions whose target date is on or
 before it and only prices dated on or before it are read, so replaying history
@@ -34,6 +35,7 @@ from market_predictor.triggers import (
     DriftReference,
     Evidence,
     TriggerTest,
+    horizon_window,
     model_inputs,
     per_test_level,
     run_all,
@@ -117,13 +119,15 @@ def symbol_tests(
     reference: dict[str, Any] | None,
     nominal_coverage: float,
     level: float,
+    horizon: int = 1,
 ) -> list[TriggerTest]:
-    """Every trigger test of one symbol: coverage, skill and bias over its last
-    PERFORMANCE_WINDOW realised errors (none below MIN_REALISED_ERRORS), drift of its
-    last `window` model inputs against the champion's stored reference and the scale of
-    its last SCALE_WINDOW days (a model trained before issue 9 has no current reference:
-    its inputs are not tested)."""
-    recent = errors.sort_values("target_date").tail(PERFORMANCE_WINDOW)
+    """Every trigger test of one symbol at one horizon: coverage, skill and bias over
+    its last horizon_window(horizon) realised errors (PERFORMANCE_WINDOW next day; none
+    below MIN_REALISED_ERRORS, or MIN_NON_OVERLAPPING non-overlapping ones at h), and
+    next day the drift of its last `window` model inputs against the champion's stored
+    reference and the scale of its last SCALE_WINDOW days (a model trained before
+    issue 9 has no current reference: its inputs are not tested)."""
+    recent = errors.sort_values("target_date").tail(horizon_window(horizon))
     current = DriftReference.from_dict(reference)
     window = None
     if inputs is not None and current is not None:
@@ -140,6 +144,7 @@ def symbol_tests(
         current,
         nominal_coverage,
         level,
+        horizon,
     )
 
 
@@ -150,9 +155,38 @@ def _tests(
     reference: DriftReference | None,
     nominal_coverage: float,
     level: float,
+    horizon: int = 1,
 ) -> list[TriggerTest]:
     """symbol_tests on one symbol's last errors and (None: untested) inputs in date order."""
-    return run_all(Evidence(recent, window, nominal_coverage), reference, symbol, level)
+    evidence = Evidence(recent, window, nominal_coverage, horizon)
+    return run_all(evidence, reference, symbol, level)
+
+
+_ERROR_COLUMNS = ("inside_interval", "abs_error", "persistence_abs_error", "scaled_error")
+_NO_ERRORS = {column: np.empty(0) for column in _ERROR_COLUMNS}
+
+
+def _recent_errors(errors: pd.DataFrame, window: int) -> dict[str, dict[str, np.ndarray]]:
+    """Per symbol, what its performance tests read of its last `window` errors."""
+    marked = errors.astype({"inside_interval": bool}).assign(scaled_error=scaled_errors(errors))
+    return _last_rows(marked, "target_date", window, _ERROR_COLUMNS)
+
+
+def _verdict(tests: list[TriggerTest]) -> dict[str, Any]:
+    """A summary row's test columns: the reported test (the strongest), every test and
+    the decision."""
+    top = strongest(tests)
+    fired = [test for test in tests if test.fired]
+    return {
+        "test": top.test if top else None,
+        "statistic": top.statistic if top else None,
+        "threshold": top.threshold if top else None,
+        "test_window": top.window if top else None,
+        "p_value": top.p_value if top else None,
+        "tests": json.dumps([test.model_dump() for test in tests]),
+        "retrain_recommended": bool(fired),
+        "reason": "; ".join(test.describe() for test in fired),
+    }
 
 
 def _last_rows(
@@ -249,26 +283,21 @@ def _summary_rows(day: Day, since: dt.date | None) -> tuple[pd.DataFrame, float 
     every_horizon = error_table.served(
         store.errors.read_rows(monitored, name, start=since, end=as_of)
     )
-    # The retrain tests run on next-day errors only: an h-day error shares h - 1 days
-    # with its neighbours, so tests that assume independent days would fire on that
-    # overlap, and the Bonferroni count stays that of one horizon.
+    # Coverage, skill and bias run at every horizon with errors (beyond the next day on
+    # tests that account for the overlap of h-day errors), the input tests once: all
+    # count in the day's Bonferroni family.
+    horizons = len(set(every_horizon["horizon"].astype(int)) | {1})
     errors = every_horizon[every_horizon["horizon"] == 1]
     reference = DriftReference.from_dict(getattr(champion, "drift_profile", None))
     inputs = _recent_inputs(day, monitored) if reference is not None else None
-    level = per_test_level(day.settings.trigger_alpha, len(monitored), trigger_count(reference))
+    tests_each = trigger_count(reference, horizons)
+    level = per_test_level(day.settings.trigger_alpha, len(monitored), tests_each)
     nominal = _nominal_coverage(champion)
     version = champion.version if champion is not None else _latest_version(errors)
     now = pd.Timestamp.now(tz="UTC")
     records = []
     skills = skill_by_symbol(errors, monitored)
-    error_columns = ("inside_interval", "abs_error", "persistence_abs_error", "scaled_error")
-    no_errors = {column: np.empty(0) for column in error_columns}
-    recent_errors = _last_rows(
-        errors.astype({"inside_interval": bool}).assign(scaled_error=scaled_errors(errors)),
-        "target_date",
-        PERFORMANCE_WINDOW,
-        error_columns,
-    )
+    recent_errors = _recent_errors(errors, PERFORMANCE_WINDOW)
     windows: dict[str, dict[str, np.ndarray]] | None = None
     no_inputs: dict[str, np.ndarray] = {}
     if inputs is not None and reference is not None:
@@ -277,10 +306,8 @@ def _summary_rows(day: Day, since: dt.date | None) -> tuple[pd.DataFrame, float 
         no_inputs = {column: np.empty(0) for column in columns}
     for symbol in monitored:
         window = None if windows is None else windows.get(symbol, no_inputs)
-        recent = recent_errors.get(symbol, no_errors)
+        recent = recent_errors.get(symbol, _NO_ERRORS)
         tests = _tests(recent, window, symbol, reference, nominal, level)
-        top = strongest(tests)
-        fired = [test for test in tests if test.fired]
         records.append(
             {
                 "date": as_of,
@@ -290,31 +317,33 @@ def _summary_rows(day: Day, since: dt.date | None) -> tuple[pd.DataFrame, float 
                 "model_version": version,
                 "window": PERFORMANCE_WINDOW,
                 **skills[symbol],
-                "test": top.test if top else None,
-                "statistic": top.statistic if top else None,
-                "threshold": top.threshold if top else None,
-                "test_window": top.window if top else None,
-                "p_value": top.p_value if top else None,
-                "tests": json.dumps([test.model_dump() for test in tests]),
-                "retrain_recommended": bool(fired),
-                "reason": "; ".join(test.describe() for test in fired),
+                **_verdict(tests),
                 "created_at": now,
             }
         )
-    records += _longer_horizon_rows(every_horizon, monitored, day, version, now)
-    return pd.DataFrame.from_records(records), level
+    later = _longer_horizon_rows(every_horizon, monitored, day, version, now, nominal, level)
+    return pd.DataFrame.from_records(records + later), level
 
 
 def _longer_horizon_rows(
-    errors: pd.DataFrame, monitored: list[str], day: Day, version: str | None, now: pd.Timestamp
+    errors: pd.DataFrame,
+    monitored: list[str],
+    day: Day,
+    version: str | None,
+    now: pd.Timestamp,
+    nominal: float,
+    level: float,
 ) -> list[dict[str, Any]]:
-    """The rolling skill at each horizon beyond the next day, one row per symbol with
-    errors there: what a user reads, not a retrain test (see _summary_rows)."""
+    """At each horizon beyond the next day, one row per symbol with errors there: the
+    rolling skill, and the coverage, skill and bias tests on the horizon's last
+    horizon_window(h) errors, at the day's level (they may ask for a retrain)."""
     rows = []
     for horizon in sorted(set(errors["horizon"].astype(int)) - {1}):
         at_horizon = errors[errors["horizon"] == horizon]
         skills = skill_by_symbol(at_horizon, monitored)
+        recent = _recent_errors(at_horizon, horizon_window(horizon))
         for symbol in sorted(set(at_horizon["symbol"])):
+            tests = _tests(recent[symbol], None, symbol, None, nominal, level, horizon)
             rows.append(
                 {
                     "date": day.as_of,
@@ -324,9 +353,7 @@ def _longer_horizon_rows(
                     "model_version": version,
                     "window": PERFORMANCE_WINDOW,
                     **skills[symbol],
-                    "tests": "[]",
-                    "retrain_recommended": False,
-                    "reason": "",
+                    **_verdict(tests),
                     "created_at": now,
                 }
             )
@@ -359,10 +386,12 @@ def _recent_inputs(day: Day, symbols: list[str]) -> pd.DataFrame:
 
 
 def _lookback_start(day: Day) -> dt.date | None:
-    """The first day whose predictions and errors a day's monitoring reads: the tests
-    use a symbol's last PERFORMANCE_WINDOW realised errors, which a symbol predicted
-    every trading day has within that many trading days; LOOKBACK_WINDOWS of them leave
-    room for gaps and keep a day's reads from growing with the years of history."""
+    """The first day whose predictions and errors a day's monitoring reads: the
+    next-day tests use a symbol's last PERFORMANCE_WINDOW realised errors, which a symbol
+    predicted every trading day has within that many trading days; LOOKBACK_WINDOWS of
+    them leave room for gaps, hold the longest window of a longer horizon's tests
+    (triggers.LONGEST_TEST_WINDOW) and keep a day's reads from growing with the years of
+    history."""
     try:
         return calendar.shift_trading_days(
             day.as_of, -LOOKBACK_WINDOWS * PERFORMANCE_WINDOW, day.settings.calendar

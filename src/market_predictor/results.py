@@ -102,8 +102,9 @@ class MonitorResult(Result):
     new_errors: int = 0
     pending: int = 0
     symbols: dict[str, SymbolSkill] = Field(default_factory=dict)
-    # The rolling skill at each horizon beyond the next day, by horizon then symbol
-    # (no retrain tests run there: see monitoring._summary_rows).
+    # Each horizon beyond the next day's rows, by horizon then symbol: the rolling skill
+    # and the coverage, skill and bias tests on overlapping h-day errors, which may ask
+    # for a retrain as the next day's do (triggers/overlap.py).
     horizons: dict[int, dict[str, SymbolSkill]] = Field(default_factory=dict)
     # Each test's level: the day's family-wise `alpha` shared by symbols x tests.
     alpha: float | None = None
@@ -118,12 +119,21 @@ class MonitorResult(Result):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def retrain_recommended(self) -> bool:
-        return any(row.retrain_recommended for row in self.symbols.values())
+        return any(row.retrain_recommended for _, row in self._rows())
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def reasons(self) -> dict[str, str]:
-        return {s: row.reason for s, row in self.symbols.items() if row.retrain_recommended}
+        """Per flagged symbol, what fired at any horizon (the next day's first)."""
+        fired: dict[str, list[str]] = {}
+        for symbol, row in self._rows():
+            if row.retrain_recommended:
+                fired.setdefault(symbol, []).append(row.reason)
+        return {symbol: "; ".join(reasons) for symbol, reasons in fired.items()}
+
+    def _rows(self) -> list[tuple[str, SymbolSkill]]:
+        by_horizon = [self.symbols, *(self.horizons[h] for h in sorted(self.horizons))]
+        return [(symbol, row) for rows in by_horizon for symbol, row in rows.items()]
 
 
 # -- train ---------------------------------------------------------------------------------

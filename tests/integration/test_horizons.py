@@ -108,5 +108,6 @@ def test_a_replay_of_every_horizon_equals_day_by_day_arrival(
     summary = arrived["summary"]
     longer = summary[summary["horizon"] == 5]
     assert not longer.empty and not longer["retrain_recommended"].any()
+    # At most 3 five-day errors: fewer than 5 non-overlapping ones, so no test yet.
     assert (longer["tests"] == "[]").all()
     assert (summary.loc[summary["horizon"] == 1, "tests"] != "[]").any()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,9 @@ from market_predictor.config import Settings
 from market_predictor.monitoring import (
     LOOKBACK_WINDOWS,
     _last_rows,
+    _recent_errors,
     _tests,
+    _verdict,
     rolling_skill,
     scaled_errors,
     skill_by_symbol,
@@ -20,7 +23,12 @@ from market_predictor.pipeline import replay
 from market_predictor.store import FeatureStore
 from market_predictor.store.errors import realised_errors
 from market_predictor.store.errors import served as served_errors
-from market_predictor.triggers import PERFORMANCE_WINDOW, REFERENCE_VERSION, SCALE_WINDOW
+from market_predictor.triggers import (
+    PERFORMANCE_WINDOW,
+    REFERENCE_VERSION,
+    SCALE_WINDOW,
+    horizon_window,
+)
 from tests.fixtures.ops import monitor_as_of
 
 
@@ -203,8 +211,7 @@ def test_the_days_tests_of_a_symbol_match_its_tests_alone() -> None:
     failing = _errors([3.0] * 40, [1.0] * 40, _inside(40, 30), signs=[1.0] * 40)
     fine = _errors([1.0] * 40, [1.1] * 40, _inside(40, 8)).assign(symbol="BBB")
     both = pd.concat([fine, failing]).sample(frac=1.0, random_state=1)
-    columns = ["inside_interval", "abs_error", "persistence_abs_error", "scaled_error"]
-    split = _last_rows(both.assign(scaled_error=scaled_errors(both)), "target_date", 60, columns)
+    split = _recent_errors(both, 60)
     for symbol, own in (("AAA", failing), ("BBB", fine)):
         alone = symbol_tests(own, None, symbol, None, 0.8, 0.001)
         together = _tests(split[symbol], None, symbol, None, 0.8, 0.001)
@@ -470,3 +477,55 @@ def test_errors_are_scaled_by_the_interval_width_and_a_zero_width_has_none() -> 
     scaled = scaled_errors(errors)
     assert scaled[:3].tolist() == [pytest.approx(0.5), pytest.approx(-0.25), pytest.approx(0.5)]
     assert np.isnan(scaled[3:]).all()  # an interval of no width scales nothing
+
+
+def test_the_days_tests_at_a_longer_horizon_read_its_window_and_match_its_tests_alone() -> None:
+    # 200 five-day errors of two symbols: the tests read each one's last 180.
+    rng = np.random.default_rng(4)
+    failing = _errors([3.0] * 200, [1.0] * 200, _inside(200, 150), signs=[1.0] * 200)
+    fine = _errors(
+        list(np.abs(rng.normal(1, 0.3, 200))), [1.0] * 200, list(rng.random(200) < 0.8)
+    ).assign(symbol="BBB")
+    both = pd.concat([fine, failing]).sample(frac=1.0, random_state=2)
+    split = _recent_errors(both, horizon_window(5))
+    assert {symbol: len(rows["abs_error"]) for symbol, rows in split.items()} == {
+        "AAA": 180,
+        "BBB": 180,
+    }
+    for symbol, own in (("AAA", failing), ("BBB", fine)):
+        alone = symbol_tests(own, None, symbol, None, 0.8, 0.001, horizon=5)
+        assert _tests(split[symbol], None, symbol, None, 0.8, 0.001, 5) == alone
+        assert [t.test for t in alone] == ["coverage:h5", "skill:h5", "bias:h5"]
+        assert [t.window for t in alone] == [36, 180, 36]
+    assert all(t.fired for t in symbol_tests(failing, None, "AAA", None, 0.8, 0.001, horizon=5))
+
+
+def test_a_rows_verdict_reports_the_strongest_test_and_why_each_fired() -> None:
+    errors = _errors([3.0] * 40, [1.0] * 40, _inside(40, 4), signs=[1.0] * 40)
+    tests = symbol_tests(errors, None, "AAA", None, 0.8, 0.001)
+    quiet, skill, bias = tests
+    assert not quiet.fired and skill.fired and bias.fired
+    verdict = _verdict(tests)
+    top = min((skill, bias), key=lambda t: t.p_value)  # type: ignore[arg-type,return-value]
+    assert verdict["test"] == top.test and verdict["statistic"] == top.statistic
+    assert verdict["threshold"] == top.threshold and verdict["test_window"] == top.window
+    assert verdict["p_value"] == top.p_value
+    assert verdict["retrain_recommended"] is True
+    assert verdict["reason"] == f"{skill.describe()}; {bias.describe()}"
+    assert [t["test"] for t in json.loads(verdict["tests"])] == ["coverage", "skill", "bias"]
+    assert _verdict([quiet]) | {"tests": "-"} == {
+        "test": "coverage",
+        "statistic": quiet.statistic,
+        "threshold": quiet.threshold,
+        "test_window": 40,
+        "p_value": quiet.p_value,
+        "tests": "-",
+        "retrain_recommended": False,
+        "reason": "",
+    }
+    assert _verdict([]) == {
+        **dict.fromkeys(("test", "statistic", "threshold", "test_window", "p_value")),
+        "tests": "[]",
+        "retrain_recommended": False,
+        "reason": "",
+    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -97,26 +97,28 @@ def daily_skill(metrics: Mapping[str, Any]) -> pd.DataFrame:
     return frame(metrics.get("daily", []), dates=("date",))
 
 
-def retrain_triggers(metrics_by_symbol: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """Every monitoring day that recommended a retrain, with the statistics behind it."""
+def retrain_triggers(metrics: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Every monitoring day and horizon that recommended a retrain, with the statistics
+    behind it, from the metrics route's bodies (one per symbol and horizon)."""
     parts = []
-    for symbol, body in metrics_by_symbol.items():
+    for body in metrics:
         daily = daily_skill(body)
         if daily.empty:
             continue
         flagged = daily[daily["retrain_recommended"].astype(bool)].copy()
-        flagged.insert(1, "symbol", symbol)
+        flagged["symbol"] = body["symbol"]
+        flagged["horizon"] = body.get("horizon", 1)  # the rows' own, when they carry it
         parts.append(flagged)
     columns = [
-        "date", "symbol", "model_version", "mase", "coverage", "test", "statistic", "threshold",
-        "test_window", "reason",
+        "date", "symbol", "horizon", "model_version", "mase", "coverage", "test", "statistic",
+        "threshold", "test_window", "reason",
     ]  # fmt: skip
     if not parts:
         return pd.DataFrame(columns=columns)
     table = pd.concat(parts, ignore_index=True)
     table["date"] = table["date"].dt.date
     return table[[c for c in columns if c in table.columns]].sort_values(
-        ["date", "symbol"], ascending=[False, True], ignore_index=True
+        ["date", "symbol", "horizon"], ascending=[False, True, True], ignore_index=True
     )
 
 

@@ -10,6 +10,11 @@ each:
   Diebold-Mariano test with the Harvey-Leybourne-Newbold correction;
 - **bias** (bias.py): the served median's signed error over its interval's width, a
   two-sided t-test that its mean is zero;
+
+these three at every forecast horizon, beyond the next day on tests that account for
+the overlap of h-day errors (overlap.py: a long-run variance for skill, the
+non-overlapping errors for coverage and bias); and, once a day,
+
 - **drift** (drift.py): per model input, a chi-square statistic of the last days' counts
   in the quintile bins of the champion's training years, against a null measured on
   the reference's own windows (a scaled chi-square);
@@ -54,6 +59,12 @@ if TYPE_CHECKING:
         strongest,
         trigger_count,
     )
+    from market_predictor.triggers.overlap import (
+        LONGEST_TEST_WINDOW,
+        MIN_NON_OVERLAPPING,
+        horizon_window,
+        overlap_t,
+    )
     from market_predictor.triggers.reference import (
         REFERENCE_DAYS,
         REFERENCE_VERSION,
@@ -90,6 +101,7 @@ _MODULES = {
         "model_inputs",
     ),
     "family": ("FAMILY", "per_test_level", "run_all", "strongest", "trigger_count"),
+    "overlap": ("LONGEST_TEST_WINDOW", "MIN_NON_OVERLAPPING", "horizon_window", "overlap_t"),
     "reference": (
         "REFERENCE_DAYS",
         "REFERENCE_VERSION",
@@ -107,6 +119,8 @@ __all__ = [
     "DRIFT_INPUTS",
     "DRIFT_WINDOW",
     "FAMILY",
+    "LONGEST_TEST_WINDOW",
+    "MIN_NON_OVERLAPPING",
     "MIN_REALISED_ERRORS",
     "PERFORMANCE_WINDOW",
     "REFERENCE_DAYS",
@@ -126,7 +140,9 @@ __all__ = [
     "coverage_test",
     "drift_reference",
     "drift_tests",
+    "horizon_window",
     "model_inputs",
+    "overlap_t",
     "per_test_level",
     "run_all",
     "scale_test",

@@ -34,7 +34,9 @@ class TriggerTest(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    test: str  # coverage | skill | bias | drift:<input> | scale:<input>
+    # coverage | skill | bias | drift:<input> | scale:<input>; beyond the next day the
+    # horizon's performance tests: coverage:h5 | skill:h5 | bias:h5
+    test: str
     statistic: float | None = None
     threshold: str  # the rejection rule, e.g. "> 31.2" or "outside 0.63-0.93"
     window: int  # observations behind the statistic
@@ -55,26 +57,31 @@ class TriggerTest(BaseModel):
 
 @dataclass(frozen=True)
 class Evidence:
-    """What one symbol's tests read on a day."""
+    """What one symbol's tests read on a day at one forecast horizon."""
 
-    # Its last PERFORMANCE_WINDOW realised errors in date order: inside_interval,
-    # abs_error, persistence_abs_error and scaled_error (monitoring.scaled_errors).
+    # Its last realised errors at the horizon in target-date order (PERFORMANCE_WINDOW
+    # of them next day, overlap.horizon_window(h) at h): inside_interval, abs_error,
+    # persistence_abs_error and scaled_error (monitoring.scaled_errors).
     errors: Mapping[str, ArrayLike]
     # Its last `reference.window` model inputs (drift.model_inputs) in date order; None
     # when they are not tested (the champion has no current reference).
     inputs: pd.DataFrame | Mapping[str, ArrayLike] | None
     nominal_coverage: float  # of the served interval (0.8 for 10%-90%)
+    horizon: int = 1  # trading days ahead of the forecasts whose errors these are
 
 
 class Trigger(Protocol):
     """One kind of retrain-trigger test; family.FAMILY lists those that run."""
 
     name: str
+    # True: it tests each forecast horizon's realised errors; False: it tests the
+    # symbol's inputs, once a day, with the next day's evidence.
+    per_horizon: bool
 
     def count(self, reference: DriftReference | None) -> int:
-        """How many tests it runs on a symbol for a champion with `reference` (None:
-        none current) when the evidence is complete: its share of the day's Bonferroni
-        family."""
+        """How many tests it runs on a symbol (at each horizon, if per_horizon) for a
+        champion with `reference` (None: none current) when the evidence is complete:
+        its share of the day's Bonferroni family."""
         ...
 
     def run(

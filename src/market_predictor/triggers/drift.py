@@ -152,6 +152,7 @@ class DriftTrigger:
     """One drift test per input the champion's reference profiles."""
 
     name = "drift"
+    per_horizon = False
 
     def count(self, reference: DriftReference | None) -> int:
         return 0 if reference is None else len(reference.inputs)

@@ -1,7 +1,9 @@
 """The registered retrain triggers, run together on each symbol, and the Bonferroni level
 they share: a day's tests (symbols x tests) share a family-wise false-alarm probability
 `alpha` (Settings.trigger_alpha), so on data with no change about `alpha` of days flag
-anything at most, however many symbols there are.
+anything at most, however many symbols and forecast horizons there are: the performance
+tests run at every horizon (per_horizon) and count once per horizon, the input tests
+once a day.
 
 A new trigger is one module implementing base.Trigger and one line in FAMILY: the count
 behind the level is the family's own, so a test cannot run without being counted.
@@ -29,9 +31,12 @@ FAMILY: tuple[Trigger, ...] = (
 )
 
 
-def trigger_count(reference: DriftReference | None) -> int:
-    """How many tests each symbol runs for a champion with `reference`: the family's."""
-    return sum(trigger.count(reference) for trigger in FAMILY)
+def trigger_count(reference: DriftReference | None, horizons: int = 1) -> int:
+    """How many tests each symbol runs for a champion with `reference` when its errors
+    are tested at `horizons` forecast horizons: the family's."""
+    return sum(
+        trigger.count(reference) * (horizons if trigger.per_horizon else 1) for trigger in FAMILY
+    )
 
 
 def per_test_level(alpha: float, symbols: int, tests: int) -> float:
@@ -42,8 +47,14 @@ def per_test_level(alpha: float, symbols: int, tests: int) -> float:
 def run_all(
     evidence: Evidence, reference: DriftReference | None, symbol: str, level: float
 ) -> list[TriggerTest]:
-    """Every trigger's tests of `symbol` at `level`, in FAMILY order."""
-    return [test for trigger in FAMILY for test in trigger.run(evidence, reference, symbol, level)]
+    """Every trigger's tests of `symbol` at `level` on the evidence of one horizon, in
+    FAMILY order: the input tests with the next day's evidence only."""
+    return [
+        test
+        for trigger in FAMILY
+        if trigger.per_horizon or evidence.horizon == 1
+        for test in trigger.run(evidence, reference, symbol, level)
+    ]
 
 
 def strongest(results: Iterable[TriggerTest]) -> TriggerTest | None:

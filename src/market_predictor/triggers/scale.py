@@ -107,6 +107,7 @@ class ScaleTrigger:
     (references stored before the scale test have none)."""
 
     name = "scale"
+    per_horizon = False
 
     def count(self, reference: DriftReference | None) -> int:
         return int(reference is not None and reference.scale is not None)

@@ -1,6 +1,8 @@
 """Skill: the served median's absolute error against persistence's over the last realised
 errors, a Diebold-Mariano test with the Harvey-Leybourne-Newbold small-sample correction
-(one-sided: the model is worse), critical value from t with n - 1 degrees of freedom."""
+(one-sided: the model is worse), critical value from t with n - 1 degrees of freedom.
+Beyond the next day, every overlapping h-day error with a long-run variance (EWC) and t
+with as many degrees of freedom as it has cosines, n // (2h) (overlap.py)."""
 
 from __future__ import annotations
 
@@ -13,21 +15,29 @@ from scipy import special
 
 from market_predictor.triggers.base import MIN_REALISED_ERRORS, Evidence, TriggerTest, present
 from market_predictor.triggers.critical import t_critical
+from market_predictor.triggers.overlap import horizon_name, overlap_t
 
 if TYPE_CHECKING:
     from market_predictor.triggers.reference import DriftReference
 
 
 def skill_test(
-    model_abs_error: ArrayLike, persistence_abs_error: ArrayLike, level: float
+    model_abs_error: ArrayLike,
+    persistence_abs_error: ArrayLike,
+    level: float,
+    horizon: int = 1,
 ) -> TriggerTest | None:
-    """Diebold-Mariano (HLN-corrected, one-step) test that the model's absolute error
-    exceeds persistence's; None below MIN_REALISED_ERRORS."""
+    """Diebold-Mariano test that the model's absolute error exceeds persistence's:
+    HLN-corrected one-step next day (None below MIN_REALISED_ERRORS), with the long-run
+    variance of overlapping errors at horizon h (None below MIN_NON_OVERLAPPING of
+    them)."""
     gap = np.asarray(model_abs_error, dtype="float64") - np.asarray(
         persistence_abs_error, dtype="float64"
     )
     gap = gap[np.isfinite(gap)]
     n = gap.size
+    if horizon > 1:
+        return _overlapping_skill_test(gap, level, horizon)
     if n < MIN_REALISED_ERRORS:
         return None
     critical = t_critical(level, n - 1)
@@ -51,10 +61,30 @@ def skill_test(
     )
 
 
+def _overlapping_skill_test(gap: np.ndarray, level: float, horizon: int) -> TriggerTest | None:
+    tested = overlap_t(gap, horizon)
+    if tested is None:
+        return None
+    statistic, dof, constant = tested
+    critical = t_critical(level, dof)
+    # The same gap every day, as next day: no skill to lose at zero, else a sure sign.
+    sure = 0.0 if statistic > 0 else 1.0
+    p_value = sure if constant else float(special.stdtr(dof, -statistic))
+    return TriggerTest(
+        test=horizon_name("skill", horizon),
+        statistic=statistic,
+        threshold=f"> {critical:.3f} (t, {dof} df)",
+        window=gap.size,
+        p_value=p_value,
+        fired=statistic > critical,
+    )
+
+
 class SkillTrigger:
-    """One skill test per symbol, on its last realised errors."""
+    """One skill test per symbol and horizon, on its last realised errors."""
 
     name = "skill"
+    per_horizon = True
 
     def count(self, reference: DriftReference | None) -> int:
         return 1
@@ -63,4 +93,5 @@ class SkillTrigger:
         self, evidence: Evidence, reference: DriftReference | None, symbol: str, level: float
     ) -> list[TriggerTest]:
         errors = evidence.errors
-        return present(skill_test(errors["abs_error"], errors["persistence_abs_error"], level))
+        model, persistence = errors["abs_error"], errors["persistence_abs_error"]
+        return present(skill_test(model, persistence, level, evidence.horizon))

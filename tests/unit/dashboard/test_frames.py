@@ -88,9 +88,20 @@ def test_retrain_triggers_list_only_flagged_days_newest_first() -> None:
          "mase": 1.2, "coverage": 0.8, "test": "skill", "statistic": 4.1, "threshold": "> 3.5",
          "test_window": 60, "reason": "skill: 4.1 > 3.5 (n=60, p=1e-04)"},
     ]  # fmt: skip
-    table = retrain_triggers({"AAPL": {"daily": daily}, "MSFT": {"daily": []}})
-    assert table[["symbol", "test", "reason"]].values.tolist() == [
-        ["AAPL", "skill", "skill: 4.1 > 3.5 (n=60, p=1e-04)"]
+    week = [
+        {**daily[1], "test": "coverage:h5", "reason": "coverage:h5: 0.2 outside 0.5-1 (n=36)"},
+        {**daily[0], "date": "2012-12-05"},
+    ]
+    table = retrain_triggers(
+        [
+            {"symbol": "AAPL", "horizon": 1, "daily": daily},
+            {"symbol": "MSFT", "horizon": 1, "daily": []},
+            {"symbol": "AAPL", "horizon": 5, "daily": week},
+        ]
+    )
+    assert table[["symbol", "horizon", "test", "reason"]].values.tolist() == [
+        ["AAPL", 1, "skill", "skill: 4.1 > 3.5 (n=60, p=1e-04)"],
+        ["AAPL", 5, "coverage:h5", "coverage:h5: 0.2 outside 0.5-1 (n=36)"],
     ]
     assert table.loc[0, "date"] == dt.date(2012, 12, 4)
 

@@ -62,3 +62,29 @@ def test_the_bias_trigger_tests_the_scaled_errors() -> None:
     assert own == bias_test(errors, LEVEL)
     short = Evidence({"scaled_error": errors[:5]}, None, 0.8)
     assert BiasTrigger().run(short, None, "AAA", LEVEL) == []
+
+
+def test_beyond_the_next_day_bias_is_the_t_test_of_every_hth_error_from_the_newest() -> None:
+    errors = np.random.default_rng(4).normal(0.2, 1.0, 103)
+    chosen = errors[[7 + 5 * i for i in range(20)]]  # 103 // 5: the newest and 19 before it
+    result = bias_test(errors, LEVEL, horizon=5)
+    expected = stats.ttest_1samp(chosen, 0.0)
+    assert result is not None
+    assert result.test == "bias:h5" and result.window == 20
+    assert result.statistic == pytest.approx(expected.statistic)
+    assert result.p_value == pytest.approx(expected.pvalue)
+    assert result.threshold == f"|t| > {stats.t.isf(LEVEL / 2, 19):.3f} (1 in every 5 errors)"
+    evidence = Evidence({"scaled_error": errors}, None, 0.8, horizon=5)
+    assert BiasTrigger().run(evidence, None, "AAA", LEVEL) == [result]
+
+
+def test_a_missing_error_beyond_the_next_day_leaves_its_place_empty() -> None:
+    # A day without an error (a zero-width interval) is dropped after the choice of the
+    # non-overlapping days, so the others stay the newest's non-overlapping ones.
+    errors = np.random.default_rng(6).normal(0.0, 1.0, 31)
+    errors[-1] = np.nan  # the newest: days 25, 20, 15, 10 and 5 are left
+    result = bias_test(errors, LEVEL, horizon=5)
+    expected = stats.ttest_1samp(errors[[5, 10, 15, 20, 25]], 0.0)
+    assert result is not None and result.window == 5
+    assert result.statistic == pytest.approx(expected.statistic)
+    assert bias_test(errors[6:], LEVEL, horizon=5) is None  # 25 days: 4 left

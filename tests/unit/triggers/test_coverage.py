@@ -67,3 +67,24 @@ def test_the_coverage_trigger_tests_the_hits_against_the_served_intervals_nomina
     assert coverage_test(hits, 0.8, LEVEL).p_value < 1.0  # type: ignore[union-attr,operator]
     short = Evidence({"inside_interval": hits[:5]}, None, nominal_coverage=0.9)
     assert CoverageTrigger().run(short, None, "AAA", LEVEL) == []
+
+
+def test_beyond_the_next_day_coverage_counts_every_hth_hit_back_from_the_newest() -> None:
+    # 60 five-day errors: the 12 non-overlapping ones (the newest and every 5th before
+    # it) all miss, every other one is a hit (80% over all 60).
+    hits = np.array([i % 5 != 4 for i in range(60)])
+    result = coverage_test(hits, 0.8, LEVEL, horizon=5)
+    assert result is not None and result.fired
+    assert result.test == "coverage:h5" and result.window == 12
+    assert result.statistic == 0.0
+    assert result.p_value == pytest.approx(2 * 0.2**12)
+    assert result.threshold.endswith(" (1 in every 5 errors)")
+    shifted = coverage_test(np.roll(hits, 1), 0.8, LEVEL, horizon=5)  # the misses overlap
+    assert shifted is not None and shifted.statistic == 1.0 and not shifted.fired
+
+
+def test_the_coverage_trigger_tests_the_hits_of_the_evidences_horizon() -> None:
+    hits = np.array([i % 5 != 4 for i in range(60)])
+    evidence = Evidence({"inside_interval": hits}, None, 0.8, horizon=5)
+    [own] = CoverageTrigger().run(evidence, None, "AAA", LEVEL)
+    assert own == coverage_test(hits, 0.8, LEVEL, horizon=5)

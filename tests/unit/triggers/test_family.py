@@ -21,6 +21,7 @@ from market_predictor.triggers.family import (
     strongest,
     trigger_count,
 )
+from market_predictor.triggers.overlap import horizon_window
 from market_predictor.triggers.reference import DriftReference
 from tests.unit.triggers.data import LEVEL, bars, garch_returns
 
@@ -173,3 +174,44 @@ def test_importing_the_record_loads_no_statistics_or_training_stack() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     ).stdout
     assert out.strip() == "[]"
+
+
+def _at_horizon(evidence: Evidence, horizon: int) -> Evidence:
+    """The evidence of a longer horizon: a full window of its errors, the same inputs."""
+    rng = np.random.default_rng(horizon)
+    n = horizon_window(horizon)
+    errors = {
+        "inside_interval": rng.random(n) < 0.8,
+        "abs_error": np.abs(rng.normal(0, 1, n)),
+        "persistence_abs_error": np.abs(rng.normal(0, 1, n)),
+        "scaled_error": rng.normal(0, 0.3, n),
+    }
+    return Evidence(errors, evidence.inputs, evidence.nominal_coverage, horizon)
+
+
+def test_performance_tests_count_at_every_horizon_and_input_tests_once_a_day(
+    reference: DriftReference,
+) -> None:
+    next_day = _full_evidence(reference)
+    for shape, version in _shapes(reference).items():
+        ran = [run_all(_at_horizon(next_day, h), version, "AAA", LEVEL) for h in (5, 21)]
+        ran.append(run_all(next_day, version, "AAA", LEVEL))
+        assert sum(map(len, ran)) == trigger_count(version, horizons=3), shape
+    assert trigger_count(reference, horizons=3) == 9 + 2 * 3
+    assert trigger_count(None, horizons=3) == 3 * 3
+    assert trigger_count(reference) == trigger_count(reference, horizons=1) == 9
+
+
+def test_beyond_the_next_day_only_the_performance_tests_run_named_by_horizon(
+    reference: DriftReference,
+) -> None:
+    evidence = _at_horizon(_full_evidence(reference), 5)
+    assert [t.test for t in run_all(evidence, reference, "AAA", LEVEL)] == [
+        "coverage:h5",
+        "skill:h5",
+        "bias:h5",
+    ]
+    assert [t.name for t in FAMILY if t.per_horizon] == ["coverage", "skill", "bias"]
+    for trigger in FAMILY:
+        ran = trigger.run(evidence, reference, "AAA", LEVEL) if trigger.per_horizon else []
+        assert len(ran) == (trigger.count(reference) if trigger.per_horizon else 0)

@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 from market_predictor.triggers.base import MIN_REALISED_ERRORS, Evidence
+from market_predictor.triggers.overlap import overlap_t
 from market_predictor.triggers.skill import SkillTrigger, skill_test
 from tests.unit.triggers.data import LEVEL
 
@@ -102,3 +103,27 @@ def test_the_skill_trigger_compares_the_models_errors_with_persistences() -> Non
     assert own.statistic is not None and own.statistic > 0  # the model is the worse one
     short = {name: values[:5] for name, values in errors.items()}
     assert SkillTrigger().run(Evidence(short, None, 0.8), None, "AAA", LEVEL) == []
+
+
+def test_beyond_the_next_day_skill_tests_every_gap_with_its_long_run_variance() -> None:
+    rng = np.random.default_rng(8)
+    model, persistence = np.abs(rng.normal(0, 1.2, 90)), np.abs(rng.normal(0, 1.0, 90))
+    model[10] = np.nan  # a day without an error is left out
+    result = skill_test(model, persistence, LEVEL, horizon=3)
+    gaps = (model - persistence)[np.isfinite(model)]
+    tested = overlap_t(gaps, 3)
+    assert result is not None and tested is not None
+    assert result.test == "skill:h3" and result.window == 89
+    assert (result.statistic, tested.dof) == (tested.statistic, 14)  # 89 // 6 cosines
+    assert result.p_value == pytest.approx(stats.t.sf(tested.statistic, 14))
+    evidence = Evidence({"abs_error": model, "persistence_abs_error": persistence}, None, 0.8, 3)
+    assert SkillTrigger().run(evidence, None, "AAA", LEVEL) == [result]
+
+
+def test_beyond_the_next_day_the_same_gap_every_day_is_a_sure_sign() -> None:
+    worse = skill_test([3.0] * 30, [1.0] * 30, LEVEL, horizon=5)
+    same = skill_test([1.0, 2.0] * 15, [1.0, 2.0] * 15, 0.5, horizon=5)
+    better = skill_test([1.0] * 30, [3.0] * 30, LEVEL, horizon=5)
+    assert worse is not None and worse.fired and worse.p_value == 0.0
+    assert same is not None and same.statistic == 0.0 and not same.fired and same.p_value == 1.0
+    assert better is not None and not better.fired and better.p_value == 1.0

@@ -78,8 +78,12 @@ if not history.empty:
     st.dataframe(history[[c for c in columns if c in history]], hide_index=True, width="stretch")
 
 st.markdown("#### Retrain triggers")
-symbols = [row["symbol"] for row in load("the symbols", "/symbols")["symbols"]]
-metrics = {s: load(f"{s} monitoring", f"/metrics/{s}") for s in symbols}
+# Every horizon's tests may ask for a retrain: one metrics body per symbol and horizon.
+metrics = [
+    load(f"{row['symbol']} {h}-day monitoring", f"/metrics/{row['symbol']}", {"horizon": h})
+    for row in load("the symbols", "/symbols")["symbols"]
+    for h in row.get("horizons") or [1]
+]
 triggers = retrain_triggers(metrics)
 if triggers.empty:
     st.caption("Monitoring has not recommended a retrain on any day.")
@@ -95,8 +99,9 @@ else:
     )
     st.caption(
         "A day is flagged when one of its statistical tests fires (interval coverage, skill "
-        "against persistence, bias of the median, drift of a model input, or the last week's "
-        "range against the served volatility), each at its share of the day's family-wise level "
+        "against persistence and bias of the median at each horizon, on tests that allow for "
+        "overlapping h-day errors; drift of a model input, or the last week's range against the "
+        "served volatility), each at its share of the day's family-wise level "
         f"(MPP_TRIGGER_ALPHA, {_default('trigger_alpha'):.0%} by default); the row names the "
         "test, its statistic, threshold and window. A flagged day retrains at most once per "
         f"cooldown (MPP_RETRAIN_COOLDOWN_DAYS, {_default('retrain_cooldown_days')} trading days); "
