@@ -30,6 +30,7 @@ from mlflow.types import ColSpec, Schema
 
 from market_predictor.models.baselines import DriftForecaster, PersistenceForecaster
 from market_predictor.models.calibration import IntervalCalibration
+from market_predictor.models.combined import CombinedForecaster
 from market_predictor.models.forecaster import FORECAST_COLUMNS, Forecaster
 from market_predictor.models.network_forecaster import NetworkForecaster
 from market_predictor.models.rivals import VOLATILITY_FORECASTERS
@@ -38,6 +39,8 @@ from market_predictor.models.volatility import VolatilityForecaster
 ARTIFACT_KEY = "forecaster"
 SPEC_FILE = "forecaster.json"
 WEIGHTS_FILE = "weights.pt"
+# A combination's components, each saved as a forecaster of its own in <name>/.
+COMPONENTS_DIR = "components"
 
 SIGNATURE = ModelSignature(
     inputs=Schema(
@@ -91,6 +94,8 @@ def load_registered(model_uri: str) -> tuple[Forecaster, dict[str, Any]]:
 def forecaster_kind(forecaster: Forecaster) -> str:
     if isinstance(forecaster, NetworkForecaster):
         return "network"
+    if isinstance(forecaster, CombinedForecaster):
+        return "combined"
     if isinstance(forecaster, VolatilityForecaster):
         return forecaster.kind
     if isinstance(forecaster, DriftForecaster):
@@ -121,6 +126,15 @@ def save_forecaster(
     (directory / SPEC_FILE).write_text(json.dumps(spec, indent=1))
     if isinstance(forecaster, NetworkForecaster):
         torch.save(forecaster.network.state_dict(), directory / WEIGHTS_FILE)
+    if isinstance(forecaster, CombinedForecaster):
+        for name, component in forecaster.components.items():
+            # The drift reference is the combination's (in its own spec), not repeated.
+            save_forecaster(
+                component,
+                directory / COMPONENTS_DIR / name,
+                trained_until=trained_until,
+                drift_profile={},
+            )
 
 
 def load_forecaster(directory: Path) -> tuple[Forecaster, dict[str, Any]]:
@@ -138,6 +152,12 @@ def load_forecaster(directory: Path) -> tuple[Forecaster, dict[str, Any]]:
         forecaster = naive(params["quantiles"], z_scores=params["z_scores"], horizons=horizons)
     elif spec["kind"] in VOLATILITY_FORECASTERS:
         forecaster = VOLATILITY_FORECASTERS[spec["kind"]].from_params(params)
+    elif spec["kind"] == "combined":
+        components = {
+            name: load_forecaster(Path(directory) / COMPONENTS_DIR / name)[0]
+            for name in params["components"]
+        }
+        forecaster = CombinedForecaster.from_params(params, components)
     else:
         raise ValueError(f"unknown forecaster kind {spec['kind']!r}")
     if spec.get("calibration"):
