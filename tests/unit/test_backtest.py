@@ -249,25 +249,26 @@ def test_the_combined_column_averages_each_folds_own_lead_and_best_rival(
         ((k, fold) for k in kinds for fold in result.folds), key=str
     )
     forecasts = result.forecasts.set_index(["forecaster", "symbol", "as_of_date"])
+
+    def log_quantiles(name: str, keys: pd.Index, column: str) -> np.ndarray:
+        rows = forecasts.loc[name].loc[keys]
+        return np.log(rows[column] / rows["last_close"]).to_numpy()
+
     for fold in result.folds:
         combined = forecasts.loc["combined"]
-        combined = combined[combined["fold_start"] == pd.Timestamp(fold.start)]
-        keys = combined.index
-        lead = forecasts.loc["drift"].loc[keys]
-
-        def average_of(partner: str, column: str) -> np.ndarray:
-            other = forecasts.loc[partner].loc[keys]
-            logs = np.log(lead[column] / lead["last_close"]) + np.log(
-                other[column] / other["last_close"]
-            )
-            return (combined["last_close"] * np.exp(logs / 2)).to_numpy()
-
+        keys = combined.index[combined["fold_start"] == pd.Timestamp(fold.start)]
         matches = [
             partner
             for partner in ("persistence", "garch")
             if all(
-                np.allclose(combined[c].to_numpy(), average_of(partner, c), rtol=1e-12)
-                for c in ("predicted_close", "lower", "upper")
+                np.allclose(
+                    log_quantiles("combined", keys, column),
+                    (log_quantiles("drift", keys, column) + log_quantiles(partner, keys, column))
+                    / 2,
+                    rtol=1e-9,
+                    atol=1e-12,
+                )
+                for column in ("predicted_close", "lower", "upper")
             )
         ]
         assert len(matches) == 1, fold
