@@ -57,7 +57,7 @@ def run(start: dt.date, end: dt.date) -> str:
 
     def recording(*args: Any, **kwargs: Any) -> Any:
         combined = combine(*args, **kwargs)
-        partners.append((args[4], [c for c in combined.components if c != "model"][0]))
+        partners.append((args[4], next(c for c in combined.components if c != "model")))
         return combined
 
     fit.fit_combined = recording  # type: ignore[assignment]
