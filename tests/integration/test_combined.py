@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +26,7 @@ from market_predictor.results import TrainResult
 from market_predictor.store import FeatureStore
 from market_predictor.training import train
 from tests.fixtures.ml import FAST_TRAINING, store_prices, synthetic_prices
-from tests.integration.test_pyfunc import _LOAD_AND_PREDICT
+from tests.integration.test_pyfunc import predict_in_fresh_process
 
 COMBINING = ("persistence", "drift", "garch", "combined")
 runner = CliRunner()
@@ -111,18 +109,7 @@ def test_a_combined_champion_loads_through_mlflow_pyfunc_in_a_fresh_process(
     champion = load_champion(settings)
     recent = prices.groupby("symbol").tail(champion.min_history + 5)
     recent = recent[["symbol", "date", "open", "high", "low", "close", "volume"]]
-    rows_file, script = tmp_path / "rows.json", tmp_path / "load.py"
-    recent.to_json(rows_file, orient="records")
-    script.write_text(_LOAD_AND_PREDICT)
-    completed = subprocess.run(
-        [sys.executable, str(script), settings.resolved_tracking_uri, str(rows_file)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    forecasts = pd.DataFrame(json.loads(completed.stdout.strip().splitlines()[-1]))
+    forecasts = predict_in_fresh_process(settings.resolved_tracking_uri, recent, tmp_path)
     expected = champion.predict(recent)
     assert forecasts["symbol"].tolist() == expected["symbol"].tolist() == ["AAA", "BBB"]
     for column in ("predicted_close", "lower", "upper"):
