@@ -65,12 +65,14 @@ def run(start: dt.date, end: dt.date) -> str:
     began = time.perf_counter()
     result = backtest(settings, start=start, end=end)
     elapsed = time.perf_counter() - began
-    return render(result.report(), partners, elapsed, load_before, _load())
+    return render(result, partners, elapsed, load_before, _load())
 
 
 def render(
-    report: Any, partners: list[tuple[dt.date, str]], elapsed: float, before: str, after: str
+    result: Any, partners: list[tuple[dt.date, str]], elapsed: float, before: str, after: str
 ) -> str:
+    report = result.report()
+    static = static_pinball(result)
     names = report.forecasters
     symbols = [*report.symbols, "ALL"]
     metrics = report.metrics
@@ -97,9 +99,16 @@ def render(
         "",
         "### The same without the online scale (the models' own interval)",
         "",
-        *_table(
-            metrics, names, symbols, lambda m, p: m.pinball_static / p.pinball_static, "{:.4f}"
-        ),
+        "| Symbol | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+        *[
+            f"| {symbol} | "
+            + " | ".join(
+                f"{static[name][symbol] / static['persistence'][symbol]:.4f}" for name in names
+            )
+            + " |"
+            for symbol in symbols
+        ],
         "",
         "### Next-day pinball (price units, with the online scale)",
         "",
@@ -130,6 +139,20 @@ def _table(metrics: Any, names: list[str], symbols: list[str], value: Any, fmt: 
         cells = [fmt.format(value(metrics[name][symbol], naive)) for name in names]
         rows.append(f"| {symbol} | " + " | ".join(cells) + " |")
     return rows
+
+
+def static_pinball(result: Any) -> dict[str, dict[str, float]]:
+    """Each forecaster's next-day pinball per symbol (and ALL) of the interval it made
+    before the online scale (the forecasts' lower_static and upper_static)."""
+    from market_predictor.evaluation import metrics_table
+
+    rows = result.forecasts[result.forecasts["horizon"] == 1]
+    pinballs: dict[str, dict[str, float]] = {}
+    for name, mine in rows.groupby("forecaster"):
+        unscaled = mine.assign(lower=mine["lower_static"], upper=mine["upper_static"])
+        table = metrics_table(unscaled, quantiles=result.quantiles)
+        pinballs[str(name)] = dict(zip(table["symbol"], table["pinball"], strict=True))
+    return pinballs
 
 
 def get_horizons() -> tuple[int, ...]:

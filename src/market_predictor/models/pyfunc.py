@@ -1,10 +1,12 @@
 """The registered model: any Forecaster packaged as an MLflow pyfunc.
 
-The artifact is plain data (JSON parameters, a torch state dict for networks), not a
+The artifact is plain data (JSON parameters, a torch state dict for networks; a
+combination as its components, each saved the same way in components/<name>/), not a
 pickle, and it carries this package's source (MLflow `code_paths`) with pinned
 third-party requirements, so it loads on any machine, with or without the package.
 The pyfunc takes a frame of recent price rows for any number of symbols and returns
-each symbol's next-day forecast (median, 10%/90% prices and the median log return).
+each symbol's forecast at every horizon (median, 10%/90% prices and the median log
+return).
 """
 
 from __future__ import annotations
