@@ -22,13 +22,14 @@ from market_predictor.checks import check_range
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
 from market_predictor.evaluation import DEFAULT_QUANTILES, metrics_table
-from market_predictor.interval_tests import IntervalBacktest, interval_backtest
+from market_predictor.interval_tests import IntervalBacktest, forecasts_backtest
 from market_predictor.models.forecaster import Forecaster
 from market_predictor.online_calibration import OnlineRule, beside_static, simulate
 from market_predictor.results import BacktestReport, FoldWindow, Metrics
 from market_predictor.training.config import DEFAULT_RETRAIN_EVERY, TrainConfig
 from market_predictor.training.evaluate import attach_outcomes
 from market_predictor.training.fit import BASELINES
+from market_predictor.training.gate import COMBINED
 from market_predictor.training.history import (
     MIN_TRAINING_ROWS,
     WalkForward,
@@ -132,21 +133,12 @@ class BacktestResult:
         pooled ("ALL", hits of a day across symbols treated as independent)."""
         rows = self.forecasts[
             (self.forecasts["forecaster"] == forecaster) & (self.forecasts["horizon"] == 1)
-        ].sort_values(["symbol", "as_of_date"])
-        lower_level, upper_level = min(self.quantiles), max(self.quantiles)
-
-        def tested(frame: pd.DataFrame) -> IntervalBacktest:
-            return interval_backtest(
-                frame["actual_close"],
-                frame["lower"],
-                frame["upper"],
-                lower_level=lower_level,
-                upper_level=upper_level,
-                groups=frame["symbol"],
-            )
-
-        tests = {str(symbol): tested(group) for symbol, group in rows.groupby("symbol")}
-        tests["ALL"] = tested(rows)
+        ]
+        tests = {
+            str(symbol): forecasts_backtest(group, self.quantiles)
+            for symbol, group in rows.groupby("symbol")
+        }
+        tests["ALL"] = forecasts_backtest(rows, self.quantiles)
         return tests
 
     def report(self) -> BacktestReport:
@@ -267,6 +259,45 @@ def network_factory(config: TrainConfig, horizons: Sequence[int] = (1,)) -> Fore
     return fit
 
 
+def with_combined(
+    factories: Mapping[str, ForecasterFactory],
+    network: str,
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
+    held_out_months: int = 0,
+    horizons: Sequence[int] = (1,),
+) -> dict[str, ForecasterFactory]:
+    """`factories` plus the combined candidate: in each fold, the fold's network (the
+    factory named `network`) and its best rival there, chosen on the fold's last
+    `held_out_months` by the rule `mpp train` uses (training.fit.fit_combined). Each
+    factory fits once per fold, so the combination is made of the very forecasters its
+    neighbouring columns are."""
+    from market_predictor.training.fit import fit_combined
+
+    fitted: dict[str, Forecaster] = {}
+    fold_of_fits: list[Fold] = []
+
+    def once(name: str) -> ForecasterFactory:
+        def fit(rows: pd.DataFrame, fold: Fold) -> Forecaster:
+            if fold_of_fits != [fold]:  # a new fold: the last one's fits are done with
+                fitted.clear()
+                fold_of_fits[:] = [fold]
+            if name not in fitted:
+                fitted[name] = factories[name](rows, fold)
+            return fitted[name]
+
+        return fit
+
+    shared = {name: once(name) for name in factories}
+
+    def combined(rows: pd.DataFrame, fold: Fold) -> Forecaster:
+        fits = {name: factory(rows, fold) for name, factory in shared.items()}
+        rivals = {name: f for name, f in fits.items() if name != network}
+        start = fold_validation_start(rows, fold.start, held_out_months)
+        return fit_combined(fits[network], rivals, rows, start, fold.start, quantiles, horizons)
+
+    return {**shared, COMBINED: combined}
+
+
 def fold_validation_start(
     rows: pd.DataFrame, fold_start: dt.date, validation_months: int
 ) -> dt.date | None:
@@ -293,8 +324,9 @@ def backtest(
     include_network: bool = True,
     progress: Progress | None = None,
 ) -> BacktestResult:
-    """Walk-forward backtest of the configured network beside persistence, drift and
-    GARCH(1,1)-t on stored prices, every interval recalibrated the same way.
+    """Walk-forward backtest of the configured network beside the configured rivals
+    (persistence, drift, the volatility models and, with the network, the combined
+    candidate) on stored prices, every interval recalibrated the same way.
 
     Defaults: the configured symbols that are stored, `end` = the last stored date,
     `start` = one year before `end`, refit every DEFAULT_RETRAIN_EVERY. Raises
@@ -320,10 +352,12 @@ def backtest(
     factories |= baseline_factories(
         quantiles,
         held_out,
-        kinds=settings.rivals,
+        kinds=[kind for kind in settings.rivals if kind != COMBINED],
         horizons=settings.horizons,
         workers=settings.fit_workers,
     )
+    if config is not None and COMBINED in settings.rivals:
+        factories = with_combined(factories, config.model, quantiles, held_out, settings.horizons)
     result = walk_forward(
         history.prices,
         start=history.start,

@@ -76,12 +76,16 @@ The few lines of statistics here cost less than that dependency; it is not used.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from market_predictor.records import OptionalFloatsModel
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_LEVEL = 0.05
 # Tail levels such as 1 - 0.9 carry float noise (0.09999999999999998) into the reported
@@ -261,6 +265,67 @@ def interval_backtest(
         interval=hit_backtest(below | above, alpha, level=level, groups=groups),
         interval_score=interval_score(y, low, high, alpha),
     )
+
+
+def forecasts_backtest(
+    forecasts: pd.DataFrame, quantiles: Sequence[float], *, level: float = DEFAULT_LEVEL
+) -> IntervalBacktest:
+    """`interval_backtest` of a frame of forecasts with outcomes (symbol, as_of_date,
+    lower, upper, actual_close) whose bounds are the lowest and highest of `quantiles`;
+    transitions within each symbol, in as-of order."""
+    rows = forecasts.sort_values(["symbol", "as_of_date"], kind="stable")
+    return interval_backtest(
+        rows["actual_close"],
+        rows["lower"],
+        rows["upper"],
+        lower_level=min(quantiles),
+        upper_level=max(quantiles),
+        level=level,
+        groups=rows["symbol"],
+    )
+
+
+# How a run stores a contestant's backtest: one metric per number,
+# interval_test.<who>.<dotted path>, e.g. interval_test.model.lower.pof.p_value.
+METRIC_PREFIX = "interval_test"
+
+
+def as_metrics(who: str, backtest: IntervalBacktest) -> dict[str, float]:
+    """`who`'s backtest as flat metrics (a rejection as 1/0, an undefined value NaN)."""
+    metrics: dict[str, float] = {}
+
+    def walk(path: str, value: object) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{path}.{key}", inner)
+        else:
+            metrics[path] = math.nan if value is None else float(value)  # type: ignore[arg-type]
+
+    walk(f"{METRIC_PREFIX}.{who}", backtest.model_dump())
+    return metrics
+
+
+def from_metrics(metrics: Mapping[str, float]) -> dict[str, IntervalBacktest]:
+    """Every contestant's backtest among a run's metrics (others are ignored); a
+    contestant with a number missing is left out."""
+    nested: dict[str, dict[str, Any]] = {}
+    for key, value in metrics.items():
+        prefix, _, path = key.partition(".")
+        who, _, path = path.partition(".")
+        if prefix != METRIC_PREFIX or not path:
+            continue
+        *parents, leaf = path.split(".")
+        node = nested.setdefault(who, {})
+        for name in parents:
+            node = node.setdefault(name, {})
+        node[leaf] = value
+    tests: dict[str, IntervalBacktest] = {}
+    for who, values in sorted(nested.items()):
+        try:
+            tests[who] = IntervalBacktest.model_validate(values)
+        except ValueError:  # pydantic's ValidationError: an incomplete set
+            continue
+    return tests
 
 
 # -- internals -----------------------------------------------------------------------------

@@ -223,19 +223,23 @@ def register_rival(
 
 
 def _scalar_params(forecaster: Forecaster) -> dict[str, Any]:
-    """The forecaster's parameters that fit MLflow's flat params (nested ones flattened)."""
+    """The forecaster's parameters that fit MLflow's flat params: nested numbers under
+    their dotted path ("garch.AAPL.omega", "selection.egarch")."""
     params: dict[str, Any] = {}
+
+    def numbers(path: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                numbers(f"{path}.{key}", inner)
+        # Fitted numbers only: the quantile tables (lists) are in the model's own
+        # artifact, too many to be readable as params.
+        elif isinstance(value, int | float):
+            # MLflow keys allow letters, digits and _-./ only ("*", "alpha[1]").
+            params[re.sub(r"[^\w./-]", "_", path)] = f"{value:.6g}"
+
     for key, value in forecaster.to_params().items():  # type: ignore[attr-defined]
         if isinstance(value, dict):
-            for symbol, inner in value.items():
-                for name, number in inner.items():
-                    # Per-symbol fitted numbers only: the quantile tables (lists) are in
-                    # the model's own artifact, too many to be readable as params.
-                    if not isinstance(number, int | float):
-                        continue
-                    # MLflow keys allow letters, digits and _-./ only ("*", "alpha[1]").
-                    label = re.sub(r"[^\w./-]", "_", f"{key}.{symbol}.{name}")
-                    params[label] = f"{number:.6g}"
+            numbers(key, value)
         else:
             params[key] = value
     return params
@@ -273,15 +277,24 @@ def list_versions(settings: Settings, model_name: str | None = None) -> list[dic
 def show_version(
     settings: Settings, version: str | None = None, model_name: str | None = None
 ) -> dict[str, Any]:
-    """One version (default: the champion) with its run's validation metrics."""
+    """One version (default: the champion) with its run's metrics and params, and those
+    of the training run that scored it (a promoted rival's `source_run_id`)."""
     name = model_name or settings.model_name
     client = _reader(settings, _nothing_registered(name))
     model_version = _get_version(client, name, version)
     described = _describe(model_version, _aliases(client, name).get(str(model_version.version), []))
     if model_version.run_id:
         run = client.get_run(model_version.run_id)
-        described["metrics"] = dict(run.data.metrics)
-        described["params"] = dict(run.data.params)
+        metrics, params = dict(run.data.metrics), dict(run.data.params)
+        scored_in = described["tags"].get("source_run_id")
+        if scored_in and scored_in != model_version.run_id:
+            # A rival or baseline the gate promoted is logged in a run of its own (its
+            # parameters); the training run that scored it holds the validation window
+            # and every contestant's validation metrics.
+            training = client.get_run(scored_in)
+            metrics = {**training.data.metrics, **metrics}
+            params = {**training.data.params, **params}
+        described["metrics"], described["params"] = metrics, params
     return described
 
 

@@ -174,6 +174,11 @@ class TrainResult(Result):
     gate_scores: dict[str, float] = Field(default_factory=dict)
     # Horizons at which what serves after the run has the lowest pinball of all.
     horizons_won: list[int] = Field(default_factory=list)
+    # Each contestant's VaR-style backtests of its next-day interval on the gate's
+    # window (the rows every contestant covers).
+    interval_tests: dict[str, IntervalBacktest] = Field(default_factory=dict)
+    # What the combined candidate averages (empty when it was not scored).
+    combined_components: list[str] = Field(default_factory=list)
     baseline_version: str | None = None
     # The registered version of a volatility rival the gate made champion, by kind.
     rival_versions: dict[str, str] = Field(default_factory=dict)

@@ -29,12 +29,14 @@ def test_training_scores_and_gates_every_horizon_against_every_rival(
     every_horizon_and_rival: None, synthetic_store: Settings
 ) -> None:
     settings = synthetic_store
-    assert settings.horizons == (1, 5, 21) and len(settings.rivals) == 6
+    assert settings.horizons == (1, 5, 21) and len(settings.rivals) == 7
     summary = train(settings, config_overrides={**FAST_TRAINING, "max_epochs": 2})
 
     assert sorted(summary.horizon_metrics) == [1, 5, 21]
     for horizon, scored in summary.horizon_metrics.items():
-        assert {"model", "persistence", "garch", "gjr_garch", "egarch", "har"} <= set(scored)
+        assert {"model", "persistence", "garch", "gjr_garch", "egarch", "har", "combined"} <= set(
+            scored
+        )
         # Every contestant is scored on the same rows at a horizon.
         assert len({metrics.n for metrics in scored.values()}) == 1, horizon
     # 21-day targets end 21 rows before the window does: fewer scored forecasts.

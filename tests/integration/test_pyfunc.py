@@ -43,6 +43,24 @@ _LOAD_AND_PREDICT = textwrap.dedent(
 )
 
 
+def predict_in_fresh_process(tracking_uri: str, rows: pd.DataFrame, tmp_path: Path) -> pd.DataFrame:
+    """The champion's forecasts for `rows` from `mlflow.pyfunc.load_model` in a new
+    Python process where this package is not importable."""
+    rows_file = tmp_path / "rows.json"
+    rows.to_json(rows_file, orient="records")
+    script = tmp_path / "load.py"
+    script.write_text(_LOAD_AND_PREDICT)
+    completed = subprocess.run(
+        [sys.executable, str(script), tracking_uri, str(rows_file)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return pd.DataFrame(json.loads(completed.stdout.strip().splitlines()[-1]))
+
+
 def test_champion_pyfunc_loads_by_alias_in_a_fresh_process_without_the_package(
     synthetic_store: Settings, tmp_path
 ) -> None:
@@ -52,19 +70,7 @@ def test_champion_pyfunc_loads_by_alias_in_a_fresh_process_without_the_package(
     # enough rows to forecast every symbol.
     recent = prices.groupby("symbol").tail(load_champion(synthetic_store).min_history + 5)
     recent = recent[["symbol", "date", "open", "high", "low", "close", "volume"]]
-    rows_file = tmp_path / "rows.json"
-    recent.to_json(rows_file, orient="records")
-    script = tmp_path / "load.py"
-    script.write_text(_LOAD_AND_PREDICT)
-    completed = subprocess.run(
-        [sys.executable, str(script), synthetic_store.resolved_tracking_uri, str(rows_file)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    forecasts = pd.DataFrame(json.loads(completed.stdout.strip().splitlines()[-1]))
+    forecasts = predict_in_fresh_process(synthetic_store.resolved_tracking_uri, recent, tmp_path)
     assert forecasts["symbol"].tolist() == ["AAA", "BBB"]
     expected = load_champion(synthetic_store).predict(recent)
     assert forecasts["predicted_close"].to_numpy() == pytest.approx(

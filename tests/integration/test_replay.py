@@ -27,6 +27,8 @@ def _outputs(settings: Settings) -> dict[str, pd.DataFrame]:
         "predictions": store.predictions.read(),
         "errors": store.errors.read(),
         "summary": store.summary.read(),
+        # The online interval scale: the state each day's monitor stored.
+        "scales": store.scales.read_rows().sort_values(["date", "symbol", "horizon"]),
     }
     return {
         name: frame.drop(columns="created_at").sort_values(
@@ -71,6 +73,9 @@ def test_replay_over_a_store_holding_the_future_matches_day_by_day_arrival(
     arrived, preloaded = _outputs(ops_home), _outputs(full)
     for name, frame in arrived.items():
         pd.testing.assert_frame_equal(frame, preloaded[name], obj=name)
+    # The served intervals compared above were scaled online: the state had moved.
+    scales = arrived["scales"]
+    assert len(scales) == 10 and (scales["log_scale_lower"] != 0).any()
     # Each forecast starts from its own as-of close, never a later one.
     prices = FeatureStore.from_settings(full).prices().read()
     starts = arrived["predictions"].merge(

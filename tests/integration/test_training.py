@@ -185,11 +185,15 @@ def test_garch_becomes_champion_when_it_beats_the_network_and_persistence(
     garch_store: Settings,
 ) -> None:
     # Volatility clusters faster than a 21-day window follows and one epoch leaves the
-    # network at about persistence: GARCH is the honest winner on the unseen window.
-    summary = train(garch_store, config_overrides={**FAST_TRAINING, "max_epochs": 1})
+    # network at about persistence: GARCH is the honest winner on the unseen window, and
+    # the combined candidate (that network and GARCH) loses to it.
+    settings = garch_store.model_copy(update={"rivals": (*garch_store.rivals, "combined")})
+    summary = train(settings, config_overrides={**FAST_TRAINING, "max_epochs": 1})
     garch = summary.metrics["garch"].pinball
     assert garch < summary.metrics["persistence"].pinball
     assert garch < summary.metrics["model"].pinball
+    assert summary.combined_components == ["model", "garch"]
+    assert summary.metrics["model"].pinball > summary.metrics["combined"].pinball > garch
     assert summary.decision == "rejected_vs_garch"
     assert summary.garch_version == summary.champion_version == "2"
     assert not summary.became_champion and not summary.is_baseline
@@ -204,6 +208,13 @@ def test_garch_becomes_champion_when_it_beats_the_network_and_persistence(
     prices = FeatureStore.from_settings(garch_store).prices().read()
     forecast = champion.predict(prices)
     assert (forecast["predicted_close"] == forecast["last_close"]).all()
+    # GARCH's card shows what the training run scored (its own run holds its parameters).
+    _, card = read_models(garch_store)
+    assert card is not None and card.version == summary.champion_version
+    assert set(card.validation) == {"model", "persistence", "drift", "garch", "combined"}
+    assert card.validation["garch"].pinball == garch
+    assert card.validation_start == summary.validation_start
+    assert card.interval_tests["garch"] == summary.interval_tests["garch"]
 
 
 def test_every_rival_is_calibrated_before_the_gate_window(

@@ -20,6 +20,7 @@ from market_predictor.backtest import (
     parse_retrain_every,
     usable_rows,
     walk_forward,
+    with_combined,
 )
 from market_predictor.errors import InputError
 from market_predictor.models.baselines import PersistenceForecaster
@@ -221,3 +222,53 @@ def test_validation_split_is_skipped_when_it_would_starve_the_fit(prices: pd.Dat
     short = rows[rows["date"] >= pd.Timestamp("2011-09-01")]
     assert usable_rows(short[short["date"] < pd.Timestamp("2012-01-01")]) < MIN_TRAINING_ROWS
     assert fold_validation_start(short, start, 6) is None
+
+
+def test_the_combined_column_averages_each_folds_own_lead_and_best_rival(
+    prices: pd.DataFrame,
+) -> None:
+    # Drift stands in for the network (no network fit in a unit test).
+    kinds = ("drift", "persistence", "garch")
+    inner = baseline_factories(held_out_months=3, kinds=kinds)
+    fits: list[tuple[str, Fold]] = []
+
+    def counted(name: str):  # type: ignore[no-untyped-def]
+        def fit(rows: pd.DataFrame, fold: Fold):  # type: ignore[no-untyped-def]
+            fits.append((name, fold))
+            return inner[name](rows, fold)
+
+        return fit
+
+    factories = with_combined({k: counted(k) for k in kinds}, "drift", held_out_months=3)
+    assert list(factories) == [*kinds, "combined"]
+    result = walk_forward(
+        prices, start=START, end=END, retrain_every=RetrainEvery(3, "M"), factories=factories
+    )
+    # Every factory fitted once per fold, the combination made of those very fits.
+    assert sorted(fits, key=str) == sorted(
+        ((k, fold) for k in kinds for fold in result.folds), key=str
+    )
+    forecasts = result.forecasts.set_index(["forecaster", "symbol", "as_of_date"])
+
+    def log_quantiles(name: str, keys: pd.Index, column: str) -> np.ndarray:
+        rows = forecasts.loc[name].loc[keys]
+        return np.log(rows[column] / rows["last_close"]).to_numpy()
+
+    for fold in result.folds:
+        combined = forecasts.loc["combined"]
+        keys = combined.index[combined["fold_start"] == pd.Timestamp(fold.start)]
+        matches = [
+            partner
+            for partner in ("persistence", "garch")
+            if all(
+                np.allclose(
+                    log_quantiles("combined", keys, column),
+                    (log_quantiles("drift", keys, column) + log_quantiles(partner, keys, column))
+                    / 2,
+                    rtol=1e-9,
+                    atol=1e-12,
+                )
+                for column in ("predicted_close", "lower", "upper")
+            )
+        ]
+        assert len(matches) == 1, fold

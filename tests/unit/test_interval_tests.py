@@ -16,7 +16,9 @@ from market_predictor.interval_tests import (
     HitBacktest,
     IntervalBacktest,
     TransitionCounts,
+    as_metrics,
     conditional_coverage_statistic,
+    from_metrics,
     hit_backtest,
     independence_statistic,
     interval_backtest,
@@ -513,3 +515,18 @@ def test_too_many_iid_hits_are_rejected_by_pof_almost_always() -> None:
     rejections = _rejections(hits)
     assert rejections["pof"] >= 0.95 * SEQUENCES
     assert rejections["independence"] <= 0.1 * SEQUENCES
+
+
+def test_a_backtest_stored_as_run_metrics_reads_back_whole_and_alone() -> None:
+    # One row and a hit on it: no transitions, so the Markov tests are undefined (None).
+    backtest = interval_backtest([1.0, 5.0, 3.0], [2.0, 2.0, 2.0], [4.0, 4.0, 4.0])
+    single = interval_backtest([1.0], [2.0], [4.0])
+    assert single.lower.independence.statistic is None
+    metrics = {
+        **as_metrics("model", backtest),
+        **as_metrics("garch", single),
+        "val_model_pinball": 0.1,
+        "interval_test.har.lower.n": 3.0,  # an incomplete set is left out
+    }
+    assert all(key.startswith("interval_test.") for key in as_metrics("model", backtest))
+    assert from_metrics(metrics) == {"garch": single, "model": backtest}

@@ -1,5 +1,5 @@
 """The registry as the API shows it: every version with its gate decision, and the
-champion with its validation metrics beside the baselines'.
+champion with every contestant's validation metrics and interval backtests.
 
 Read on the cache's background thread only (MLflow queries take tens of ms)."""
 
@@ -13,6 +13,7 @@ from market_predictor import registry
 from market_predictor.api.schemas import ChampionInfo, ModelList, ModelVersionInfo
 from market_predictor.config import Settings
 from market_predictor.errors import NotFoundError
+from market_predictor.interval_tests import from_metrics
 from market_predictor.results import Metrics
 from market_predictor.training.gate import SCORED
 
@@ -71,6 +72,7 @@ def _champion(described: dict[str, Any], history: list[ModelVersionInfo]) -> Cha
         training_end=_day(params.get("dataset_end")) or info.trained_until,
         validation_start=_day(params.get("validation_start") or tags.get("validation_start")),
         validation=_validation(described.get("metrics", {})),
+        interval_tests=from_metrics(described.get("metrics", {})),
         gate_decision=info.gate_decision,
         gate_reason=info.gate_reason,
         promoted_by=info.promoted_by,

@@ -12,6 +12,7 @@ import datetime as dt
 
 from pydantic import Field
 
+from market_predictor.interval_tests import IntervalBacktest
 from market_predictor.records import OptionalFloatsModel, Result
 from market_predictor.results import Metrics
 from market_predictor.store.errors import ErrorRow, Outcome
@@ -227,8 +228,14 @@ class ChampionInfo(Result):
     training_end: dt.date | None = Field(description="last day of the training data")
     validation_start: dt.date | None
     validation: dict[str, Metrics] = Field(
-        description="validation metrics of the model beside persistence, drift and the "
-        "previous champion, on the same rows"
+        description="validation metrics of every contestant the training run scored (the "
+        "network as `model`, persistence, drift, the volatility rivals, the combined "
+        "forecast, the previous champion), on the same rows"
+    )
+    interval_tests: dict[str, IntervalBacktest] = Field(
+        default_factory=dict,
+        description="each contestant's Kupiec and Christoffersen backtests of its next-day "
+        "interval (each tail and both) and its interval score, on the validation window",
     )
     gate_decision: str | None
     gate_reason: str | None

@@ -22,6 +22,7 @@ from market_predictor.symbols import parse_symbols
 from market_predictor.training.config import DEFAULT_RETRAIN_EVERY
 
 if TYPE_CHECKING:
+    from market_predictor.interval_tests import HitBacktest
     from market_predictor.results import BacktestReport
 
 # Column heading and format of each metric, in display order.
@@ -125,7 +126,7 @@ def _render(summary: BacktestReport) -> None:
             values = metrics.get(name, {}).get(symbol)
             if values is None:
                 continue
-            cells = [_format(getattr(values, key, None), fmt) for key, _, fmt in _COLUMNS]
+            cells = [format_value(getattr(values, key, None), fmt) for key, _, fmt in _COLUMNS]
             table.add_row(symbol, name, *cells)
         if index < len(symbols) - 1:
             table.add_section()
@@ -153,9 +154,9 @@ def _horizon_table(summary: BacktestReport) -> Table:
             table.add_row(
                 f"{horizon} d",
                 name,
-                _format(values.mase, "{:.3f}"),
-                _format(values.coverage, "{:.3f}"),
-                _format(values.pinball, "{:.4f}"),
+                format_value(values.mase, "{:.3f}"),
+                format_value(values.coverage, "{:.3f}"),
+                format_value(values.pinball, "{:.4f}"),
             )
         table.add_section()
     return table
@@ -178,17 +179,23 @@ def _interval_test_table(summary: BacktestReport) -> Table:
             tests = summary.interval_tests.get(name, {}).get(symbol)
             if tests is None:
                 continue
-            cells = []
-            for tail in (tests.lower, tests.upper):
-                for test in (tail.pof, tail.independence, tail.conditional_coverage):
-                    mark = "*" if test.rejected else ""
-                    cells.append(_format(test.p_value, "{:.3f}") + mark)
-            table.add_row(symbol, name, *cells, _format(tests.interval_score, "{:.3f}"))
+            cells = p_value_cells(tests.lower, tests.upper)
+            table.add_row(symbol, name, *cells, format_value(tests.interval_score, "{:.3f}"))
         table.add_section()
     return table
 
 
-def _format(value: Any, fmt: str) -> str:
+def p_value_cells(*sequences: HitBacktest) -> list[str]:
+    """The POF, independence and conditional-coverage p-values of each hit sequence,
+    each marked * when rejected."""
+    cells = []
+    for hits in sequences:
+        for test in (hits.pof, hits.independence, hits.conditional_coverage):
+            cells.append(format_value(test.p_value, "{:.3f}") + ("*" if test.rejected else ""))
+    return cells
+
+
+def format_value(value: Any, fmt: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     return fmt.format(value)

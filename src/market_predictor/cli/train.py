@@ -75,14 +75,17 @@ def register(app: typer.Typer) -> None:
 def render_summary(summary: TrainResult) -> None:
     from rich.table import Table
 
-    from market_predictor.training.gate import RIVALS
+    from market_predictor.training.gate import COMBINED, RIVALS
 
     metrics = summary.metrics
     table = Table(title=f"Validation from {summary.validation_start}")
     table.add_column("Metric")
     columns = [("model", summary.network.upper()), ("persistence", "Persistence")]
     columns += [
-        (rival.name, rival.label[:1].upper() + rival.label[1:])
+        (
+            rival.name,
+            "Combined" if rival.name == COMBINED else rival.label[:1].upper() + rival.label[1:],
+        )
         for rival in RIVALS
         if rival.name != "persistence" and metrics.get(rival.name)
     ]
@@ -104,6 +107,8 @@ def render_summary(summary: TrainResult) -> None:
     )
     if len(summary.horizon_metrics) > 1:
         console.print(_horizon_table(summary, columns))
+    if summary.interval_tests:
+        console.print(_interval_test_table(summary, columns))
     console.print(summary.message, markup=False, highlight=False)
 
 
@@ -126,3 +131,35 @@ def _horizon_table(summary: TrainResult, columns: list[tuple[str, str]]) -> obje
             cells.append(f"{values.pinball:.4f}{coverage}")
         table.add_row(f"{horizon} d", *cells)
     return table
+
+
+def _interval_test_table(summary: TrainResult, columns: list[tuple[str, str]]) -> object:
+    """Each contestant's Kupiec and Christoffersen p-values for each tail and for the
+    whole interval of its next-day forecasts, and its interval score."""
+    from rich.table import Table
+
+    from market_predictor.cli.backtest import format_value, p_value_cells
+
+    shown = [(who, title) for who, title in columns if who in summary.interval_tests]
+    table = Table(
+        title="Interval backtests, next day (p-values; * rejected at 5%)",
+        caption="POF: hit rate = nominal; Ind: misses do not cluster; CC: both.",
+    )
+    table.add_column("Test")
+    cells = []
+    for who, title in shown:
+        table.add_column(title, justify="right")
+        tests = summary.interval_tests[who]
+        cells.append(
+            [
+                *p_value_cells(tests.lower, tests.upper, tests.interval),
+                format_value(tests.interval_score, "{:.3f}"),
+            ]
+        )
+    labels = [f"{part} {test}" for part in ("10%", "90%", "Interval") for test in _TESTS]
+    for row, label in enumerate([*labels, "Interval score"]):
+        table.add_row(label, *(column[row] for column in cells))
+    return table
+
+
+_TESTS = ("POF", "Ind", "CC")

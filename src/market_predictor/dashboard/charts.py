@@ -124,7 +124,8 @@ def error_chart(rows: pd.DataFrame) -> go.Figure:
 
 
 def skill_chart(daily: pd.DataFrame, nominal_coverage: float = 0.8) -> go.Figure:
-    """Rolling MASE (below 1 beats persistence) and interval coverage over time."""
+    """Rolling MASE (below 1 beats persistence) and interval coverage over time, titled
+    with the window monitoring measured them over (the rows' own, never restated here)."""
     figure = make_subplots(specs=[[{"secondary_y": True}]])
     if not daily.empty:
         figure.add_trace(
@@ -156,7 +157,9 @@ def skill_chart(daily: pd.DataFrame, nominal_coverage: float = 0.8) -> go.Figure
         showgrid=False,
         secondary_y=True,
     )
-    return layout(figure, "Rolling skill (20 trading days)", 300)
+    windows = set(daily["window"].dropna().astype(int)) if "window" in daily else set()
+    over = f" ({windows.pop()} trading days)" if len(windows) == 1 else ""
+    return layout(figure, f"Rolling skill{over}", 300)
 
 
 def outlook_chart(table: pd.DataFrame) -> go.Figure:

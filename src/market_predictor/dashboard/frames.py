@@ -133,6 +133,37 @@ def validation_table(validation: Mapping[str, Mapping[str, Any] | None]) -> pd.D
     return table[[c for c in columns if c in table.columns]]
 
 
+# The parts of an interval backtest, as the Model page names them.
+_INTERVAL_PARTS = {"lower": "10% tail", "upper": "90% tail", "interval": "interval"}
+_TESTS = {"POF": "pof", "Ind": "independence", "CC": "conditional_coverage"}
+
+
+def interval_test_table(tests: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Each forecaster's interval backtests (the champion card's `interval_tests`): one
+    row per forecaster and part (each tail, the whole interval) with its nominal and
+    realised miss rates and the p-values of Kupiec's and Christoffersen's tests."""
+    order = ["model", "champion", "persistence"]
+    names = sorted(tests, key=lambda k: (order.index(k) if k in order else len(order), k))
+    rows = []
+    for name in names:
+        for part, label in _INTERVAL_PARTS.items():
+            hits = tests[name][part]
+            rows.append(
+                {
+                    "forecaster": name,
+                    "part": label,
+                    "nominal": hits["nominal"],
+                    "miss rate": hits["hit_rate"],
+                    "Kupiec POF p": hits["pof"]["p_value"],
+                    "independence p": hits["independence"]["p_value"],
+                    "cond. coverage p": hits["conditional_coverage"]["p_value"],
+                    "rejected": ", ".join(t for t, key in _TESTS.items() if hits[key]["rejected"]),
+                    "interval score": tests[name]["interval_score"] if part == "interval" else None,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def month_range(year: int, month: int) -> tuple[dt.date, dt.date]:
     """First and last calendar day of a month (the original's year/month picker)."""
     first = dt.date(year, month, 1)

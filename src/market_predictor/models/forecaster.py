@@ -96,13 +96,19 @@ class Forecaster(ABC):
         rows = np.flatnonzero(last & (counts >= self.min_history))
         return self._forecast(features, rows)
 
-    def _forecast(self, features: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
-        if rows.size == 0:
-            return pd.DataFrame(columns=FORECAST_COLUMNS)
+    def served_quantiles(self, features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+        """The log-return quantiles the forecasts are made of: quantile_returns sorted
+        along the levels, with the calibration applied (same shape)."""
         quantiles = np.sort(self.quantile_returns(features, rows), axis=2)
         if self.calibration is not None:
             symbols = features["symbol"].to_numpy()[rows]
             quantiles = self.calibration.apply(symbols, quantiles, self.median_index)
+        return quantiles
+
+    def _forecast(self, features: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+        if rows.size == 0:
+            return pd.DataFrame(columns=FORECAST_COLUMNS)
+        quantiles = self.served_quantiles(features, rows)
         horizons = len(self.horizons)
         # One row per (row, horizon), the horizons of a row together.
         flat = quantiles.reshape(rows.size * horizons, -1)

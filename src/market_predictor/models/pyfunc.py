@@ -1,10 +1,12 @@
 """The registered model: any Forecaster packaged as an MLflow pyfunc.
 
-The artifact is plain data (JSON parameters, a torch state dict for networks), not a
+The artifact is plain data (JSON parameters, a torch state dict for networks; a
+combination as its components, each saved the same way in components/<name>/), not a
 pickle, and it carries this package's source (MLflow `code_paths`) with pinned
 third-party requirements, so it loads on any machine, with or without the package.
 The pyfunc takes a frame of recent price rows for any number of symbols and returns
-each symbol's next-day forecast (median, 10%/90% prices and the median log return).
+each symbol's forecast at every horizon (median, 10%/90% prices and the median log
+return).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from mlflow.types import ColSpec, Schema
 
 from market_predictor.models.baselines import DriftForecaster, PersistenceForecaster
 from market_predictor.models.calibration import IntervalCalibration
+from market_predictor.models.combined import CombinedForecaster
 from market_predictor.models.forecaster import FORECAST_COLUMNS, Forecaster
 from market_predictor.models.network_forecaster import NetworkForecaster
 from market_predictor.models.rivals import VOLATILITY_FORECASTERS
@@ -38,6 +41,8 @@ from market_predictor.models.volatility import VolatilityForecaster
 ARTIFACT_KEY = "forecaster"
 SPEC_FILE = "forecaster.json"
 WEIGHTS_FILE = "weights.pt"
+# A combination's components, each saved as a forecaster of its own in <name>/.
+COMPONENTS_DIR = "components"
 
 SIGNATURE = ModelSignature(
     inputs=Schema(
@@ -91,6 +96,8 @@ def load_registered(model_uri: str) -> tuple[Forecaster, dict[str, Any]]:
 def forecaster_kind(forecaster: Forecaster) -> str:
     if isinstance(forecaster, NetworkForecaster):
         return "network"
+    if isinstance(forecaster, CombinedForecaster):
+        return "combined"
     if isinstance(forecaster, VolatilityForecaster):
         return forecaster.kind
     if isinstance(forecaster, DriftForecaster):
@@ -121,6 +128,15 @@ def save_forecaster(
     (directory / SPEC_FILE).write_text(json.dumps(spec, indent=1))
     if isinstance(forecaster, NetworkForecaster):
         torch.save(forecaster.network.state_dict(), directory / WEIGHTS_FILE)
+    if isinstance(forecaster, CombinedForecaster):
+        for name, component in forecaster.components.items():
+            # The drift reference is the combination's (in its own spec), not repeated.
+            save_forecaster(
+                component,
+                directory / COMPONENTS_DIR / name,
+                trained_until=trained_until,
+                drift_profile={},
+            )
 
 
 def load_forecaster(directory: Path) -> tuple[Forecaster, dict[str, Any]]:
@@ -138,6 +154,12 @@ def load_forecaster(directory: Path) -> tuple[Forecaster, dict[str, Any]]:
         forecaster = naive(params["quantiles"], z_scores=params["z_scores"], horizons=horizons)
     elif spec["kind"] in VOLATILITY_FORECASTERS:
         forecaster = VOLATILITY_FORECASTERS[spec["kind"]].from_params(params)
+    elif spec["kind"] == "combined":
+        components = {
+            name: load_forecaster(Path(directory) / COMPONENTS_DIR / name)[0]
+            for name in params["components"]
+        }
+        forecaster = CombinedForecaster.from_params(params, components)
     else:
         raise ValueError(f"unknown forecaster kind {spec['kind']!r}")
     if spec.get("calibration"):

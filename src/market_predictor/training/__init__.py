@@ -64,12 +64,11 @@ def train(
         before_validation,
         config.quantiles,
         windows.stopping_start,
-        rivals=chosen,
+        rivals=[rival for rival in chosen if rival.name != gate.COMBINED],
         horizons=horizons,
         workers=settings.fit_workers,
     )
     champion = run.current_champion(client, name)
-    contestants = {**rivals, **({gate.CHAMPION: champion.forecaster} if champion else {})}
     with run.training_run(
         settings, client, name, config, dataset, windows, champion, tags or {}
     ) as training:
@@ -82,6 +81,18 @@ def train(
             logger=training.epoch_logger(),
             horizons=horizons,
         )
+        if gate.COMBINED in settings.rivals:
+            # Chosen on those same months: the gate's window stays unseen by it too.
+            rivals[gate.COMBINED] = fit.fit_combined(
+                network,
+                rivals,
+                rows,
+                windows.stopping_start,
+                windows.validation_start,
+                config.quantiles,
+                horizons,
+            )
+        contestants = {**rivals, **({gate.CHAMPION: champion.forecaster} if champion else {})}
         results = evaluate.validation_forecasts(
             {gate.NETWORK: network, **contestants},
             rows,
@@ -91,6 +102,8 @@ def train(
         by_horizon = evaluate.compare_by_horizon(results, config.quantiles, horizons)
         metrics = by_horizon[1]
         run.log_validation(by_horizon, results[gate.NETWORK], config.model)
+        interval_tests = evaluate.interval_tests_on_common_rows(results, config.quantiles)
+        run.log_interval_tests(interval_tests)
         outcome = gate.decide_by_horizon(by_horizon, promote=promote, rivals=chosen)
         version = training.register(network, outcome, rows)
     registered = training.carry_out(outcome, version, rivals, rows)
@@ -102,6 +115,8 @@ def train(
         registered=registered,
         metrics=metrics,
         horizon_metrics=by_horizon,
+        interval_tests=interval_tests,
+        combined=rivals.get(gate.COMBINED),
         lineage=dataset.lineage(),
         validation_start=windows.validation_start,
         previous=None if champion is None else champion.version,

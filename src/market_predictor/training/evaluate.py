@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from market_predictor.evaluation import forecast_metrics
+from market_predictor.interval_tests import IntervalBacktest, forecasts_backtest
 from market_predictor.training.config import TrainConfig
 from market_predictor.training.fit import check_history
 
@@ -88,11 +89,9 @@ def validation_forecasts(
     return results
 
 
-def compare_on_common_rows(
-    results: Mapping[str, pd.DataFrame], quantiles: Sequence[float], horizon: int = 1
-) -> dict[str, dict[str, float]]:
-    """forecast_metrics of each forecaster at one horizon over the (symbol, day) rows
-    all of them cover there (a frame without a horizon column is next-day)."""
+def common_rows(results: Mapping[str, pd.DataFrame], horizon: int = 1) -> dict[str, pd.DataFrame]:
+    """Each forecaster's forecasts at one horizon on the (symbol, day) rows all of them
+    cover there (a frame without a horizon column is next-day)."""
     at_horizon = {name: _at_horizon(rows, horizon) for name, rows in results.items()}
     keys: pd.DataFrame | None = None
     for rows in at_horizon.values():
@@ -100,8 +99,28 @@ def compare_on_common_rows(
         keys = current if keys is None else keys.merge(current, on=["symbol", "as_of_date"])
     assert keys is not None
     return {
-        name: forecast_metrics(rows.merge(keys, on=["symbol", "as_of_date"]), quantiles)
-        for name, rows in at_horizon.items()
+        name: rows.merge(keys, on=["symbol", "as_of_date"]) for name, rows in at_horizon.items()
+    }
+
+
+def compare_on_common_rows(
+    results: Mapping[str, pd.DataFrame], quantiles: Sequence[float], horizon: int = 1
+) -> dict[str, dict[str, float]]:
+    """forecast_metrics of each forecaster at one horizon over the rows all of them cover."""
+    return {
+        name: forecast_metrics(rows, quantiles)
+        for name, rows in common_rows(results, horizon).items()
+    }
+
+
+def interval_tests_on_common_rows(
+    results: Mapping[str, pd.DataFrame], quantiles: Sequence[float]
+) -> dict[str, IntervalBacktest]:
+    """The VaR-style backtests (Kupiec, Christoffersen, interval score) of each
+    forecaster's next-day interval over the rows all of them cover, every symbol's rows
+    in time order (longer horizons overlap, so their hits are dependent by design)."""
+    return {
+        name: forecasts_backtest(rows, quantiles) for name, rows in common_rows(results, 1).items()
     }
 
 

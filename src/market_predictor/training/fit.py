@@ -2,8 +2,9 @@
 
 `fit_forecaster` turns price rows and a `TrainConfig` into a fitted network forecaster;
 `fit_baseline` fits a naive or GARCH rival the same way (fitted before a held-out
-start, its interval recalibrated on the rows from it on), and `fit_rivals` every rival
-the gate compares the network with.
+start, its interval recalibrated on the rows from it on), `fit_rivals` every rival
+the gate compares the network with, and `fit_combined` the combined candidate from the
+fitted network and rivals.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,9 +23,10 @@ import pandas as pd
 from market_predictor.errors import InputError
 from market_predictor.features import FEATURE_COLUMNS, TARGET, build_features, target_column
 from market_predictor.training.config import TrainConfig
-from market_predictor.training.gate import RIVALS, Rival
+from market_predictor.training.gate import COMBINABLE, NETWORK, OPTIONAL, PERSISTENCE, RIVALS, Rival
 
 if TYPE_CHECKING:
+    from market_predictor.models.combined import CombinedForecaster
     from market_predictor.models.forecaster import Forecaster
     from market_predictor.models.network_forecaster import NetworkForecaster
 
@@ -256,6 +258,45 @@ def fit_rivals(
             if not rival.optional:
                 raise
     return fitted
+
+
+def fit_combined(
+    network: Forecaster,
+    rivals: Mapping[str, Forecaster],
+    rows: pd.DataFrame,
+    start: dt.date | None,
+    end: dt.date,
+    quantiles: Sequence[float],
+    horizons: Sequence[int] = (1,),
+) -> CombinedForecaster:
+    """The combined candidate (models/combined.py): the network and the rival (of the
+    gate's COMBINABLE ones in `rivals`) with the lowest gate score on the forecasts made
+    in [start, end) whose outcome is dated before `end` (the early-stopping months; no
+    row from `end` on is read). Without a `start` there is nothing to choose on: the
+    partner is persistence, the rival every gate has."""
+    from market_predictor.models.combined import CombinedForecaster, best_partner
+    from market_predictor.training.evaluate import (
+        compare_by_horizon,
+        rows_before,
+        validation_forecasts,
+    )
+    from market_predictor.training.gate import scores
+
+    candidates = {name: rivals[name] for name in COMBINABLE if name in rivals}
+    score: dict[str, float] = {}
+    window: list[str] = []
+    if start is None:
+        partner = PERSISTENCE
+    else:
+        results = validation_forecasts(
+            {NETWORK: network, **candidates}, rows_before(rows, end), start, optional=OPTIONAL
+        )
+        score, _ = scores(compare_by_horizon(results, quantiles, horizons))
+        partner = best_partner(score, NETWORK, list(candidates))
+        window = [start.isoformat(), (end - dt.timedelta(days=1)).isoformat()]
+    return CombinedForecaster(
+        {NETWORK: network, partner: candidates[partner]}, selection=score, selected_on=window
+    )
 
 
 def _median_source(target: np.ndarray, median: np.ndarray, closes: np.ndarray) -> str:

@@ -15,7 +15,10 @@ registered as champion, so the daily job always has a forecast no worse than nai
 
 Adding a rival is one line in `RIVALS`: its name is the kind `fit_baseline` fits and
 the prefix of its logged metrics (`val_<name>_<metric>`), so the run's tags, the
-training result and the API's champion card pick it up from here.
+training result and the API's champion card pick it up from here. The one rival not
+fitted by `fit_baseline` is the combined candidate (`COMBINED`): the quantile average of
+the network and the best rival on the early-stopping months (`fit_combined`), which
+gates and may serve like the others.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from statistics import fmean
 NETWORK = "model"
 CHAMPION = "champion"
 PERSISTENCE = "persistence"
+# The combined candidate (models/combined.py): built from the fitted network and rivals.
+COMBINED = "combined"
 # What becomes champion when the network loses and no champion exists yet.
 BASELINE = "baseline"
 
@@ -49,10 +54,14 @@ RIVALS: tuple[Rival, ...] = (
     Rival("gjr_garch", "GJR-GARCH(1,1)", gates=True, may_serve=True, optional=True),
     Rival("egarch", "EGARCH(1,1)", gates=True, may_serve=True, optional=True),
     Rival("har", "log-HAR", gates=True, may_serve=True, optional=True),
+    Rival(COMBINED, "the combined forecast", gates=True, may_serve=True, optional=True),
 )
 RIVAL_NAMES = tuple(rival.name for rival in RIVALS)
 GATING = tuple(rival.name for rival in RIVALS if rival.gates)
 OPTIONAL = tuple(rival.name for rival in RIVALS if rival.optional)
+# The rivals the combined candidate may take beside the network: every gating one fitted
+# on its own (not the combination itself, nor the champion of an earlier run).
+COMBINABLE = tuple(name for name in GATING if name != COMBINED)
 # Every forecaster whose validation metrics a run logs, in the order results show them.
 SCORED = (NETWORK, *RIVAL_NAMES, CHAMPION)
 

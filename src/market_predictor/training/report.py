@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
+from market_predictor.interval_tests import IntervalBacktest
 from market_predictor.results import TrainResult
 from market_predictor.training.config import NETWORK_DISPLAY_NAMES
 from market_predictor.training.gate import (
     BASELINE,
     CHAMPION,
+    COMBINED,
     LABELS,
     NETWORK,
     PERSISTENCE,
@@ -18,6 +21,9 @@ from market_predictor.training.gate import (
     GateOutcome,
 )
 from market_predictor.training.run import Registered
+
+if TYPE_CHECKING:
+    from market_predictor.models.forecaster import Forecaster
 
 
 def train_result(
@@ -29,6 +35,8 @@ def train_result(
     registered: Registered,
     metrics: Mapping[str, Mapping[str, float]],
     horizon_metrics: Mapping[int, Mapping[str, Mapping[str, float]]],
+    interval_tests: Mapping[str, IntervalBacktest],
+    combined: Forecaster | None,
     lineage: dict[str, str],
     validation_start: dt.date,
     previous: str | None,
@@ -37,6 +45,7 @@ def train_result(
 ) -> TrainResult:
     champion_now = registered.champion_version
     baseline = registered.baseline_version
+    components = list(getattr(combined, "components", ())) if COMBINED in metrics else []
     return TrainResult(
         run_id=run_id,
         model_name=model_name,
@@ -51,13 +60,16 @@ def train_result(
             for horizon, scored in horizon_metrics.items()
         },
         horizons_won=list(outcome.horizons_won),
+        interval_tests=dict(interval_tests),
+        combined_components=components,
         gate_measure=outcome.measure,
         gate_scores=dict(outcome.pinballs),
         lineage=lineage,
         message=outcome_message(
             outcome, registered, network=network, previous=previous, median_source=median_source
         )
-        + _horizons_sentence(outcome, horizon_metrics),
+        + _horizons_sentence(outcome, horizon_metrics)
+        + _combined_sentence(components, network),
         network=network,
         baseline_version=baseline,
         garch_version=registered.rivals.get("garch"),
@@ -107,9 +119,10 @@ def _gate_sentence(
     challenger = f"(the {network} is version {version}, challenger)"
     if chosen in registered.rivals:
         return (
-            f"{LABELS[chosen]} beat the {network} and persistence on the validation window "
-            f"({outcome.measure} {pinball[chosen]:.5f} vs {model:.5f} and {naive:.5f}); it was "
-            f"registered as version {registered.rivals[chosen]} and is champion {challenger}."
+            f"{_capitalised(LABELS[chosen])} beat the {network} and persistence on the "
+            f"validation window ({outcome.measure} {pinball[chosen]:.5f} vs {model:.5f} and "
+            f"{naive:.5f}); it was registered as version {registered.rivals[chosen]} and is "
+            f"champion {challenger}."
         )
     lost = _shortfall(outcome, network, versus, previous)
     if chosen == BASELINE:
@@ -149,3 +162,21 @@ def _horizons_sentence(
         return ""
     won = ", ".join(f"{h}-day" for h in outcome.horizons_won) or "none"
     return f" Horizons where what serves has the lowest pinball of every contestant: {won}."
+
+
+def _combined_sentence(components: list[str], network: str) -> str:
+    """Which forecasts the combined candidate averages, when it was scored."""
+    if not components:
+        return ""
+    names = [
+        f"the {NETWORK_DISPLAY_NAMES.get(network, network)}" if c == NETWORK else LABELS[c]
+        for c in components
+    ]
+    return (
+        f" The combined forecast averages the quantiles of {' and '.join(names)}"
+        " (the best rival on the early-stopping months)."
+    )
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -18,6 +18,7 @@ import pandas as pd
 from market_predictor import registry
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
+from market_predictor.interval_tests import IntervalBacktest, as_metrics
 from market_predictor.training.config import NETWORK_DISPLAY_NAMES, TrainConfig
 from market_predictor.training.evaluate import HeldOutWindows, rows_before
 from market_predictor.training.gate import BASELINE, CHAMPION, GATING, NETWORK, GateOutcome
@@ -212,6 +213,16 @@ def log_validation(
     if "horizon" in network_rows:
         network_rows = network_rows[network_rows["horizon"] == 1]
     _log_figures(network_rows, network)
+
+
+def log_interval_tests(tests: Mapping[str, IntervalBacktest]) -> None:
+    """Each contestant's VaR-style backtests, in the active run, as
+    interval_test.<who>.<path> metrics (interval_tests.as_metrics; the API reads them
+    back with from_metrics)."""
+    import mlflow
+
+    for who, backtest in tests.items():
+        mlflow.log_metrics(as_metrics(who, backtest))
 
 
 def _pinball_tags(outcome: GateOutcome, names: tuple[str, ...]) -> dict[str, str]:

@@ -112,6 +112,34 @@ def served_api(replayed_home: Path) -> Iterator[ServedApi]:
 
 
 @pytest.fixture(scope="session")
+def trained_home(tmp_path_factory: pytest.TempPathFactory, _migrated_mlflow_db: Path) -> Path:
+    """A home whose champion came out of `mpp train` (so its card has a validation run
+    with every contestant's metrics and interval backtests)."""
+    from market_predictor.training import train
+    from tests.fixtures.ml import FAST_TRAINING, store_prices, synthetic_prices
+
+    home = tmp_path_factory.mktemp("trained") / "home"
+    home.mkdir(parents=True)
+    shutil.copy(_migrated_mlflow_db, home / "mlflow.db")
+    settings = Settings(home=home)
+    store_prices(settings, synthetic_prices())
+    train(settings, config_overrides={**FAST_TRAINING, "max_epochs": 1})
+    return home
+
+
+@pytest.fixture(scope="session")
+def trained_api(trained_home: Path) -> Iterator[ServedApi]:
+    with serve(trained_home) as api:
+        yield api
+
+
+@pytest.fixture
+def trained_dashboard_env(trained_api: ServedApi, monkeypatch: pytest.MonkeyPatch) -> ServedApi:
+    """The dashboard's environment pointing at the API of a trained champion."""
+    return point_dashboard_at(trained_api, monkeypatch)
+
+
+@pytest.fixture(scope="session")
 def horizon_api(horizon_home: Path) -> Iterator[ServedApi]:
     """The API on the multi-horizon store (tests.fixtures.horizons)."""
     with serve(horizon_home) as api:

@@ -146,6 +146,33 @@ def test_model_page_shows_the_champion_its_validation_and_gate_history(
     assert list(history["version"]) == [v["version"] for v in champion["history"]]
 
 
+def test_model_page_shows_each_contestants_interval_backtests(
+    trained_dashboard_env: ServedApi,
+) -> None:
+    app = run_page("pages/model.py")
+    tests = api_json(trained_dashboard_env, "/models/champion")["interval_tests"]
+    assert {"model", "persistence", "drift", "garch"} <= set(tests)
+    table = next(t.value for t in app.dataframe if "Kupiec POF p" in t.value.columns)
+    assert len(table) == 3 * len(tests)  # each tail and the whole interval
+    shown = table.set_index(["forecaster", "part"])
+    for who, backtest in tests.items():
+        for part, label in (("lower", "10% tail"), ("upper", "90% tail"), ("interval", "interval")):
+            row = shown.loc[(who, label)]
+            assert row["miss rate"] == backtest[part]["hit_rate"]
+            assert row["Kupiec POF p"] == backtest[part]["pof"]["p_value"]
+            assert row["cond. coverage p"] == backtest[part]["conditional_coverage"]["p_value"]
+        assert shown.loc[(who, "interval"), "interval score"] == backtest["interval_score"]
+
+
+def test_model_page_says_when_a_champion_has_no_interval_backtests(
+    dashboard_env: ServedApi,
+) -> None:
+    # The ops template's champion is a persistence baseline registered without training.
+    app = run_page("pages/model.py")
+    assert not any("Kupiec POF p" in t.value.columns for t in app.dataframe)
+    assert any("No interval backtests" in c.value for c in app.caption)
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_says_the_api_is_down_instead_of_failing(
     page: str, monkeypatch: pytest.MonkeyPatch

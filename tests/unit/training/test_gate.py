@@ -13,6 +13,8 @@ from market_predictor.training.fit import BASELINES
 from market_predictor.training.gate import (
     BASELINE,
     CHAMPION,
+    COMBINABLE,
+    COMBINED,
     GATING,
     NETWORK,
     OPTIONAL,
@@ -232,14 +234,60 @@ def test_a_rival_list_is_all_the_gate_knows_of_its_rivals() -> None:
 VOLATILITY = ["garch", "gjr_garch", "egarch", "har"]
 
 
-def test_the_rival_list_today_the_naive_forecasts_and_four_volatility_models() -> None:
-    assert [r.name for r in RIVALS] == ["persistence", "drift", *VOLATILITY]
-    assert ("persistence", *VOLATILITY) == GATING
-    assert tuple(VOLATILITY) == OPTIONAL
-    assert [r.name for r in RIVALS if r.may_serve] == VOLATILITY
-    assert ("model", "persistence", "drift", *VOLATILITY, "champion") == SCORED
-    # Each rival is something training can fit.
-    assert {r.name for r in RIVALS} <= set(BASELINES)
+def test_the_rival_list_today_the_naive_forecasts_four_volatility_models_and_the_combination() -> (
+    None
+):
+    assert [r.name for r in RIVALS] == ["persistence", "drift", *VOLATILITY, COMBINED]
+    assert ("persistence", *VOLATILITY, COMBINED) == GATING
+    assert (*VOLATILITY, COMBINED) == OPTIONAL
+    assert [r.name for r in RIVALS if r.may_serve] == [*VOLATILITY, COMBINED]
+    assert ("model", "persistence", "drift", *VOLATILITY, COMBINED, "champion") == SCORED
+    # Each rival but the combination (built from the others) is something training fits,
+    # and the combination takes only rivals fitted on their own.
+    assert {r.name for r in RIVALS} - {COMBINED} <= set(BASELINES)
+    assert ("persistence", *VOLATILITY) == COMBINABLE
+
+
+# -- the combined candidate ---------------------------------------------------------------
+
+
+def _with_combined(model: float, combined: float, champion: float | None = None):  # type: ignore[no-untyped-def]
+    pinballs = {"model": model, "persistence": PERSISTENCE, "garch": 0.0030, COMBINED: combined}
+    if champion is not None:
+        pinballs[CHAMPION] = champion
+    return decide(pinballs)
+
+
+def test_the_combined_candidate_serves_when_it_is_the_honest_winner() -> None:
+    outcome = _with_combined(0.00295, _just_below(0.00295), champion=0.0029501)
+    assert outcome.winner == outcome.new_champion == COMBINED
+    # It gates: the network that does not beat it is not promoted.
+    assert (outcome.decision, outcome.beaten_by) == ("rejected_vs_combined", COMBINED)
+    assert outcome.reason == "pinball 0.00295 does not beat the combined forecast 0.00295"
+
+
+@pytest.mark.parametrize(
+    ("model", "combined", "champion"),
+    [
+        (0.00295, 0.00295, None),  # ties the network
+        (0.0031, 0.0030, None),  # ties GARCH
+        (0.0031, 0.00299, 0.00299),  # ties the champion
+        (0.00290, 0.00295, None),  # above the network
+        (0.0031, 0.00299, 0.00298),  # above the champion
+    ],
+)
+def test_the_combined_candidate_does_not_serve_on_a_tie_or_above_any_contestant(
+    model: float, combined: float, champion: float | None
+) -> None:
+    outcome = _with_combined(model, combined, champion)
+    assert outcome.winner != COMBINED
+    assert outcome.new_champion != COMBINED
+
+
+def test_a_network_strictly_below_the_combination_and_every_rival_is_promoted() -> None:
+    outcome = _with_combined(0.00290, math.nextafter(0.00290, 1.0))
+    assert outcome.decision == "promoted"
+    assert outcome.new_champion == NETWORK
 
 
 # -- the pieces, at their boundaries ----------------------------------------------------
@@ -262,6 +310,7 @@ def test_labels_name_the_champion_and_each_rival() -> None:
         "gjr_garch": "GJR-GARCH(1,1)",
         "egarch": "EGARCH(1,1)",
         "har": "log-HAR",
+        COMBINED: "the combined forecast",
     }
 
 

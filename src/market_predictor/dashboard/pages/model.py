@@ -7,7 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from market_predictor.config import Settings
-from market_predictor.dashboard.frames import retrain_triggers, validation_table
+from market_predictor.dashboard.frames import (
+    interval_test_table,
+    retrain_triggers,
+    validation_table,
+)
 from market_predictor.dashboard.ui import load, load_optional
 
 
@@ -66,6 +70,34 @@ else:
     st.caption(
         "Lower pinball loss, MAE and MASE are better; the gate promotes a model only when its "
         "pinball loss beats persistence and the previous champion."
+    )
+
+st.markdown("#### Interval backtests on the validation window (next day)")
+interval_tests = interval_test_table(champion.get("interval_tests") or {})
+if interval_tests.empty:
+    st.caption("No interval backtests were recorded for this version.")
+else:
+    percent = st.column_config.NumberColumn(format="percent")
+    p_value = st.column_config.NumberColumn(format="%.3f")
+    st.dataframe(
+        interval_tests,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "nominal": percent,
+            "miss rate": percent,
+            "Kupiec POF p": p_value,
+            "independence p": p_value,
+            "cond. coverage p": p_value,
+            "interval score": st.column_config.NumberColumn(format="%.4f"),
+        },
+    )
+    st.caption(
+        "A miss is a close beyond the bound (either bound for the interval). Kupiec's test "
+        "asks whether misses come at the nominal rate, Christoffersen's whether they cluster "
+        "(independence) and both at once (conditional coverage); `rejected` lists the tests "
+        "rejected at 5%. The interval score (Gneiting-Raftery, in price units) rewards a "
+        "narrow interval and charges each miss: lower is better."
     )
 
 st.markdown("#### Gate history")
