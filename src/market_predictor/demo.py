@@ -126,10 +126,13 @@ def _ensure_champion(
 
 
 def _describe(champion: Any, note: str) -> dict[str, Any]:
+    from market_predictor.models.pyfunc import forecaster_kind
+
     return {
         "name": champion.name,
         "version": str(champion.version),
         "is_baseline": champion.is_baseline,
+        "kind": forecaster_kind(champion.forecaster),
         "trained_until": champion.trained_until,
         "how": note,
     }
@@ -139,7 +142,8 @@ def symbol_table(
     store: FeatureStore, model_name: str, start: dt.date, end: dt.date, calendar_name: str
 ) -> dict[str, dict[str, Any]]:
     """Per symbol over the replayed days: MAE and MASE against persistence, interval
-    coverage, and the latest forecast."""
+    coverage, the served interval's backtests and the latest forecast."""
+    from market_predictor.interval_tests import interval_backtest
     from market_predictor.monitoring import rolling_skill
 
     errors = served(
@@ -152,8 +156,11 @@ def symbol_table(
     scales = _latest_scales(store, model_name, end)
     table: dict[str, dict[str, Any]] = {}
     for symbol in sorted(set(predictions["symbol"])):
-        rows = errors[errors["symbol"] == symbol]
+        rows = errors[errors["symbol"] == symbol].sort_values("target_date")
         skill = rolling_skill(rows, window=len(rows))
+        # Kupiec and Christoffersen on the intervals the replay served (the online scale
+        # included): the tests a risk desk runs on its own VaR.
+        tests = interval_backtest(rows["actual_close"], rows["lower"], rows["upper"])
         mine = predictions[predictions["symbol"] == symbol]
         latest = mine[mine["as_of_date"] == mine["as_of_date"].max()].sort_values("horizon")
         ranges = [
@@ -175,6 +182,7 @@ def symbol_table(
             "latest": next(r for r in ranges if r["horizon"] == 1),
             "horizons": ranges,
             "interval_scale": scales.get(symbol),
+            "interval_tests": tests.model_dump(mode="json"),
         }
     return table
 

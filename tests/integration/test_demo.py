@@ -50,6 +50,26 @@ def test_short_demo_replays_the_last_days_and_a_rerun_changes_no_row(
     for row in first["symbols"].values():
         scale = row["interval_scale"]
         assert 1 / 3 <= scale["lower"] <= 3 and 1 / 3 <= scale["upper"] <= 3
+    # ... and backtests the next-day intervals it served: every realised error counted,
+    # each tail's hits those of the stored errors.
+    errors = FeatureStore.from_settings(settings).errors.read()
+    errors = errors[errors["horizon"] == 1]
+    for symbol, row in first["symbols"].items():
+        mine = errors[errors["symbol"] == symbol]
+        tests = row["interval_tests"]
+        assert tests["interval"]["n"] == row["n"] == len(mine)
+        assert tests["lower"]["hits"] == int((mine["actual_close"] < mine["lower"]).sum())
+        assert tests["upper"]["hits"] == int((mine["actual_close"] > mine["upper"]).sum())
+    assert first["champion"]["kind"] in {
+        "network",
+        "persistence",
+        "combined",
+        "garch",
+        "gjr_garch",
+        "egarch",
+        "har",
+        "drift",
+    }
     before = _rows(settings)
 
     second = run_demo(settings, max_epochs=1, replay_days=3)

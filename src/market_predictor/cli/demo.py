@@ -59,7 +59,7 @@ def render_demo(summary: Mapping[str, Any]) -> None:
     from rich.table import Table
 
     champion = summary["champion"]
-    kind = "persistence baseline" if champion["is_baseline"] else "network"
+    kind = "persistence baseline" if champion["is_baseline"] else champion["kind"]
     targets = {row["latest"]["target_date"] for row in summary["symbols"].values()}
     console.print(
         f"Champion: {champion['name']} v{champion['version']} ({kind}, trained on data up to "
@@ -92,6 +92,7 @@ def render_demo(summary: Mapping[str, Any]) -> None:
     console.print(table)
     _print_longer_ranges(summary["symbols"])
     _print_interval_scales(summary["symbols"])
+    _print_interval_tests(summary["symbols"])
     rows = summary["table_rows"]
     console.print(
         f"Persistence forecasts tomorrow = today. Tables now hold "
@@ -129,6 +130,31 @@ def _print_interval_scales(symbols: Mapping[str, Any]) -> None:
             markup=False,
             highlight=False,
         )
+
+
+def _print_interval_tests(symbols: Mapping[str, Any]) -> None:
+    """Each symbol's served next-day interval backtested as a risk desk backtests VaR:
+    hits of each tail against its nominal 10%, Kupiec's proportion-of-failures p-value
+    and Christoffersen's conditional-coverage p-value (below 0.05 rejects)."""
+    from rich.table import Table
+
+    table = Table(
+        title="Interval backtests of the replay (p < 0.05 rejects; few hits make them rough)",
+        show_edge=False,
+    )
+    for column in ("symbol", "below 10%", "above 90%", "Kupiec p", "Christoffersen p"):
+        table.add_column(column, justify="left" if column == "symbol" else "right")
+    for symbol, row in symbols.items():
+        tests = row["interval_tests"]
+        interval = tests["interval"]
+        table.add_row(
+            symbol,
+            f"{tests['lower']['hits']}/{tests['lower']['n']}",
+            f"{tests['upper']['hits']}/{tests['upper']['n']}",
+            _number(interval["pof"]["p_value"], 2),
+            _number(interval["conditional_coverage"]["p_value"], 2),
+        )
+    console.print(table)
 
 
 def _print_longer_ranges(symbols: Mapping[str, Any]) -> None:
