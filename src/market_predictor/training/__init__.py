@@ -14,11 +14,47 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 if TYPE_CHECKING:
     from market_predictor.config import Settings
     from market_predictor.results import TrainResult
+
+
+@overload
+def train(
+    settings: Settings,
+    *,
+    symbols: Sequence[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    dataset_version: int | None = None,
+    model: str | None = None,
+    max_epochs: int | None = None,
+    model_name: str | None = None,
+    promote: bool = True,
+    config_overrides: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    distributed: Literal[False] = False,
+) -> TrainResult: ...
+
+
+@overload
+def train(
+    settings: Settings,
+    *,
+    symbols: Sequence[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    dataset_version: int | None = None,
+    model: str | None = None,
+    max_epochs: int | None = None,
+    model_name: str | None = None,
+    promote: bool = True,
+    config_overrides: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    distributed: bool,
+) -> TrainResult | None: ...
 
 
 def train(
@@ -34,28 +70,51 @@ def train(
     promote: bool = True,
     config_overrides: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
-) -> TrainResult:
+    distributed: bool = False,
+) -> TrainResult | None:
     """Train, score against the rivals and the champion, register, gate.
 
     Every input is checked before anything is written (dataset, run or version).
     `tags` are added to the run and the registered version (e.g. `retrain` reasons).
+
+    `distributed` (only `mpp train`'s process may ask) fits on the configured devices
+    and nodes; otherwise on one device, here. In a DDP run every process calls this and
+    fits its share of each batch; the first (rank 0) alone fits the rivals, writes to
+    MLflow and reports, and the others return None once the fit is done.
     """
     from market_predictor.tracking import check_tracking, configure_tracking
     from market_predictor.training import evaluate, fit, gate, history, report, run
 
     config = history.merged_config(
-        settings, model=model, max_epochs=max_epochs, overrides=config_overrides
+        settings,
+        model=model,
+        max_epochs=max_epochs,
+        overrides=config_overrides,
+        distributed=distributed,
     )
     name = run.check_model_name(model_name or settings.model_name)
     history.check_dataset_request(dataset_version, symbols, start, end)
+    rank = fit.process_rank(config)  # also checks that this machine has the hardware
     # Reachability first (a clear error naming the URI); the database itself is only
     # created once every input has passed, so bad input leaves no trace.
-    check_tracking(settings)
+    if rank == 0:
+        check_tracking(settings)
+    # Every process finds the same dataset: the first to get the catalog's lock makes
+    # it (under Lightning's launcher, rank 0 before it starts the others) and the rest
+    # reuse it, so all of them fit on exactly its rows.
     dataset, rows = history.training_dataset(settings, config, symbols, start, end, dataset_version)
     windows = evaluate.held_out_windows(rows, config)
+    before_validation = evaluate.rows_before(rows, windows.validation_start)
+    if rank != 0:
+        fit.fit_forecaster(
+            before_validation,
+            config,
+            validation_start=windows.stopping_start,
+            horizons=settings.horizons,
+        )
+        return None
 
     client = configure_tracking(settings)
-    before_validation = evaluate.rows_before(rows, windows.validation_start)
     # Every rival gets the network's treatment: fitted before the early-stopping months,
     # interval recalibrated on them, scored on the gate's window that none of them saw.
     horizons = settings.horizons

@@ -14,7 +14,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -23,8 +23,11 @@ from market_predictor.errors import InputError
 from market_predictor.features import FEATURE_COLUMNS, TARGET, build_features, target_column
 from market_predictor.training.config import TrainConfig
 from market_predictor.training.gate import RIVALS, Rival
+from market_predictor.training.hardware import HARDWARE
 
 if TYPE_CHECKING:
+    import lightning
+
     from market_predictor.models.forecaster import Forecaster
     from market_predictor.models.network_forecaster import NetworkForecaster
 
@@ -160,18 +163,7 @@ def fit_forecaster(
         max_epochs=config.max_epochs,
         patience=config.patience,
     )
-    trainer = lightning.Trainer(
-        max_epochs=config.max_epochs,
-        accelerator="cpu",
-        devices=1,
-        deterministic=True,
-        logger=logger if logger is not None else False,
-        enable_checkpointing=False,
-        enable_progress_bar=sys.stderr.isatty(),
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        callbacks=list(callbacks or []),
-    )
+    trainer = build_trainer(config, logger=logger, callbacks=callbacks)
     validation = loader(validation_mask, shuffle=False) if validation_mask.any() else None
     trainer.fit(module, loader(train_mask, shuffle=True), validation)
     forecaster = NetworkForecaster(
@@ -195,6 +187,45 @@ def fit_forecaster(
         ]
     forecaster.epochs_trained = trainer.current_epoch  # type: ignore[attr-defined]
     return calibrate(forecaster, prices, validation_start)  # type: ignore[return-value]
+
+
+def build_trainer(
+    config: TrainConfig, *, logger: Any = None, callbacks: Sequence[Any] | None = None
+) -> lightning.Trainer:
+    """Lightning's Trainer on the configured hardware; InputError (one line) when this
+    machine cannot run it (no such accelerator, a precision it lacks). Under DDP it knows
+    this process's rank from its construction on (set by Lightning's launcher, torchrun
+    or SLURM), before any process group exists."""
+    import lightning
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    _quiet_lightning()
+    try:
+        return lightning.Trainer(
+            max_epochs=config.max_epochs,
+            accelerator=config.accelerator,
+            devices=config.devices,
+            strategy=config.strategy,
+            precision=config.precision,
+            num_nodes=config.num_nodes,
+            deterministic=_deterministic(config.accelerator),
+            logger=logger if logger is not None else False,
+            enable_checkpointing=False,
+            enable_progress_bar=sys.stderr.isatty(),
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            callbacks=list(callbacks or []),
+        )
+    except (MisconfigurationException, ValueError, RuntimeError) as exc:
+        hardware = ", ".join(f"{name} {getattr(config, name)}" for name in HARDWARE)
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"cannot train on {hardware}: {reason}") from None
+
+
+def process_rank(config: TrainConfig) -> int:
+    """This process's global rank in the configured training: 0 for the only process or
+    the first of a DDP run, which alone fits rivals, logs, registers and reports."""
+    return int(build_trainer(config).global_rank)
 
 
 # The forecasters `fit_baseline` can fit, by the name the gate's rival list uses: the
@@ -270,6 +301,15 @@ def _before(features: pd.DataFrame, validation_start: dt.date | None) -> np.ndar
     if validation_start is None:
         return np.ones(len(features), dtype=bool)
     return (pd.to_datetime(features["date"]) < pd.Timestamp(validation_start)).to_numpy()
+
+
+def _deterministic(accelerator: str) -> bool | Literal["warn"]:
+    # Strict on the CPU. Some CUDA and MPS kernels have no deterministic implementation,
+    # and strict mode would raise on them: there torch warns instead.
+    from lightning.fabric.accelerators import CUDAAccelerator, MPSAccelerator
+
+    gpu = CUDAAccelerator.is_available() or MPSAccelerator.is_available()
+    return True if accelerator == "cpu" or (accelerator == "auto" and not gpu) else "warn"
 
 
 def _quiet_lightning() -> None:
