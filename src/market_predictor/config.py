@@ -92,6 +92,16 @@ class Settings(BaseSettings):
         description="Processes that fit the per-symbol volatility rivals (GARCH, GJR-GARCH, "
         "EGARCH, HAR) in parallel.",
     )
+    mapped_fits_min_symbols: int = Field(
+        500,
+        ge=1,
+        description="From this many symbols the DAG's retrain fits the per-symbol rivals as "
+        "mapped tasks (fit_rivals), one per MPP_FIT_BATCH_SYMBOLS symbols; training uses "
+        "their fits.",
+    )
+    fit_batch_symbols: int = Field(
+        250, ge=1, description="Symbols per mapped fit_rivals task of the DAG's retrain."
+    )
     # The training config's hardware (training/hardware.py), when set here: a machine's
     # hardware belongs to its environment, not to the versioned hyperparameters.
     training_accelerator: Accelerator | None = Field(

@@ -35,6 +35,7 @@ def train(
     promote: bool = True,
     config_overrides: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
+    stored_rival_fits: bool = False,
     distributed: Literal[False] = False,
 ) -> TrainResult: ...
 
@@ -53,6 +54,7 @@ def train(
     promote: bool = True,
     config_overrides: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
+    stored_rival_fits: bool = False,
     distributed: bool,
 ) -> TrainResult | None: ...
 
@@ -70,12 +72,15 @@ def train(
     promote: bool = True,
     config_overrides: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
+    stored_rival_fits: bool = False,
     distributed: bool = False,
 ) -> TrainResult | None:
     """Train, score against the rivals and the champion, register, gate.
 
     Every input is checked before anything is written (dataset, run or version).
     `tags` are added to the run and the registered version (e.g. `retrain` reasons).
+    `stored_rival_fits`: the per-symbol rivals' fits on this dataset were made and
+    stored beforehand (the DAG's mapped tasks, training/rival_fits.py); use them.
 
     `distributed` (only `mpp train`'s process may ask) fits on the configured devices
     and nodes; otherwise on one device, here. In a DDP run every process calls this and
@@ -83,7 +88,7 @@ def train(
     MLflow and reports, and the others return None once the fit is done.
     """
     from market_predictor.tracking import check_tracking, configure_tracking
-    from market_predictor.training import evaluate, fit, gate, history, report, run
+    from market_predictor.training import evaluate, fit, gate, history, report, rival_fits, run
 
     config = history.merged_config(
         settings,
@@ -119,6 +124,10 @@ def train(
     # interval recalibrated on them, scored on the gate's window that none of them saw.
     horizons = settings.horizons
     chosen = tuple(rival for rival in gate.RIVALS if rival.name in settings.rivals)
+    made_elsewhere = None
+    if stored_rival_fits:
+        made_elsewhere = rival_fits.stored_fits(settings, dataset.version, windows.stopping_start)
+        tags = {**(tags or {}), "rival_fits": "stored"}
     rivals = fit.fit_rivals(
         before_validation,
         config.quantiles,
@@ -126,6 +135,7 @@ def train(
         rivals=chosen,
         horizons=horizons,
         workers=settings.fit_workers,
+        symbol_fits=made_elsewhere,
     )
     champion = run.current_champion(client, name)
     contestants = {**rivals, **({gate.CHAMPION: champion.forecaster} if champion else {})}

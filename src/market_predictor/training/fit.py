@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from market_predictor.models.forecaster import Forecaster
     from market_predictor.models.network_forecaster import NetworkForecaster
+    from market_predictor.models.volatility import SymbolFit
 
 
 def sample_masks(
@@ -242,11 +243,13 @@ def fit_baseline(
     held_out_start: dt.date | None = None,
     horizons: Sequence[int] = (1,),
     workers: int = 1,
+    symbol_fits: Mapping[str, SymbolFit | None] | None = None,
 ) -> Forecaster:
     """A naive or volatility forecaster given the network's treatment: fitted on the
     rows before `held_out_start`, its interval recalibrated on the rows from it on (the
     network's early-stopping months). Without a held-out start: fitted on every row,
-    uncalibrated. A volatility model fits its symbols on `workers` processes."""
+    uncalibrated. A volatility model fits its symbols on `workers` processes, or takes
+    `symbol_fits` made on those same rows elsewhere (training/rival_fits.py)."""
     from market_predictor.models.baselines import DriftForecaster, PersistenceForecaster
     from market_predictor.models.calibration import calibrate
     from market_predictor.models.rivals import VOLATILITY_FORECASTERS
@@ -260,7 +263,7 @@ def fit_baseline(
         forecaster = naive(quantiles, horizons=horizons).fit(fitting)
     elif kind in VOLATILITY_FORECASTERS:
         rival = VOLATILITY_FORECASTERS[kind](quantiles, horizons=horizons)
-        forecaster = rival.fit(fitting, workers=workers)
+        forecaster = rival.fit(fitting, workers=workers, symbol_fits=symbol_fits)
     else:
         raise ValueError(f"unknown baseline {kind!r}: choose one of {', '.join(BASELINES)}")
     calibrate(forecaster, prices, held_out_start)
@@ -274,14 +277,17 @@ def fit_rivals(
     rivals: Sequence[Rival] = RIVALS,
     horizons: Sequence[int] = (1,),
     workers: int = 1,
+    symbol_fits: Mapping[str, Mapping[str, SymbolFit | None]] | None = None,
 ) -> dict[str, Forecaster]:
-    """Every rival fitted by `fit_baseline` (by name, in the list's order); an optional
-    rival that cannot be fitted (no symbol has enough returns) is left out."""
+    """Every rival fitted by `fit_baseline` (by name, in the list's order), a volatility
+    rival from its `symbol_fits` when given; an optional rival that cannot be fitted (no
+    symbol has enough returns) is left out."""
     fitted: dict[str, Forecaster] = {}
     for rival in rivals:
+        given = (symbol_fits or {}).get(rival.name)
         try:
             fitted[rival.name] = fit_baseline(
-                rival.name, prices, quantiles, held_out_start, horizons, workers
+                rival.name, prices, quantiles, held_out_start, horizons, workers, given
             )
         except ValueError:
             if not rival.optional:
