@@ -6,8 +6,8 @@ symbols and `--years` years, ingested once into a template home (not measured); 
 run trains on a fresh copy of it, so every run starts without a champion and meets the
 same gate. Variants, alternated `--repeats` times so that the machine's other load
 falls on each alike:
-- one process with the default one torch thread (the packaged config);
-- one process with two torch threads (the same two cores DDP gets, in one process);
+- one process with the default one torch thread (the packaged config: two threads
+  in one process fitted 5-8x slower on these shared cores, docs/benchmarks.md);
 - DDP: `MPP_TRAINING_STRATEGY=ddp MPP_TRAINING_DEVICES=2` on the CPU, one thread each
   (Lightning's launcher re-runs `mpp train` for the second process; gloo on loopback).
 Wall time is from start to exit of `mpp train --json`; the load average is read just
@@ -49,7 +49,6 @@ DDP = {
 }
 VARIANTS = {
     "1 process, 1 thread": {},
-    "1 process, 2 threads": {"MPP_TRAINING_CONFIG": "two_threads"},
     "DDP, 2 processes x 1 thread": DDP,
 }
 
@@ -70,7 +69,6 @@ def prepare(folder: Path, n_symbols: int, years: int) -> int:
     from bench.synthetic import make_universe
     from market_predictor.config import Settings
     from market_predictor.ingest import ingest_prices
-    from market_predictor.training.config import load_train_config, save_train_config
 
     universe = make_universe(n_symbols, years, seed=0)
     source = folder / "prices.parquet"
@@ -78,8 +76,6 @@ def prepare(folder: Path, n_symbols: int, years: int) -> int:
     symbols = sorted(universe["symbol"].unique())
     settings = Settings(home=folder / "template", source="parquet", source_path=source)
     ingest_prices(settings, symbols=symbols)
-    two_threads = load_train_config(settings).model_copy(update={"num_threads": 2})
-    save_train_config(two_threads, folder / "two_threads.yaml")
     return len(universe)
 
 
@@ -89,8 +85,6 @@ def run(folder: Path, variant: str, index: int) -> Run:
     shutil.copytree(folder / "template", home)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MPP_", "MLFLOW_"))}
     env |= {"MPP_HOME": str(home), **VARIANTS[variant]}
-    if "MPP_TRAINING_CONFIG" in env:
-        env["MPP_TRAINING_CONFIG"] = str(folder / f"{env['MPP_TRAINING_CONFIG']}.yaml")
     load = os.getloadavg()[0]
     began = time.perf_counter()
     done = subprocess.run([MPP, "train", "--json"], env=env, capture_output=True, text=True)
@@ -178,7 +172,7 @@ def main(argv: list[str] | None = None) -> str:
     WORK.mkdir(parents=True)
     rows = prepare(WORK, args.symbols, args.years)
     runs: list[Run] = []
-    for repeat in range(args.repeats):
+    for _ in range(args.repeats):
         for variant in VARIANTS:
             runs.append(run(WORK, variant, len(runs)))
             print(json.dumps(asdict(runs[-1])), flush=True)
