@@ -4,16 +4,19 @@ everything to MLflow and let the gate decide what serves.
 
 The stage reads top-down in `train`; each step is a module of its own: `history` (the
 config with the command's options, and the stored rows), `fit` (the network and the
-rivals, no IO), `evaluate` (forecasts with outcomes, scored on common rows), `gate`
-(the rival list and the promotion decision), `run` (the MLflow run and registration)
-and `report` (the result and its sentences). Submodules are imported where used, so
-that importing the package (the CLI does, for its defaults) loads no data stack.
+rivals, no IO; the Trainer on the configured `hardware`), `rival_fits` (per-symbol
+fits made beforehand, in the DAG's mapped tasks), `evaluate` (forecasts with outcomes,
+scored on common rows), `gate` (the rival list and the promotion decision), `run` (the
+MLflow run and registration) and `report` (the result and its sentences). Submodules
+are imported where used, so that importing the package (the CLI does, for its
+defaults) loads no data stack.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 if TYPE_CHECKING:
@@ -110,13 +113,17 @@ def train(
     dataset, rows = history.training_dataset(settings, config, symbols, start, end, dataset_version)
     windows = evaluate.held_out_windows(rows, config)
     before_validation = evaluate.rows_before(rows, windows.validation_start)
+    # The network never sees the gate's window: it fits before `stopping_start` and
+    # early-stops (and picks its median) on [stopping_start, validation_start).
+    fit_network = partial(
+        fit.fit_forecaster,
+        before_validation,
+        config,
+        validation_start=windows.stopping_start,
+        horizons=settings.horizons,
+    )
     if rank != 0:
-        fit.fit_forecaster(
-            before_validation,
-            config,
-            validation_start=windows.stopping_start,
-            horizons=settings.horizons,
-        )
+        fit_network()  # its share of every batch; rank 0 does all the rest
         return None
 
     client = configure_tracking(settings)
@@ -142,15 +149,7 @@ def train(
     with run.training_run(
         settings, client, name, config, dataset, windows, champion, tags or {}
     ) as training:
-        # The network never sees the gate's window: it fits before `stopping_start` and
-        # early-stops (and picks its median) on [stopping_start, validation_start).
-        network = fit.fit_forecaster(
-            before_validation,
-            config,
-            validation_start=windows.stopping_start,
-            logger=training.epoch_logger(),
-            horizons=horizons,
-        )
+        network = fit_network(logger=training.epoch_logger())
         results = evaluate.validation_forecasts(
             {gate.NETWORK: network, **contestants},
             rows,
