@@ -204,11 +204,7 @@ def build_trainer(
     try:
         return lightning.Trainer(
             max_epochs=config.max_epochs,
-            accelerator=config.accelerator,
-            devices=config.devices,
-            strategy=config.strategy,
-            precision=config.precision,
-            num_nodes=config.num_nodes,
+            **config.model_dump(include=set(HARDWARE)),  # accelerator, devices, ...
             deterministic=_deterministic(config.accelerator),
             logger=logger if logger is not None else False,
             enable_checkpointing=False,
