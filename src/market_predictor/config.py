@@ -25,6 +25,14 @@ from market_predictor.checks import first_problem
 from market_predictor.errors import InputError
 from market_predictor.symbols import parse_symbols
 from market_predictor.training.gate import RIVAL_NAMES
+from market_predictor.training.hardware import (
+    HARDWARE,
+    Accelerator,
+    Devices,
+    NumNodes,
+    Precision,
+    Strategy,
+)
 
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "IBM", "GOOG")
 # The next day, a week and a month of trading days: how investors plan.
@@ -83,6 +91,37 @@ class Settings(BaseSettings):
         ge=1,
         description="Processes that fit the per-symbol volatility rivals (GARCH, GJR-GARCH, "
         "EGARCH, HAR) in parallel.",
+    )
+    mapped_fits_min_symbols: int = Field(
+        500,
+        ge=1,
+        description="From this many symbols the DAG's retrain fits the per-symbol rivals as "
+        "mapped tasks (fit_rivals), one per MPP_FIT_BATCH_SYMBOLS symbols; training uses "
+        "their fits.",
+    )
+    fit_batch_symbols: int = Field(
+        250, ge=1, description="Symbols per mapped fit_rivals task of the DAG's retrain."
+    )
+    # The training config's hardware (training/hardware.py), when set here: a machine's
+    # hardware belongs to its environment, not to the versioned hyperparameters.
+    training_accelerator: Accelerator | None = Field(
+        None,
+        description="Lightning accelerator of training: auto (a GPU when one exists), "
+        "cpu, gpu, cuda or mps.",
+    )
+    training_devices: Devices | None = Field(
+        None,
+        description="Devices (one process each) per machine, or auto; more than 1 "
+        "trains with DDP, from `mpp train` only.",
+    )
+    training_strategy: Strategy | None = Field(
+        None, description="Lightning strategy of `mpp train`: auto or ddp."
+    )
+    training_precision: Precision | None = Field(
+        None, description="Lightning precision: 32-true, bf16-mixed or 16-mixed."
+    )
+    training_num_nodes: NumNodes | None = Field(
+        None, description="Machines of a multi-node `mpp train` (torchrun or SLURM)."
     )
     source: str = Field("yfinance", description="Price source for the daily job.")
     source_path: Path | None = Field(None, description="File for the csv/parquet sources.")
@@ -206,6 +245,12 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: object) -> object:
         return _comma_list(value)
+
+    @property
+    def training_hardware(self) -> dict[str, Any]:
+        """The MPP_TRAINING_* hardware settings that are set, by their config name."""
+        values = {name: getattr(self, f"training_{name}") for name in HARDWARE}
+        return {name: value for name, value in values.items() if value is not None}
 
     @property
     def online_eta(self) -> float:

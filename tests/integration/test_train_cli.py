@@ -117,6 +117,37 @@ def test_bad_train_input_exits_2_and_writes_nothing(
     assert _datasets(real_store) == 0
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("MPP_TRAINING_STRATEGY", "ddp_spawn", "invalid MPP_TRAINING_STRATEGY=ddp_spawn: should"),
+        ("MPP_TRAINING_NUM_NODES", "0", "invalid MPP_TRAINING_NUM_NODES=0: should be greater"),
+        ("MPP_TRAINING_ACCELERATOR", "cuda", "cannot train on accelerator cuda, devices 1"),
+    ],
+)
+def test_hardware_the_settings_or_the_machine_refuse_exits_2_and_writes_nothing(
+    real_store: Settings,
+    small_config: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    message: str,
+) -> None:
+    import torch
+
+    if value == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["train", "--json"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: {message}")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""
+    assert _registered(real_store) == []
+    assert _datasets(real_store) == 0
+
+
 def test_unreachable_tracking_uri_is_named_and_nothing_is_written(
     real_store: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

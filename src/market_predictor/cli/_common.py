@@ -52,12 +52,13 @@ err_console = Console(stderr=True)
 
 
 def run_command(
-    work: Callable[[], R],
+    work: Callable[[], R | None],
     json_output: bool,
     render: Callable[[R], None] | None = None,
 ) -> None:
     """Run `work`, map its failures to exit codes, print its result (a pydantic model,
-    printed as `model_dump(mode="json")` with --json, or a plain mapping)."""
+    printed as `model_dump(mode="json")` with --json, or a plain mapping). None prints
+    nothing: a process of a DDP training run other than the first, which reports."""
     try:
         result = work()
     except InputError as exc:
@@ -77,6 +78,8 @@ def run_command(
             f"failed: {first_line(exc)}", markup=False, highlight=False, soft_wrap=True
         )
         raise typer.Exit(1) from None
+    if result is None:
+        return
     if json_output:
         sys.stdout.write(json.dumps(_jsonable(result), default=_json_default) + "\n")
     elif render is not None:

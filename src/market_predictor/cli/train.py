@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train on the feature store, register a version and run the champion gate."""
 
-        def work() -> TrainResult:
+        def work() -> TrainResult | None:
             from market_predictor.config import get_settings
             from market_predictor.symbols import parse_symbols
             from market_predictor.training import train
@@ -66,6 +66,9 @@ def register(app: typer.Typer) -> None:
                 max_epochs=max_epochs,
                 model_name=model_name,
                 promote=promote,
+                # Lightning's DDP launcher re-runs this very command for each further
+                # device, and those processes train here too (None: not the first).
+                distributed=True,
             )
             return summary
 

@@ -82,12 +82,23 @@ class QuantileRegressor(lightning.LightningModule):
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self._loss(batch)
-        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(batch[0]))
+        self.log(
+            "train_loss",
+            loss,
+            on_step=False,
+            on_epoch=True,
+            batch_size=len(batch[0]),
+            sync_dist=True,
+        )
         return loss
 
     def validation_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
         loss = self._loss(batch)
-        self.log("val_loss", loss, on_step=False, on_epoch=True, batch_size=len(batch[0]))
+        # Averaged over every DDP process (sync_dist), so early stopping and the best
+        # epoch are decided alike in all of them.
+        self.log(
+            "val_loss", loss, on_step=False, on_epoch=True, batch_size=len(batch[0]), sync_dist=True
+        )
 
     def configure_optimizers(self) -> Any:
         optimizer = torch.optim.AdamW(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar, Literal, Self
@@ -253,13 +253,37 @@ class VolatilityForecaster(Forecaster):
     def min_history(self) -> int:
         return self.model.history_rows
 
-    def fit(self, prices: pd.DataFrame, workers: int = 1) -> Self:
-        """Fit each symbol with enough returns (on `workers` processes); the pooled
-        entry is the median of the fitted symbols' parameters."""
+    def symbol_fits(self, prices: pd.DataFrame, workers: int = 1) -> dict[str, SymbolFit | None]:
+        """The per-symbol part of `fit`: each symbol with enough returns fitted alone (on
+        `workers` processes), None where its fit failed. Symbols are independent, so
+        the fits of a universe's batches, joined, are the universe's."""
         series = self._series_by_symbol(build_features(prices))
-        task = partial(fit_symbol, self.model, self.quantile_method == "fhs", self.horizons)
         enough = {s: x for s, x in series.items() if len(x) >= MIN_FIT_RETURNS}
-        fits = {s: f for s, f in map_per_symbol(task, enough, workers).items() if f is not None}
+        return map_per_symbol(self._fit_task(), enough, workers)
+
+    def fit(
+        self,
+        prices: pd.DataFrame,
+        workers: int = 1,
+        symbol_fits: Mapping[str, SymbolFit | None] | None = None,
+    ) -> Self:
+        """Fit each symbol with enough returns (on `workers` processes, or take them from
+        `symbol_fits`, made by `symbol_fits` on the same rows); the pooled entry is the
+        median of the fitted symbols' parameters."""
+        series = self._series_by_symbol(build_features(prices))
+        enough = sorted(s for s, x in series.items() if len(x) >= MIN_FIT_RETURNS)
+        if symbol_fits is None:
+            symbol_fits = map_per_symbol(self._fit_task(), {s: series[s] for s in enough}, workers)
+        elif sorted(symbol_fits) != enough:
+            # Not a ValueError: that means "too little data" and leaves an optional rival
+            # out, where fits made elsewhere on other rows are a fault to report.
+            raise LookupError(f"{self.model.label}: the given fits are not of these symbols")
+        fits = {s: f for s in enough if (f := symbol_fits[s]) is not None}
+        if self.quantile_method == "fhs" and any(
+            set(f.standardised) != set(self.horizons) for f in fits.values()
+        ):
+            raise LookupError(f"{self.model.label}: the given fits are not of these horizons")
+        task = self._fit_task()
         longest = max(series, key=lambda s: len(series[s]), default=None)
         if not fits and longest is not None and len(series[longest]) >= MIN_ANY_FIT_RETURNS:
             only = task(series[longest])
@@ -291,6 +315,9 @@ class VolatilityForecaster(Forecaster):
                 own[POOLED] = empirical_quantiles(everyone, self.quantiles)
                 self.standardised[h] = own
         return self
+
+    def _fit_task(self) -> Callable[[SymbolSeries], SymbolFit | None]:
+        return partial(fit_symbol, self.model, self.quantile_method == "fhs", self.horizons)
 
     def parameters_for(self, symbol: str) -> dict[str, float]:
         return self.params.get(symbol, self.params[POOLED])

@@ -1,7 +1,9 @@
 """The `ml_pipeline` DAG: the daily job as Airflow tasks, each a thin call into one step.
 
     plan -> symbol_batches -> ingest (mapped over the batches) -> predict -> monitor
-         -> decide_retrain -> train_and_gate | no_retrain -> compact
+         -> decide_retrain -> rival_fit_batches -> fit_rivals (mapped) -> train_and_gate
+                           | no_retrain
+         -> compact
 
 `plan` reads the run's data interval and the trading calendar: on a day without a
 session it short-circuits and every later task is skipped (the run succeeds, nothing
@@ -10,6 +12,12 @@ every batch is done and at least one succeeded, for the symbols that were ingest
 `compact` also waits on every batch, so a failed batch leaves it `upstream_failed` and
 the run ends `failed` (visible and alertable) while the good symbols' predictions and
 monitoring rows are stored.
+
+A retrain of MPP_MAPPED_FITS_MIN_SYMBOLS symbols or more fits its per-symbol volatility
+rivals as mapped `fit_rivals` tasks, MPP_FIT_BATCH_SYMBOLS symbols each; the fits go
+to the store (training/rival_fits.py) and `train_and_gate` trains with them. Below the
+threshold `rival_fit_batches` plans no batch, `fit_rivals` is skipped, and training
+fits its rivals itself (on MPP_FIT_WORKERS processes): the same fits either way.
 
 Each task passes its step's typed result on as XCom (`model_dump(mode="json")`).
 Writers hold the home's daily lock, so mapped ingests never commit to a table at once.
@@ -105,10 +113,13 @@ def build_dag(settings: Settings | None = None) -> Any:
         predicted = predict(planned, ingested)
         monitored = monitor(planned, predicted)
         branch = decide_retrain(planned, monitored)
-        trained = train_and_gate(planned, predicted, monitored)
+        batches = rival_fit_batches(planned, predicted, monitored)
+        fitted = fit_rivals.partial(planned=planned).expand(batch=batches)
+        trained = train_and_gate(planned, predicted, monitored, batches)
         skipped = EmptyOperator(task_id="no_retrain")
         compacted = compact(planned)
-        branch >> [trained, skipped]
+        branch >> [batches, trained, skipped]
+        fitted >> trained
         [trained, skipped, ingested] >> compacted
 
     return ml_pipeline()
@@ -204,7 +215,7 @@ def monitor(planned: dict[str, Any], predicted: dict[str, Any]) -> dict[str, Any
 
 
 @task.branch
-def decide_retrain(planned: dict[str, Any], monitored: dict[str, Any]) -> str:
+def decide_retrain(planned: dict[str, Any], monitored: dict[str, Any]) -> str | list[str]:
     """The library's verdict decides: train and gate a challenger when a retrain is
     triggered (a monitoring test fired) or scheduled (the champion is too old); else skip."""
     from market_predictor.pipeline import model_age_days, retrain_due
@@ -215,15 +226,58 @@ def decide_retrain(planned: dict[str, Any], monitored: dict[str, Any]) -> str:
     if due is None:
         return "no_retrain"
     log.info("retraining (%s): %s", due, "; ".join(f"{s}: {r}" for s, r in result.reasons.items()))
-    return "train_and_gate"
+    return ["rival_fit_batches", "train_and_gate"]
 
 
 @task
-def train_and_gate(
+def rival_fit_batches(
     planned: dict[str, Any], predicted: dict[str, Any], monitored: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """When the retrain will train MPP_MAPPED_FITS_MIN_SYMBOLS symbols or more: its
+    training dataset (made here, read by training) and the symbols in batches, one
+    mapped `fit_rivals` task each. Otherwise none, and training fits its rivals itself."""
+    from market_predictor.pipeline import daily_lock, retrain_verdict
+    from market_predictor.training.rival_fits import plan_batches
+
+    day = _day(planned).for_symbols(_served(predicted))
+    settings = day.settings
+    if len(day.wanted) < settings.mapped_fits_min_symbols:
+        return []
+    config = RunConfig.model_validate(planned["config"])
+    verdict = retrain_verdict(day, MonitorResult.model_validate(monitored), retrain=config.retrain)
+    if verdict.status != "trained":
+        return []
+    with daily_lock(settings):
+        batches = plan_batches(
+            settings, symbols=day.wanted, end=day.as_of, batch_size=settings.fit_batch_symbols
+        )
+    log.info("fitting the per-symbol rivals in %d mapped tasks", len(batches))
+    return [batch.model_dump(mode="json") for batch in batches]
+
+
+@task
+def fit_rivals(planned: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
+    """Fit the per-symbol volatility rivals of one batch and store the fits (no daily
+    lock: batches write their own rows of one table, which Delta commits one by one)."""
+    from market_predictor.training.rival_fits import FitBatch, fit_batch
+
+    settings = RunConfig.model_validate(planned["config"]).settings(Settings())
+    work = FitBatch.model_validate(batch)
+    return {"symbols": len(work.symbols), "fits": fit_batch(settings, work)}
+
+
+# Runs after fit_rivals whether its map had batches or none (then it is skipped); the
+# branch skips it directly when no retrain is due.
+@task(trigger_rule=TriggerRule.NONE_FAILED)
+def train_and_gate(
+    planned: dict[str, Any],
+    predicted: dict[str, Any],
+    monitored: dict[str, Any],
+    batches: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """Train a challenger on data up to the as-of date; the champion gate decides
-    promotion (the step also honours the retrain cooldown and the `retrain` Param)."""
+    """Train a challenger on data up to the as-of date (with the mapped tasks' rival fits
+    when there were batches); the champion gate decides promotion (the step also
+    honours the retrain cooldown and the `retrain` Param)."""
     from market_predictor.pipeline import daily_lock, retrain_step
 
     day = _day(planned)
@@ -234,6 +288,7 @@ def train_and_gate(
             MonitorResult.model_validate(monitored),
             retrain=config.retrain,
             max_epochs=config.max_epochs,
+            fitted_dataset=batches[0]["dataset_version"] if batches else None,
         )
     log.info("retrain: %s", result.status)
     return result.model_dump(mode="json")

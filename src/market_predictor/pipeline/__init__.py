@@ -11,6 +11,7 @@ from market_predictor.pipeline.steps import (
     predict_step,
     retrain_due,
     retrain_step,
+    retrain_verdict,
 )
 
 __all__ = [
@@ -26,5 +27,6 @@ __all__ = [
     "replay",
     "retrain_due",
     "retrain_step",
+    "retrain_verdict",
     "run_daily",
 ]

@@ -63,12 +63,42 @@ def monitor_step(day: Day) -> MonitorResult:
 
 
 def retrain_step(
-    day: Day, monitored: MonitorResult, *, retrain: bool = True, max_epochs: int | None = None
+    day: Day,
+    monitored: MonitorResult,
+    *,
+    retrain: bool = True,
+    max_epochs: int | None = None,
+    fitted_dataset: int | None = None,
 ) -> RetrainResult:
     """Train a challenger on data up to the as-of date when a monitoring test fired
     (triggered) or the newest training is older than MPP_MAX_MODEL_AGE_DAYS trading days
     (scheduled); a triggered retrain waits out the cooldown after the last one. The
-    champion gate decides promotion either way."""
+    champion gate decides promotion either way. `fitted_dataset`: the training dataset
+    whose per-symbol rival fits are stored already (the DAG's mapped fit tasks made
+    them on it, training/rival_fits.py): train on it, with them."""
+    verdict = retrain_verdict(day, monitored, retrain=retrain)
+    if verdict.status != "trained":
+        return verdict
+    from market_predictor.training import train
+
+    fitted = fitted_dataset is not None  # that dataset is the symbols' rows up to as-of
+    trained = train(
+        day.settings,
+        symbols=None if fitted else day.wanted,
+        end=None if fitted else day.as_of,
+        dataset_version=fitted_dataset,
+        stored_rival_fits=fitted,
+        max_epochs=max_epochs,
+        model_name=day.serving.name,
+        promote=True,
+        tags={"retrain": str(verdict.trigger)},
+    )
+    return verdict.model_copy(update={"train": trained})
+
+
+def retrain_verdict(day: Day, monitored: MonitorResult, *, retrain: bool = True) -> RetrainResult:
+    """What the retrain step does, decided before it trains: "not needed", "disabled"
+    or "cooldown" (its final result), or "trained" without a training yet (it trains)."""
     settings = day.settings
     last = last_retrain(day)
     age = model_age_days(day)
@@ -91,18 +121,7 @@ def retrain_step(
             cooldown_days=settings.retrain_cooldown_days,
             **outcome,
         )
-    from market_predictor.training import train
-
-    trained = train(
-        settings,
-        symbols=day.wanted,
-        end=day.as_of,
-        max_epochs=max_epochs,
-        model_name=day.serving.name,
-        promote=True,
-        tags={"retrain": trigger},
-    )
-    return RetrainResult(status="trained", last_retrain=last, train=trained, **outcome)
+    return RetrainResult(status="trained", last_retrain=last, **outcome)
 
 
 def retrain_due(

@@ -4,7 +4,7 @@ Entry points reach storage only through `FeatureStore`; the URI (a local folder 
 s3://bucket/prefix) picks the backend, so scaling out is configuration alone. Each
 table is one module of this package holding its row model, key, schema, reads and
 writes: `prices` (with `statistics`, as the `feature_group`), `quarantine`,
-`datasets`, `predictions`, `errors`, `summary` and `scales`.
+`datasets`, `predictions`, `errors`, `summary`, `scales` and `rival_fits`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from market_predictor.store.errors import ErrorsTable
 from market_predictor.store.feature_group import PriceFeatureGroup
 from market_predictor.store.predictions import PredictionsTable
 from market_predictor.store.quarantine import QuarantineTable
+from market_predictor.store.rival_fits import RivalFitsTable
 from market_predictor.store.scales import ScalesTable
 from market_predictor.store.summary import SummaryTable
 
@@ -82,6 +83,10 @@ class FeatureStore:
     @cached_property
     def scales(self) -> ScalesTable:
         return ScalesTable(self.backend)
+
+    @cached_property
+    def rival_fits(self) -> RivalFitsTable:
+        return RivalFitsTable(self.backend)
 
     def versions(self) -> dict[str, int | None]:
         """Each table the API serves at its current Delta version (None: not created

@@ -24,7 +24,7 @@ from market_predictor.store import prices
 from market_predictor.store.backends import StorageBackend
 from market_predictor.store.delta import Table
 from market_predictor.store.feature_group import PriceFeatureGroup
-from market_predictor.store.filters import text_field
+from market_predictor.store.filters import matching, text_field
 from market_predictor.store.rows import arrow_schema
 
 DEFAULT_VIEW = "prices_daily"
@@ -206,6 +206,16 @@ class DatasetRegistry:
                 "create a new dataset version"
             )
         return dataset, rows
+
+    def read_symbols(
+        self, version: int, symbols: Sequence[str], name: str = DEFAULT_VIEW
+    ) -> pd.DataFrame:
+        """The rows of `symbols` in a dataset version, unverified: its hash covers every
+        symbol, so whoever reads the whole version (training) verifies it."""
+        self.get(version, name)
+        table = Table(self.backend, _location(name, version), prices.SCHEMA)
+        rows = table.select(matching(symbols))
+        return rows.sort_values(list(prices.KEY), ignore_index=True)
 
     def verify(self, version: int, name: str = DEFAULT_VIEW) -> tuple[TrainingDataset, bool]:
         """The dataset and whether its stored rows still match its row count and hash."""

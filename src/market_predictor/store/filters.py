@@ -37,6 +37,11 @@ def date_range(
     return bounds
 
 
+def number(column: str, value: int) -> ds.Expression:
+    """The whole-number column `column` equal to `value`."""
+    return ds.field(column) == int(value)
+
+
 def after(column: str, day: dt.date) -> ds.Expression:
     return ds.field(column) > _date(day)
 

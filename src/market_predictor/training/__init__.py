@@ -4,21 +4,62 @@ everything to MLflow and let the gate decide what serves.
 
 The stage reads top-down in `train`; each step is a module of its own: `history` (the
 config with the command's options, and the stored rows), `fit` (the network and the
-rivals, no IO), `evaluate` (forecasts with outcomes, scored on common rows), `gate`
-(the rival list and the promotion decision), `run` (the MLflow run and registration)
-and `report` (the result and its sentences). Submodules are imported where used, so
-that importing the package (the CLI does, for its defaults) loads no data stack.
+rivals, no IO; the Trainer on the configured `hardware`), `rival_fits` (per-symbol
+fits made beforehand, in the DAG's mapped tasks), `evaluate` (forecasts with outcomes,
+scored on common rows), `gate` (the rival list and the promotion decision), `run` (the
+MLflow run and registration) and `report` (the result and its sentences). Submodules
+are imported where used, so that importing the package (the CLI does, for its
+defaults) loads no data stack.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 if TYPE_CHECKING:
     from market_predictor.config import Settings
     from market_predictor.results import TrainResult
+
+
+@overload
+def train(
+    settings: Settings,
+    *,
+    symbols: Sequence[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    dataset_version: int | None = None,
+    model: str | None = None,
+    max_epochs: int | None = None,
+    model_name: str | None = None,
+    promote: bool = True,
+    config_overrides: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    stored_rival_fits: bool = False,
+    distributed: Literal[False] = False,
+) -> TrainResult: ...
+
+
+@overload
+def train(
+    settings: Settings,
+    *,
+    symbols: Sequence[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    dataset_version: int | None = None,
+    model: str | None = None,
+    max_epochs: int | None = None,
+    model_name: str | None = None,
+    promote: bool = True,
+    config_overrides: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    stored_rival_fits: bool = False,
+    distributed: bool,
+) -> TrainResult | None: ...
 
 
 def train(
@@ -34,32 +75,66 @@ def train(
     promote: bool = True,
     config_overrides: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
-) -> TrainResult:
+    stored_rival_fits: bool = False,
+    distributed: bool = False,
+) -> TrainResult | None:
     """Train, score against the rivals and the champion, register, gate.
 
     Every input is checked before anything is written (dataset, run or version).
     `tags` are added to the run and the registered version (e.g. `retrain` reasons).
+    `stored_rival_fits`: the per-symbol rivals' fits on this dataset were made and
+    stored beforehand (the DAG's mapped tasks, training/rival_fits.py); use them.
+
+    `distributed` (only `mpp train`'s process may ask) fits on the configured devices
+    and nodes; otherwise on one device, here. In a DDP run every process calls this and
+    fits its share of each batch; the first (rank 0) alone fits the rivals, writes to
+    MLflow and reports, and the others return None once the fit is done.
     """
     from market_predictor.tracking import check_tracking, configure_tracking
-    from market_predictor.training import evaluate, fit, gate, history, report, run
+    from market_predictor.training import evaluate, fit, gate, history, report, rival_fits, run
 
     config = history.merged_config(
-        settings, model=model, max_epochs=max_epochs, overrides=config_overrides
+        settings,
+        model=model,
+        max_epochs=max_epochs,
+        overrides=config_overrides,
+        distributed=distributed,
     )
     name = run.check_model_name(model_name or settings.model_name)
     history.check_dataset_request(dataset_version, symbols, start, end)
+    rank = fit.process_rank(config)  # also checks that this machine has the hardware
     # Reachability first (a clear error naming the URI); the database itself is only
     # created once every input has passed, so bad input leaves no trace.
-    check_tracking(settings)
+    if rank == 0:
+        check_tracking(settings)
+    # Every process finds the same dataset: the first to get the catalog's lock makes
+    # it (under Lightning's launcher, rank 0 before it starts the others) and the rest
+    # reuse it, so all of them fit on exactly its rows.
     dataset, rows = history.training_dataset(settings, config, symbols, start, end, dataset_version)
     windows = evaluate.held_out_windows(rows, config)
+    before_validation = evaluate.rows_before(rows, windows.validation_start)
+    # The network never sees the gate's window: it fits before `stopping_start` and
+    # early-stops (and picks its median) on [stopping_start, validation_start).
+    fit_network = partial(
+        fit.fit_forecaster,
+        before_validation,
+        config,
+        validation_start=windows.stopping_start,
+        horizons=settings.horizons,
+    )
+    if rank != 0:
+        fit_network()  # its share of every batch; rank 0 does all the rest
+        return None
 
     client = configure_tracking(settings)
-    before_validation = evaluate.rows_before(rows, windows.validation_start)
     # Every rival gets the network's treatment: fitted before the early-stopping months,
     # interval recalibrated on them, scored on the gate's window that none of them saw.
     horizons = settings.horizons
     chosen = tuple(rival for rival in gate.RIVALS if rival.name in settings.rivals)
+    made_elsewhere = None
+    if stored_rival_fits:
+        made_elsewhere = rival_fits.stored_fits(settings, dataset.version, windows.stopping_start)
+        tags = {**(tags or {}), "rival_fits": "stored"}
     rivals = fit.fit_rivals(
         before_validation,
         config.quantiles,
@@ -67,22 +142,15 @@ def train(
         rivals=[rival for rival in chosen if rival.name != gate.COMBINED],
         horizons=horizons,
         workers=settings.fit_workers,
+        symbol_fits=made_elsewhere,
     )
     champion = run.current_champion(client, name)
     with run.training_run(
         settings, client, name, config, dataset, windows, champion, tags or {}
     ) as training:
-        # The network never sees the gate's window: it fits before `stopping_start` and
-        # early-stops (and picks its median) on [stopping_start, validation_start).
-        network = fit.fit_forecaster(
-            before_validation,
-            config,
-            validation_start=windows.stopping_start,
-            logger=training.epoch_logger(),
-            horizons=horizons,
-        )
+        network = fit_network(logger=training.epoch_logger())
         if gate.COMBINED in settings.rivals:
-            # Chosen on those same months: the gate's window stays unseen by it too.
+            # Chosen on the early-stopping months: the gate's window stays unseen by it too.
             rivals[gate.COMBINED] = fit.fit_combined(
                 network,
                 rivals,

@@ -24,6 +24,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from market_predictor.checks import Problem, first_problem
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
+from market_predictor.training.hardware import (
+    SINGLE_PROCESS,
+    Accelerator,
+    Devices,
+    NumNodes,
+    Precision,
+    Strategy,
+)
 
 NetworkName = Literal["lstm", "transformer", "mlp"]
 NETWORK_NAMES: tuple[str, ...] = get_args(NetworkName)
@@ -64,6 +72,12 @@ class TrainConfig(BaseModel):
     # The packaged default is one thread: on a shared 2-core machine two torch threads
     # contend with everything else and fitted 5-8x slower (docs/benchmarks.md).
     num_threads: int = Field(DEFAULTS["num_threads"], ge=1)
+    # Where it trains (training/hardware.py); MPP_TRAINING_<NAME> overrides each.
+    accelerator: Accelerator = DEFAULTS["accelerator"]
+    devices: Devices = DEFAULTS["devices"]
+    strategy: Strategy = DEFAULTS["strategy"]
+    precision: Precision = DEFAULTS["precision"]
+    num_nodes: NumNodes = DEFAULTS["num_nodes"]
 
     @field_validator("model", mode="before")
     @classmethod
@@ -77,6 +91,10 @@ class TrainConfig(BaseModel):
         if not ordered or 0.5 not in value or len(value) < 3 or value[0] <= 0 or value[-1] >= 1:
             raise ValueError("must increase inside (0, 1), include 0.5 and a level each side")
         return value
+
+    def single_process(self) -> TrainConfig:
+        """This config on one device of its accelerator, in this process alone."""
+        return self.model_copy(update=SINGLE_PROCESS)
 
     @property
     def min_history(self) -> int:
@@ -100,8 +118,9 @@ def load_train_config(
     *,
     options: Collection[str] = (),
 ) -> TrainConfig:
-    """The training config file (`training_config_path`, else the packaged one) with
-    `overrides` applied (None values ignored); InputError on any bad value. A bad value
+    """The training config file (`training_config_path`, else the packaged one) with the
+    MPP_TRAINING_* hardware settings, then `overrides` applied (None values ignored);
+    InputError on any bad value. A bad value
     of a setting named in `options` came from the caller's own parameter of that name,
     and the error says so (`param`), so the CLI can point at its flag."""
     path = training_config_path(settings)
@@ -114,6 +133,7 @@ def load_train_config(
         raise InputError(f"training config is not valid YAML: {exc}") from None
     if not isinstance(values, dict):
         raise InputError("training config must be a mapping of names to values")
+    values.update(settings.training_hardware)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     try:
         return TrainConfig.model_validate(values)
@@ -129,8 +149,10 @@ def describe_problem(problem: Problem) -> str:
     value, kind, bound = problem.value, problem.kind, problem.bounds
     if kind == "extra_forbidden":
         return f"unknown training setting(s) {name}"
-    if kind == "literal_error":
+    if kind == "literal_error" and name == "model":
         return f"unknown network {value!r}: choose one of {', '.join(NETWORK_NAMES)}"
+    if kind == "literal_error":
+        return f"{name} must be {problem.rule.removeprefix('Input should be ')}, not {value!r}"
     if kind == "greater_than_equal":
         return f"{name} must be at least {bound['ge']}, not {value!r}"
     if kind in ("greater_than", "less_than"):

@@ -15,7 +15,7 @@ import os
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -24,11 +24,15 @@ from market_predictor.errors import InputError
 from market_predictor.features import FEATURE_COLUMNS, TARGET, build_features, target_column
 from market_predictor.training.config import TrainConfig
 from market_predictor.training.gate import COMBINABLE, NETWORK, OPTIONAL, PERSISTENCE, RIVALS, Rival
+from market_predictor.training.hardware import HARDWARE
 
 if TYPE_CHECKING:
+    import lightning
+
     from market_predictor.models.combined import CombinedForecaster
     from market_predictor.models.forecaster import Forecaster
     from market_predictor.models.network_forecaster import NetworkForecaster
+    from market_predictor.models.volatility import SymbolFit
 
 
 def sample_masks(
@@ -162,18 +166,7 @@ def fit_forecaster(
         max_epochs=config.max_epochs,
         patience=config.patience,
     )
-    trainer = lightning.Trainer(
-        max_epochs=config.max_epochs,
-        accelerator="cpu",
-        devices=1,
-        deterministic=True,
-        logger=logger if logger is not None else False,
-        enable_checkpointing=False,
-        enable_progress_bar=sys.stderr.isatty(),
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        callbacks=list(callbacks or []),
-    )
+    trainer = build_trainer(config, logger=logger, callbacks=callbacks)
     validation = loader(validation_mask, shuffle=False) if validation_mask.any() else None
     trainer.fit(module, loader(train_mask, shuffle=True), validation)
     forecaster = NetworkForecaster(
@@ -199,6 +192,41 @@ def fit_forecaster(
     return calibrate(forecaster, prices, validation_start)  # type: ignore[return-value]
 
 
+def build_trainer(
+    config: TrainConfig, *, logger: Any = None, callbacks: Sequence[Any] | None = None
+) -> lightning.Trainer:
+    """Lightning's Trainer on the configured hardware; InputError (one line) when this
+    machine cannot run it (no such accelerator, a precision it lacks). Under DDP it knows
+    this process's rank from its construction on (set by Lightning's launcher, torchrun
+    or SLURM), before any process group exists."""
+    import lightning
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    _quiet_lightning()
+    try:
+        return lightning.Trainer(
+            max_epochs=config.max_epochs,
+            **config.model_dump(include=set(HARDWARE)),  # accelerator, devices, ...
+            deterministic=_deterministic(config.accelerator),
+            logger=logger if logger is not None else False,
+            enable_checkpointing=False,
+            enable_progress_bar=sys.stderr.isatty(),
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            callbacks=list(callbacks or []),
+        )
+    except (MisconfigurationException, ValueError, RuntimeError) as exc:
+        hardware = ", ".join(f"{name} {getattr(config, name)}" for name in HARDWARE)
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"cannot train on {hardware}: {reason}") from None
+
+
+def process_rank(config: TrainConfig) -> int:
+    """This process's global rank in the configured training: 0 for the only process or
+    the first of a DDP run, which alone fits rivals, logs, registers and reports."""
+    return int(build_trainer(config).global_rank)
+
+
 # The forecasters `fit_baseline` can fit, by the name the gate's rival list uses: the
 # naive ones, then the per-symbol volatility models (models/rivals.py).
 NAIVE = ("persistence", "drift")
@@ -213,11 +241,13 @@ def fit_baseline(
     held_out_start: dt.date | None = None,
     horizons: Sequence[int] = (1,),
     workers: int = 1,
+    symbol_fits: Mapping[str, SymbolFit | None] | None = None,
 ) -> Forecaster:
     """A naive or volatility forecaster given the network's treatment: fitted on the
     rows before `held_out_start`, its interval recalibrated on the rows from it on (the
     network's early-stopping months). Without a held-out start: fitted on every row,
-    uncalibrated. A volatility model fits its symbols on `workers` processes."""
+    uncalibrated. A volatility model fits its symbols on `workers` processes, or takes
+    `symbol_fits` made on those same rows elsewhere (training/rival_fits.py)."""
     from market_predictor.models.baselines import DriftForecaster, PersistenceForecaster
     from market_predictor.models.calibration import calibrate
     from market_predictor.models.rivals import VOLATILITY_FORECASTERS
@@ -231,7 +261,7 @@ def fit_baseline(
         forecaster = naive(quantiles, horizons=horizons).fit(fitting)
     elif kind in VOLATILITY_FORECASTERS:
         rival = VOLATILITY_FORECASTERS[kind](quantiles, horizons=horizons)
-        forecaster = rival.fit(fitting, workers=workers)
+        forecaster = rival.fit(fitting, workers=workers, symbol_fits=symbol_fits)
     else:
         raise ValueError(f"unknown baseline {kind!r}: choose one of {', '.join(BASELINES)}")
     calibrate(forecaster, prices, held_out_start)
@@ -245,14 +275,17 @@ def fit_rivals(
     rivals: Sequence[Rival] = RIVALS,
     horizons: Sequence[int] = (1,),
     workers: int = 1,
+    symbol_fits: Mapping[str, Mapping[str, SymbolFit | None]] | None = None,
 ) -> dict[str, Forecaster]:
-    """Every rival fitted by `fit_baseline` (by name, in the list's order); an optional
-    rival that cannot be fitted (no symbol has enough returns) is left out."""
+    """Every rival fitted by `fit_baseline` (by name, in the list's order), a volatility
+    rival from its `symbol_fits` when given; an optional rival that cannot be fitted (no
+    symbol has enough returns) is left out."""
     fitted: dict[str, Forecaster] = {}
     for rival in rivals:
+        given = (symbol_fits or {}).get(rival.name)
         try:
             fitted[rival.name] = fit_baseline(
-                rival.name, prices, quantiles, held_out_start, horizons, workers
+                rival.name, prices, quantiles, held_out_start, horizons, workers, given
             )
         except ValueError:
             if not rival.optional:
@@ -311,6 +344,15 @@ def _before(features: pd.DataFrame, validation_start: dt.date | None) -> np.ndar
     if validation_start is None:
         return np.ones(len(features), dtype=bool)
     return (pd.to_datetime(features["date"]) < pd.Timestamp(validation_start)).to_numpy()
+
+
+def _deterministic(accelerator: str) -> bool | Literal["warn"]:
+    # Strict on the CPU. Some CUDA and MPS kernels have no deterministic implementation,
+    # and strict mode would raise on them: there torch warns instead.
+    from lightning.fabric.accelerators import CUDAAccelerator, MPSAccelerator
+
+    gpu = CUDAAccelerator.is_available() or MPSAccelerator.is_available()
+    return True if accelerator == "cpu" or (accelerator == "auto" and not gpu) else "warn"
 
 
 def _quiet_lightning() -> None:

@@ -38,11 +38,14 @@ def merged_config(
     model: str | None = None,
     max_epochs: int | None = None,
     overrides: Mapping[str, Any] | None = None,
+    distributed: bool = False,
 ) -> TrainConfig:
     """The training config with `overrides`, then the `model` and `max_epochs` options
-    (None: the file's value); a bad option is an InputError naming its parameter."""
+    (None: the file's value); a bad option is an InputError naming its parameter.
+    Without `distributed`, on one device in this process (`TrainConfig.single_process`)."""
     options = {k: v for k, v in {"model": model, "max_epochs": max_epochs}.items() if v is not None}
-    return load_train_config(settings, {**(overrides or {}), **options}, options=options)
+    config = load_train_config(settings, {**(overrides or {}), **options}, options=options)
+    return config if distributed else config.single_process()
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from mlflow.tracking import MlflowClient
 
 from market_predictor.config import Settings, get_settings
 from market_predictor.registry import list_versions
@@ -106,7 +108,16 @@ def test_the_dag_folder_loads_ml_pipeline_with_its_tasks_and_mapping(airflow_hom
         "predict": {"plan", "ingest"},
         "monitor": {"plan", "predict"},
         "decide_retrain": {"plan", "monitor"},
-        "train_and_gate": {"plan", "predict", "monitor", "decide_retrain"},
+        "rival_fit_batches": {"plan", "predict", "monitor", "decide_retrain"},
+        "fit_rivals": {"plan", "rival_fit_batches"},
+        "train_and_gate": {
+            "plan",
+            "predict",
+            "monitor",
+            "decide_retrain",
+            "rival_fit_batches",
+            "fit_rivals",
+        },
         "no_retrain": {"decide_retrain"},
         "compact": {"plan", "ingest", "train_and_gate", "no_retrain"},
     }
@@ -114,6 +125,7 @@ def test_the_dag_folder_loads_ml_pipeline_with_its_tasks_and_mapping(airflow_hom
     assert type(ingest).__name__ == "DecoratedMappedOperator"  # one instance per batch
     assert ingest.partial_kwargs["retries"] > 0
     assert ingest.partial_kwargs["retry_exponential_backoff"] > 1
+    assert type(dag.get_task("fit_rivals")).__name__ == "DecoratedMappedOperator"
     assert dag.catchup is False
     assert dag.max_active_runs == 1
 
@@ -244,3 +256,62 @@ def test_the_retrain_branch_trains_and_gates_when_the_monitor_asks(
     assert tuesday.tasks["no_retrain"] == "skipped"
     assert tuesday.xcom("train_and_gate")["status"] == "trained"
     assert list_versions(get_settings())[0]["trained_until"] == "2012-12-04"
+
+
+@pytest.fixture(scope="module")
+def long_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """AAPL and MSFT from 2010 (each long enough to fit its own GARCH) to Friday 30
+    November 2012, and a persistence-baseline champion trained until then."""
+    from market_predictor.ingest import ingest_prices
+    from market_predictor.registry import register_baseline
+
+    home = tmp_path_factory.mktemp("long-history") / "home"
+    settings = Settings(home=home, source="sample", symbols=["AAPL", "MSFT"])
+    ingest_prices(settings, start=dt.date(2010, 1, 4), as_of=dt.date(2012, 11, 30))
+    register_baseline(settings, trained_until=dt.date(2012, 11, 30))
+    return home
+
+
+@pytest.mark.slow  # two DAG runs that each train a network: about 90 s
+def test_mapped_rival_fits_give_the_retrain_that_training_in_one_task_gives(
+    airflow_home: Path, long_history: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY_TRAINING)
+    for name, value in {
+        "MPP_SOURCE": "sample",
+        "MPP_SYMBOLS": "AAPL,MSFT",
+        "MPP_TRAINING_CONFIG": str(config),
+        "MPP_MAX_MODEL_AGE_DAYS": "1",  # by Tuesday the champion is due for a retrain
+        "MPP_FIT_BATCH_SYMBOLS": "1",
+        "AIRFLOW_VAR_ML_PIPELINE_SYMBOLS": json.dumps(["AAPL", "MSFT"]),
+    }.items():
+        monkeypatch.setenv(name, value)
+    from market_predictor.orchestration.dag import ml_pipeline
+
+    def retrain(home: str, threshold: int) -> tuple[dict[str, str], dict, dict, pd.DataFrame]:
+        """A Tuesday run on a copy of the history: its tasks' states, the retrain's
+        result (without its run id), that run's tags and the fits the store holds."""
+        monkeypatch.setenv("MPP_HOME", str(tmp_path / home))
+        monkeypatch.setenv("MPP_MAPPED_FITS_MIN_SYMBOLS", str(threshold))
+        get_settings.cache_clear()
+        shutil.copytree(long_history, tmp_path / home)
+        done = run(ml_pipeline, TUESDAY_RUN)
+        assert done.state == "success", done.tasks
+        result = done.xcom("train_and_gate")  # before the next run of this date clears it
+        uri = get_settings().resolved_tracking_uri
+        tags = MlflowClient(tracking_uri=uri).get_run(result["train"].pop("run_id")).data.tags
+        stored = FeatureStore.from_settings(get_settings()).rival_fits.read()
+        return done.tasks, result, tags, stored
+
+    mapped, by_batches, mapped_tags, stored = retrain("mapped", threshold=2)
+    alone, in_one_task, alone_tags, nothing = retrain("alone", threshold=3)
+
+    assert (mapped["fit_rivals[0]"], mapped["fit_rivals[1]"]) == ("success", "success")
+    assert sorted(stored["symbol"]) == ["AAPL", "MSFT"] and stored["params"].notna().all()
+    assert mapped_tags["rival_fits"] == "stored"  # training took them, fitted none itself
+    assert alone["fit_rivals"] == "skipped" and nothing.empty
+    assert "rival_fits" not in alone_tags
+    assert by_batches["status"] == "trained"
+    assert by_batches["train"]["metrics"]["garch"]["pinball"] > 0
+    assert by_batches == in_one_task
