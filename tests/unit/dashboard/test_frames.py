@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -12,6 +13,7 @@ from market_predictor.dashboard.frames import (
     retrain_triggers,
     symbol_rows,
 )
+from market_predictor.interval_tests import interval_backtest
 
 
 @pytest.mark.parametrize(
@@ -115,12 +117,15 @@ def test_the_demo_ends_by_suggesting_make_up(capsys: pytest.CaptureFixture[str])
         "upper": 11.0,
     }
     month = {**latest, "horizon": 21, "target_date": "2013-04-01", "lower": 7.5, "upper": 13.25}
+    # 10 days: one close under the lower bound, none over the upper one.
+    tests = interval_backtest([8.5] + [10.0] * 9, [9.0] * 10, [11.0] * 10).model_dump(mode="json")
     summary = {
         "champion": {"name": "m", "version": "1", "is_baseline": True,
                      "trained_until": "2012-12-03", "how": "trained"},
         "symbols": {"AAPL": {"n": 59, "mae": 1.0, "persistence_mae": 1.0, "mase": 1.0,
                              "coverage": 0.8, "latest": latest, "horizons": [latest, month],
-                             "interval_scale": {"lower": 1.25, "upper": 0.9}}},
+                             "interval_scale": {"lower": 1.25, "upper": 0.9},
+                             "interval_tests": tests}},
         "replay_start": "2012-12-04", "replay_end": "2013-03-01",
         "table_rows": {"predictions": 1, "errors": 1, "summary": 1},
         "retrain_recommended_days": 0, "seconds": 1.0, "mlflow_ui": "mlflow ui ...",
@@ -131,3 +136,6 @@ def test_the_demo_ends_by_suggesting_make_up(capsys: pytest.CaptureFixture[str])
     assert "dashboard: make up (or `mpp up`" in after_mlflow
     assert "21-day" in out and "7.50-13.25" in out
     assert "AAPL x1.25/x0.90" in " ".join(out.split())
+    # The interval's backtests: each tail's hits of its days, Kupiec's p-value.
+    kupiec = f"{tests['interval']['pof']['p_value']:.2f}"
+    assert re.search(rf"AAPL\W+1/10\W+0/10\W+{kupiec}", out)
