@@ -140,44 +140,68 @@ def simulate(
     if "horizon" not in frame:
         frame["horizon"] = 1
     groups = [*[c for c in run if c in frame], "symbol", "horizon"]
-    lower = frame["lower"].to_numpy(dtype="float64").copy()
-    upper = frame["upper"].to_numpy(dtype="float64").copy()
+    columns = _Columns(
+        as_of=pd.to_datetime(frame["as_of_date"]).to_numpy(dtype="datetime64[ns]"),
+        target=pd.to_datetime(frame["target_date"]).to_numpy(dtype="datetime64[ns]"),
+        actual=frame["actual_close"].to_numpy(dtype="float64"),
+        median=frame["predicted_close"].to_numpy(dtype="float64"),
+        lower=frame["lower"].to_numpy(dtype="float64").copy(),
+        upper=frame["upper"].to_numpy(dtype="float64").copy(),
+    )
     for index in frame.groupby(groups, sort=False).indices.values():
-        _simulate_one(frame, index, lower, upper, rule)
-    frame["lower"], frame["upper"] = lower, upper
+        _simulate_one(columns, index, rule)
+    frame["lower"], frame["upper"] = columns.lower, columns.upper
     return frame
 
 
-def _simulate_one(
-    frame: pd.DataFrame, index: np.ndarray, lower: np.ndarray, upper: np.ndarray, rule: OnlineRule
-) -> None:
+@dataclass(frozen=True)
+class _Columns:
+    """A backtest's forecasts as arrays; `lower` and `upper` are served in place."""
+
+    as_of: np.ndarray
+    target: np.ndarray
+    actual: np.ndarray
+    median: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+def _simulate_one(columns: _Columns, index: np.ndarray, rule: OnlineRule) -> None:
     """Serve and update one (run, symbol, horizon) in place, in as-of order."""
-    rows = index[np.argsort(frame["as_of_date"].to_numpy()[index], kind="stable")]
-    as_of = pd.to_datetime(frame["as_of_date"].to_numpy()[rows]).to_numpy()
-    target = pd.to_datetime(frame["target_date"].to_numpy()[rows]).to_numpy()
-    actual = frame["actual_close"].to_numpy(dtype="float64")[rows]
-    median = frame["predicted_close"].to_numpy(dtype="float64")[rows]
+    rows = index[np.argsort(columns.as_of[index], kind="stable")]
+    as_of, target = columns.as_of[rows], columns.target[rows]
+    actual, median = columns.actual[rows], columns.median[rows]
+    raw_lower, raw_upper = columns.lower[rows], columns.upper[rows]
     # Realised errors in target order; one is absorbed once its target is before an as-of.
-    by_target = [i for i in np.argsort(target, kind="stable") if not np.isnan(actual[i])]
+    by_target = [int(i) for i in np.argsort(target, kind="stable") if not np.isnan(actual[i])]
+    # How many of them are due (target before the as-of) at each position.
+    due = np.searchsorted(target[by_target], as_of, side="left")
+    served_lower = np.zeros(rows.size)
+    served_upper = np.zeros(rows.size)
     absorbed, s_lower, s_upper = 0, 0.0, 0.0
-    for position, row in enumerate(rows):
-        while absorbed < len(by_target) and target[by_target[absorbed]] < as_of[position]:
+    for position in range(rows.size):
+        while absorbed < due[position]:
             done = by_target[absorbed]  # served already: its as-of is before its target
-            s_lower = step(
-                s_lower, actual[done] < lower[rows[done]], rule.lower_level, rule.eta, rule.bound
-            )
-            s_upper = step(
-                s_upper, actual[done] > upper[rows[done]], rule.upper_level, rule.eta, rule.bound
-            )
+            bound = _served(median[done], raw_lower[done], served_lower[done])
+            s_lower = step(s_lower, actual[done] < bound, rule.lower_level, rule.eta, rule.bound)
+            bound = _served(median[done], raw_upper[done], served_upper[done])
+            s_upper = step(s_upper, actual[done] > bound, rule.upper_level, rule.eta, rule.bound)
             absorbed += 1
-        lower[row] = scaled_bound(median[position : position + 1], lower[row : row + 1], s_lower)[0]
-        upper[row] = scaled_bound(median[position : position + 1], upper[row : row + 1], s_upper)[0]
+        served_lower[position], served_upper[position] = s_lower, s_upper
+    columns.lower[rows] = scaled_bound(median, raw_lower, served_lower)
+    columns.upper[rows] = scaled_bound(median, raw_upper, served_upper)
+
+
+def _served(median: float, bound: float, log_scale: float) -> float:
+    """scaled_bound of one forecast, in scalars (the simulation's inner loop)."""
+    factor = math.exp(log_scale)
+    return float(bound) if factor == 1.0 else float(median * (bound / median) ** factor)
 
 
 def beside_static(calibrated: pd.DataFrame, static: pd.DataFrame) -> pd.DataFrame:
     """A metrics table of calibrated forecasts with the static interval's coverage and
     pinball beside them (`coverage_static`, `pinball_static`)."""
-    keys = ["forecaster", "symbol"]
+    keys = [key for key in ("forecaster", "horizon", "symbol") if key in calibrated]
     extra = static[[*keys, "coverage", "pinball"]].rename(
         columns={"coverage": "coverage_static", "pinball": "pinball_static"}
     )

@@ -12,6 +12,7 @@ import pytest
 from market_predictor.online_calibration import (
     MAX_LOG_SCALE,
     OnlineRule,
+    beside_static,
     scale_interval,
     scaled_bound,
     simulate,
@@ -213,3 +214,20 @@ def test_simulate_resets_at_each_refit() -> None:
     served = simulate(forecasts, RULE)
     assert served.loc[19, "lower"] < forecasts.loc[19, "lower"]  # widened by misses
     assert served.loc[20, "lower"] == forecasts.loc[20, "lower"]  # a new fit: scale 1
+
+
+def test_the_static_columns_sit_beside_their_own_horizon() -> None:
+    def table(coverage: dict[int, float]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "forecaster": "m",
+                "horizon": list(coverage),
+                "symbol": "A",
+                "coverage": list(coverage.values()),
+                "pinball": [0.01 * h for h in coverage],
+            }
+        )
+
+    merged = beside_static(table({1: 0.8, 5: 0.7}), table({1: 0.6, 5: 0.5}))
+    assert len(merged) == 2
+    assert merged.set_index("horizon")["coverage_static"].to_dict() == {1: 0.6, 5: 0.5}
