@@ -16,7 +16,10 @@ Run: `.venv/bin/python -m bench.accuracy --skip-reference` (writes
 docs/benchmarks/accuracy.md). Fitting is the slow part; its static forecasts are kept
 in bench/.work/accuracy/forecasts.parquet, and `--reuse` re-scores them without
 refitting (e.g. after a change of the online rule only).
-Options: `--start`, `--end`, `--retrain-every`, `--skip-reference`, `--reuse`.
+Options: `--start`, `--end`, `--retrain-every`, `--skip-reference`, `--reuse`, and
+`--before PATH`: forecasts fitted by an earlier commit's code (run this module with
+PYTHONPATH at that commit's `src`, from `git archive`, and `--forecasts PATH`), shown
+beside these as that commit served them.
 """
 
 from __future__ import annotations
@@ -59,6 +62,13 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--reuse", action="store_true", help="re-score the kept forecasts")
     parser.add_argument("--forecasts", type=Path, default=FORECASTS)
     parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="static forecasts fitted by an earlier commit's code (with --reuse's format), "
+        "served with the undamped online step it shipped, to compare with",
+    )
     args = parser.parse_args(argv)
 
     if args.reuse:
@@ -68,7 +78,8 @@ def main(argv: list[str] | None = None) -> str:
         write_forecasts(args.forecasts, static, meta)
     from bench import accuracy_report
 
-    report = accuracy_report.render(static, meta, command=_command(args))
+    before = read_forecasts(args.before) if args.before is not None else None
+    report = accuracy_report.render(static, meta, command=_command(args), before=before)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report)
     print(report)

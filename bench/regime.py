@@ -34,7 +34,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "benchmarks" / "regime.md"
 TRAIN_YEARS = 4
-FIRST_CHANGE, SECOND_CHANGE, REPLAY_DAYS = 60, 150, 250
+FIRST_CHANGE, SECOND_CHANGE, REPLAY_DAYS = 60, 130, 200
 FACTORS = (0.5, 3.0)  # each change multiplies the volatility before it
 WINDOW = 60  # rolling coverage window, realised forecasts
 RECOVERY_DAYS = 30

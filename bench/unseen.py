@@ -145,7 +145,9 @@ def _mpp(arguments: list[str], env: dict[str, str]) -> dict[str, Any]:
         [MPP, *arguments], env=env, capture_output=True, text=True, check=False, cwd=ROOT
     )
     if done.returncode != 0:
-        raise RuntimeError(f"mpp {' '.join(arguments)} failed:\n{done.stderr[-2000:]}")
+        raise RuntimeError(
+            f"mpp {' '.join(arguments)} failed:\n{done.stderr[-2000:]}\n{done.stdout[-2000:]}"
+        )
     return json.loads(done.stdout) if "--json" in arguments else {}
 
 
