@@ -116,19 +116,16 @@ def diebold_mariano(loss: np.ndarray, rival_loss: np.ndarray, horizon: int) -> t
     every day (a median identical to no-change)."""
     from scipy import stats
 
+    from market_predictor.evaluation import long_run_variance
+
     d = np.asarray(loss, dtype="float64") - np.asarray(rival_loss, dtype="float64")
     n = d.size
-    mean = float(d.mean())
-    centred = d - mean
-    variance = float(centred @ centred) / n
-    for lag in range(1, horizon):
-        weight = 1 - lag / horizon  # Bartlett
-        variance += 2 * weight * float(centred[lag:] @ centred[:-lag]) / n
+    variance = long_run_variance(d, horizon) if n else 0.0
     if n < 3 or variance <= 0:
-        return mean, float("nan")
+        return float(d.mean()) if n else float("nan"), float("nan")
     correction = np.sqrt((n + 1 - 2 * horizon + horizon * (horizon - 1) / n) / n)
-    statistic = correction * mean / np.sqrt(variance / n)
-    return mean, float(2 * stats.t.sf(abs(statistic), n - 1))
+    statistic = correction * d.mean() / np.sqrt(variance / n)
+    return float(d.mean()), float(2 * stats.t.sf(abs(statistic), n - 1))
 
 
 def every_hth(rows: pd.DataFrame, horizon: int) -> pd.DataFrame:
