@@ -94,6 +94,8 @@ def _command(args: argparse.Namespace) -> str:
         parts.append(f"--retrain-every {args.retrain_every}")
     if args.skip_reference:
         parts.append("--skip-reference")
+    if args.before is not None:
+        parts.append(f"--before {args.before}")
     return " ".join(parts)
 
 

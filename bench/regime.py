@@ -23,8 +23,10 @@ docs/benchmarks/regime.md).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
+from math import nan
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "benchmarks" / "regime.md"
 TRAIN_YEARS = 4
-FIRST_CHANGE, SECOND_CHANGE, REPLAY_DAYS = 60, 130, 200
+FIRST_CHANGE, SECOND_CHANGE, REPLAY_DAYS = 70, 135, 200
 FACTORS = (0.5, 3.0)  # each change multiplies the volatility before it
 WINDOW = 60  # rolling coverage window, realised forecasts
 RECOVERY_DAYS = 30
@@ -99,85 +101,142 @@ def rolling_coverage(errors: pd.DataFrame, horizon: int) -> pd.DataFrame:
 
 def recovery(rolling: pd.Series, change: pd.Timestamp) -> dict[str, Any]:
     """After a change: the coverage on day +RECOVERY_DAYS, whether the rolling coverage
-    left the band, and how many days after the change it was back inside to stay until
-    the next RECOVERY_DAYS days are over (None: not by then)."""
+    left the band in those days, the first day after the change from which it stays
+    inside for RECOVERY_DAYS days (None: not in the replay), and its range over the
+    2 x WINDOW days after the change."""
     after = rolling.loc[rolling.index >= change].dropna()
     low, high = BAND
-    inside = (after >= low) & (after <= high)
-    left = not bool(inside.iloc[:RECOVERY_DAYS].all())
-    back = None
-    for k in range(len(after)):
-        if inside.iloc[k:].iloc[: RECOVERY_DAYS + 1].all() and k <= len(after) - 1:
-            back = k
-            break
-    at = after.iloc[RECOVERY_DAYS] if len(after) > RECOVERY_DAYS else float("nan")
+    inside = ((after >= low) & (after <= high)).to_numpy()
+    back = next(
+        (k for k in range(len(inside)) if inside[k : k + RECOVERY_DAYS + 1].all()),
+        None,
+    )
     return {
-        "at_recovery": float(at),
-        "left_band": left,
+        "at_recovery": float(after.iloc[RECOVERY_DAYS]) if len(after) > RECOVERY_DAYS else nan,
+        "left_band": not bool(inside[:RECOVERY_DAYS].all()),
         "back_after": back,
         "low": float(after.iloc[: 2 * WINDOW].min()),
         "high": float(after.iloc[: 2 * WINDOW].max()),
     }
 
 
-def run(seed: int, changes: bool, max_epochs: int) -> dict[str, Any]:
-    from bench.unseen import WORK, run_case, summarise
+def case_name(seed: int, changes: bool) -> str:
+    return f"{'regime' if changes else 'plain'}-{seed}"
 
-    name = f"{'regime' if changes else 'plain'}-{seed}"
+
+def run(seed: int, changes: bool, max_epochs: int) -> None:
+    """The production path on one case; its replay report is kept beside its home."""
+    from bench.unseen import WORK, run_case
+
     prices = path(seed, changes)
-    began = time.perf_counter()
     symbols = ",".join(sorted(prices["symbol"].unique()))
-    replay = run_case(name, prices, REPLAY_DAYS, max_epochs, symbols=symbols)
-    days = sorted(pd.to_datetime(prices["date"]).unique())[-REPLAY_DAYS:]
-    errors = served_errors(WORK / name / "home")
+    replay = run_case(case_name(seed, changes), prices, REPLAY_DAYS, max_epochs, symbols=symbols)
+    (WORK / case_name(seed, changes) / "replay.json").write_text(json.dumps(replay, default=str))
+
+
+def load(seed: int, changes: bool) -> dict[str, Any]:
+    """One case's results from its kept home, prices and replay report."""
+    from bench.unseen import WORK, summarise
+
+    case = WORK / case_name(seed, changes)
+    replay = json.loads((case / "replay.json").read_text())
+    dates = pd.read_csv(case / "prices.csv", usecols=["date"])["date"]
+    days = [pd.Timestamp(d) for d in sorted(pd.to_datetime(dates).unique())[-REPLAY_DAYS:]]
+    errors = served_errors(case / "home")
+    serving = [str(day["champion_version"]) for day in replay["days"]]
     out: dict[str, Any] = {
         "seed": seed,
         "changes": changes,
         "summary": summarise(replay, break_at=None),
-        "seconds": time.perf_counter() - began,
-        "days": [pd.Timestamp(d) for d in days],
+        "days": days,
         "coverage": {h: rolling_coverage(errors, h) for h in sorted(errors["horizon"].unique())},
         "overall": errors.groupby("horizon")["inside_interval"].mean().to_dict(),
+        "serving": serving,
+        "kinds": version_kinds(case / "home"),
+        "scale": mean_scale(case / "home", days, serving),
     }
     if changes:
-        out["changes_at"] = [pd.Timestamp(days[FIRST_CHANGE]), pd.Timestamp(days[SECOND_CHANGE])]
+        out["changes_at"] = [days[FIRST_CHANGE], days[SECOND_CHANGE]]
     return out
 
 
+def version_kinds(home: Path) -> dict[str, str]:
+    """Each registered version's forecaster (from its registry tags)."""
+    from mlflow.tracking import MlflowClient
+
+    from market_predictor.config import Settings
+
+    settings = Settings(home=home)
+    client = MlflowClient(settings.resolved_tracking_uri)
+    versions = client.search_model_versions(f"name='{settings.model_name}'")
+    return {
+        str(v.version): v.tags.get("model_type", "?").removesuffix("Forecaster") for v in versions
+    }
+
+
+def mean_scale(home: Path, days: list[pd.Timestamp], serving: list[str]) -> pd.Series:
+    """Per replayed day, the serving version's next-day online factor (exp of the log
+    scale, both tails and every symbol averaged) that monitor stored that day."""
+    from market_predictor.config import Settings
+    from market_predictor.store import FeatureStore
+
+    scales = FeatureStore.from_settings(Settings(home=home)).scales.read()
+    scales = scales[scales["horizon"] == 1].assign(date=pd.to_datetime(scales["date"]))
+    scales["log"] = (scales["log_scale_lower"] + scales["log_scale_upper"]) / 2
+    by_day = scales.groupby(["date", "model_version"])["log"].mean()
+    values = [by_day.get((day, version), nan) for day, version in zip(days, serving, strict=False)]
+    return pd.Series(np.exp(values), index=days[: len(values)])
+
+
 def main(argv: list[str] | None = None) -> None:
+    from bench.unseen import WORK
+
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--max-epochs", type=int, default=5)
     parser.add_argument("--output", type=Path, default=REPORT)
+    parser.add_argument("--render", action="store_true", help="re-render the kept cases")
     args = parser.parse_args(argv)
-    load_before = os.getloadavg()
-    began = time.perf_counter()
-    results = []
-    for seed in range(args.seeds):
-        for changes in (True, False):
-            results.append(run(seed, changes, args.max_epochs))
-            print(f"seed {seed} changes {changes}: {results[-1]['seconds']:.0f} s", flush=True)
-    report = render(results, args, load_before, time.perf_counter() - began)
+    timing = WORK / "regime-timing.json"
+    if not args.render:
+        load_before = os.getloadavg()
+        began = time.perf_counter()
+        for seed in range(args.seeds):
+            for changes in (True, False):
+                run(seed, changes, args.max_epochs)
+                print(f"seed {seed} changes {changes} done", flush=True)
+        timing.write_text(
+            json.dumps(
+                {
+                    "seconds": time.perf_counter() - began,
+                    "load_before": load_before,
+                    "load_after": os.getloadavg(),
+                }
+            )
+        )
+    results = [load(seed, changes) for seed in range(args.seeds) for changes in (True, False)]
+    report = render(results, args, json.loads(timing.read_text()))
     args.output.write_text(report)
     print(report)
 
 
-def render(
-    results: list[dict[str, Any]],
-    args: argparse.Namespace,
-    load_before: tuple[float, float, float],
-    seconds: float,
-) -> str:
+def _served_by(result: dict[str, Any], day: pd.Timestamp) -> str:
+    """The forecaster and version serving on a replayed day."""
+    version = result["serving"][result["days"].index(day)]
+    return f"{result['kinds'].get(version, '?')} v{version}"
+
+
+def render(results: list[dict[str, Any]], args: argparse.Namespace, timing: dict[str, Any]) -> str:
     low, high = BAND
+    load = {k: " / ".join(f"{v:.1f}" for v in timing[k]) for k in ("load_before", "load_after")}
     lines = [
         "## Regime benchmark: the served interval through a volatility halving and tripling",
         "",
         (__doc__ or "").split("\n\n", 1)[1].split("Run:")[0].strip(),
         "",
         f"Command: `.venv/bin/python -m bench.regime --seeds {args.seeds} --max-epochs "
-        f"{args.max_epochs}`: {seconds / 60:.0f} min on {os.cpu_count()} shared cores "
-        f"(load average {' / '.join(f'{v:.1f}' for v in load_before)} before, "
-        f"{' / '.join(f'{v:.1f}' for v in os.getloadavg())} after).",
+        f"{args.max_epochs}`: {timing['seconds'] / 60:.0f} min on {os.cpu_count()} shared "
+        f"cores (load average {load['load_before']} before, {load['load_after']} after).",
         "",
         f"Target (issue 19): the rolling {WINDOW}-day coverage of the served 80% interval "
         f"back inside {low:.2f}-{high:.2f} within {RECOVERY_DAYS} trading days of each "
@@ -192,17 +251,20 @@ def render(
         f"Per change: rolling coverage on day +{RECOVERY_DAYS}; whether it left the band in "
         f"the first {RECOVERY_DAYS} days; the first day after which it stays inside for "
         f"{RECOVERY_DAYS} days (`-`: not in the replay); its range over the "
-        f"{2 * WINDOW} days after the change.",
+        f"{2 * WINDOW} days after the change; what served at the change and on day "
+        f"+{RECOVERY_DAYS}.",
         "",
         "| Seed | Change | Series | Coverage at +30 | Left the band | Back inside (day) "
-        "| Range after |",
-        "|---:|---|---|---:|---|---:|---|",
+        "| Range after | Served by |",
+        "|---:|---|---|---:|---|---:|---|---|",
     ]
     for result in results:
         if not result["changes"]:
             continue
         rolling = result["coverage"][1]
         for change, label in zip(result["changes_at"], ("halved", "tripled"), strict=True):
+            later = result["days"][result["days"].index(change) + RECOVERY_DAYS]
+            served = f"{_served_by(result, change)} -> {_served_by(result, later)}"
             for column in rolling.columns:
                 r = recovery(rolling[column], change)
                 back = "-" if r["back_after"] is None else str(r["back_after"])
@@ -210,7 +272,8 @@ def render(
                 lines.append(
                     f"| {result['seed']} | {label} ({change.date()}) | {column} "
                     f"| {r['at_recovery']:.3f} | {'yes' if r['left_band'] else 'no'} "
-                    f"| {back}{' (met)' if met else ''} | {r['low']:.3f}-{r['high']:.3f} |"
+                    f"| {back}{' (met)' if met else ''} | {r['low']:.3f}-{r['high']:.3f} "
+                    f"| {served} |"
                 )
     lines += [
         "",
@@ -223,27 +286,41 @@ def render(
     for result in results:
         s = result["summary"]
         fired = ", ".join(f"{k} {v}" for k, v in sorted(s["tests"].items())) or "-"
-        overall = " / ".join(f"{result['overall'].get(h, float('nan')):.3f}" for h in (1, 5, 21))
+        overall = " / ".join(f"{result['overall'].get(h, nan):.3f}" for h in (1, 5, 21))
         lines.append(
             f"| {result['seed']} | {'regime' if result['changes'] else 'no change'} "
             f"| {overall} | {s['flagged_days']} ({s['flagged_days'] / s['days']:.1%}) "
             f"| {fired} | {s['triggered']} / {s['scheduled']} | {s['first_champion']} "
             f"| {s['seconds']:.0f} s |"
         )
-    lines += ["", "### Rolling coverage, pooled over symbols, every 10th replayed day", ""]
+    lines += [
+        "",
+        "### Rolling coverage, pooled over symbols, every 10th replayed day",
+        "",
+        f"With what served that day and its next-day online factor (1: none yet; the "
+        f"changes are on days {FIRST_CHANGE} and {SECOND_CHANGE}).",
+        "",
+    ]
     for result in results:
         case = "regime" if result["changes"] else "no change"
         lines.append(f"Seed {result['seed']}, {case}:")
         lines.append("")
-        lines.append("| Day | " + " | ".join(f"h={h}" for h in result["coverage"]) + " |")
-        lines.append("|---:|" + "---:|" * len(result["coverage"]))
-        for k in range(0, REPLAY_DAYS, 10):
+        lines.append(
+            "| Day | " + " | ".join(f"h={h}" for h in result["coverage"]) + " | Served by "
+            "| Online factor h=1 |"
+        )
+        lines.append("|---:|" + "---:|" * len(result["coverage"]) + "---|---:|")
+        for k in range(0, len(result["serving"]), 10):
             day = result["days"][k]
             cells = []
             for rolling in result["coverage"].values():
-                value = rolling["pooled"].get(day, float("nan"))
+                value = rolling["pooled"].get(day, nan)
                 cells.append("-" if pd.isna(value) else f"{value:.3f}")
-            lines.append(f"| {k} | " + " | ".join(cells) + " |")
+            factor = result["scale"].get(day, nan)
+            lines.append(
+                f"| {k} | " + " | ".join(cells) + f" | {_served_by(result, day)} "
+                f"| {'-' if pd.isna(factor) else f'{factor:.2f}'} |"
+            )
         lines.append("")
     return "\n".join(lines) + "\n"
 
