@@ -152,10 +152,14 @@ def _mpp(arguments: list[str], env: dict[str, str]) -> dict[str, Any]:
 
 
 def champion_kind(trained: dict[str, Any]) -> str:
-    """What the first training's gate made champion: the network, GARCH or persistence."""
+    """What the first training's gate made champion: the network, a volatility rival or
+    persistence."""
     champion = trained.get("champion_version")
+    rivals = {str(v): kind for kind, v in (trained.get("rival_versions") or {}).items()}
     if champion == trained.get("garch_version"):
         return "GARCH(1,1)-t"
+    if champion in rivals:
+        return rivals[champion]
     if champion == trained.get("baseline_version"):
         return "persistence"
     return f"the {trained.get('network', 'network')} network"
