@@ -98,13 +98,19 @@ def stationary_indices(n_source: int, length: int, rng: np.random.Generator) -> 
 
 
 def path_prices(
-    bars: dict[str, np.ndarray], indices: np.ndarray, shift: dict[str, Any] | None = None
+    bars: dict[str, np.ndarray],
+    indices: np.ndarray,
+    shift: dict[str, Any] | None = None,
+    volatility: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Price rows of a resampled path; `shift` injects a break from a row on."""
+    """Price rows of a resampled path; `shift` injects a break from a row on, and
+    `volatility` (one factor per row) scales each bar's moves from the previous close."""
     dates = pd.bdate_range("2001-01-02", periods=indices.size)
     frames = []
     for symbol, source in bars.items():
         rows = source[indices].copy()
+        if volatility is not None:
+            rows[:, :4] *= volatility[:, None]
         if shift is not None:
             after = np.arange(indices.size) >= shift["from"]
             if shift["kind"] == "volatility":

@@ -67,27 +67,46 @@ def simulate(seed: int, shift_from: pd.Timestamp | None) -> pd.DataFrame:
             variance = omega + arch * returns[t] ** 2 + garch * variance
         if shift_from is not None:
             returns[days >= shift_from] += 0.5 * sd / 100
-        close = 50 * np.exp(np.cumsum(returns))
-        previous = np.concatenate([[50.0], close[:-1]])
-        opens = previous * np.exp(rng.normal(0, sd / 400, n))
-        wick = np.abs(rng.normal(0, sd / 200, (2, n)))
-        frames.append(
-            pd.DataFrame(
-                {
-                    "symbol": symbol,
-                    "date": days.date,
-                    "open": opens,
-                    "high": np.maximum(opens, close) * np.exp(wick[0]),
-                    "low": np.minimum(opens, close) * np.exp(-wick[1]),
-                    "close": close,
-                    "volume": np.round(volume * np.exp(rng.normal(0, 0.3, n))) if volume else 0.0,
-                }
-            )
-        )
+        frames.append(bars(symbol, days, returns, sd, volume, rng))
     return pd.concat(frames, ignore_index=True)
 
 
-def run_case(name: str, prices: pd.DataFrame, replay_days: int, max_epochs: int) -> dict[str, Any]:
+def bars(
+    symbol: str,
+    days: pd.DatetimeIndex,
+    returns: np.ndarray,
+    sd: float,
+    volume: float,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Daily bars closing on `returns` (log, from 50): opens and intraday excursions
+    drawn independently of the close at a scale of the daily sd (in %), volume noisy
+    around `volume` (0: none, as Yahoo reports for many indices)."""
+    n = len(days)
+    close = 50 * np.exp(np.cumsum(returns))
+    previous = np.concatenate([[50.0], close[:-1]])
+    opens = previous * np.exp(rng.normal(0, sd / 400, n))
+    wick = np.abs(rng.normal(0, sd / 200, (2, n)))
+    return pd.DataFrame(
+        {
+            "symbol": symbol,
+            "date": days.date,
+            "open": opens,
+            "high": np.maximum(opens, close) * np.exp(wick[0]),
+            "low": np.minimum(opens, close) * np.exp(-wick[1]),
+            "close": close,
+            "volume": np.round(volume * np.exp(rng.normal(0, 0.3, n))) if volume else 0.0,
+        }
+    )
+
+
+def run_case(
+    name: str,
+    prices: pd.DataFrame,
+    replay_days: int,
+    max_epochs: int,
+    symbols: str = ",".join(SERIES),
+) -> dict[str, Any]:
     """Ingest, train before the replay, replay with retraining on; the replay's report."""
     case = WORK / name
     home = case / "home"
@@ -105,7 +124,7 @@ def run_case(name: str, prices: pd.DataFrame, replay_days: int, max_epochs: int)
         "MPP_HOME": str(home),
         "MPP_SOURCE": "csv",
         "MPP_SOURCE_PATH": str(source),
-        "MPP_SYMBOLS": ",".join(SERIES),
+        "MPP_SYMBOLS": symbols,
     }
     day = "%Y-%m-%d"
     _mpp(["ingest", "--end", train_end.strftime(day)], env)
@@ -126,15 +145,21 @@ def _mpp(arguments: list[str], env: dict[str, str]) -> dict[str, Any]:
         [MPP, *arguments], env=env, capture_output=True, text=True, check=False, cwd=ROOT
     )
     if done.returncode != 0:
-        raise RuntimeError(f"mpp {' '.join(arguments)} failed:\n{done.stderr[-2000:]}")
+        raise RuntimeError(
+            f"mpp {' '.join(arguments)} failed:\n{done.stderr[-2000:]}\n{done.stdout[-2000:]}"
+        )
     return json.loads(done.stdout) if "--json" in arguments else {}
 
 
 def champion_kind(trained: dict[str, Any]) -> str:
-    """What the first training's gate made champion: the network, GARCH or persistence."""
+    """What the first training's gate made champion: the network, a volatility rival or
+    persistence."""
     champion = trained.get("champion_version")
+    rivals = {str(v): kind for kind, v in (trained.get("rival_versions") or {}).items()}
     if champion == trained.get("garch_version"):
         return "GARCH(1,1)-t"
+    if champion in rivals:
+        return rivals[champion]
     if champion == trained.get("baseline_version"):
         return "persistence"
     return f"the {trained.get('network', 'network')} network"

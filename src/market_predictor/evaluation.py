@@ -39,6 +39,20 @@ def mase(mae: float, persistence_mae: float) -> float:
     return mae / persistence_mae if persistence_mae > 0 else float("nan")
 
 
+def long_run_variance(values: np.ndarray, horizon: int = 1) -> float:
+    """Newey-West (Bartlett) long-run variance of a series of h-step forecast losses or
+    errors, with lag h-1: consecutive h-day outcomes overlap by h-1 days, so their
+    errors are correlated up to that lag, and the plain variance understates how much
+    their mean wanders (by about h times for 21-day errors). Lag 0 at h=1."""
+    centred = np.asarray(values, dtype="float64") - np.mean(values)
+    n = centred.size
+    variance = float(centred @ centred) / n
+    for lag in range(1, min(horizon, n)):
+        weight = 1.0 - lag / horizon
+        variance += 2.0 * weight * float(centred[lag:] @ centred[:-lag]) / n
+    return variance
+
+
 def forecast_metrics(
     rows: pd.DataFrame, quantiles: Sequence[float] = DEFAULT_QUANTILES
 ) -> dict[str, float]:

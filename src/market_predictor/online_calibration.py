@@ -4,16 +4,29 @@ Candes 2021) in multiplicative-scale form. Pure numpy/pandas, no I/O.
 Per (symbol, horizon) each tail of the interval carries a log scale factor s, 0 at the
 start of every model version. After a realised error it moves by
 
-    s <- clip(s + eta * (miss - level), -MAX_LOG_SCALE, +MAX_LOG_SCALE)
+    s <- clip(s + eta_h * (miss - level), -MAX_LOG_SCALE, +MAX_LOG_SCALE)
 
 where `miss` is 1 when the close fell outside that tail of the *served* (already scaled)
 interval and `level` is the tail's nominal miss rate (0.1 for the 10% quantile). A miss
-widens the tail by about eta*(1 - level), a hit narrows it by eta*level, so the scale
+widens the tail by about eta_h*(1 - level), a hit narrows it by eta_h*level, so the scale
 settles where the tail misses at its nominal rate: the standard ACI fixed point, reached
-whatever the forecaster's own calibration was. The scale acts on log returns around the
-median, which never moves:
+whatever the forecaster's own calibration was. It is online gradient descent of each
+tail's pinball loss in the log scale, and the P term of conformal PID control
+(Angelopoulos, Candes & Tibshirani 2023, "quantile tracking"); the clip plays their
+integrator's saturation, and the forecasters' own volatility models their scorecaster.
+The scale acts on log returns around the median, which never moves:
 
     lower' = median * (lower / median) ** exp(s_lower)      (and the same for upper)
+
+The step shrinks with the horizon: eta_h = eta / sqrt(h). An h-day error is known only h
+days after its forecast, and consecutive h-day errors share h-1 days of outcome, so each
+carries less new information than a next-day one, arrives too late to follow a change
+of volatility the forecaster's own inputs have followed already, and an undamped step
+lets a single shock's run of overlapping misses widen the interval for months
+(Wang & Hyndman 2024 bound the multi-step coverage error by a term growing with h).
+The damping was chosen on synthetic series of varied dynamics (bench/interval_rules.py,
+docs/benchmarks/interval_rules.md): 1/sqrt(h) and 1/h score the same pinball loss there,
+both better than no damping, and 1/sqrt(h) keeps the rolling coverage closer to nominal.
 
 The state is a function of the realised errors alone, taken in target-date order, so the
 daily job (monitor writes it, the next day's predict reads it) and a backtest's
@@ -24,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -35,16 +48,20 @@ from market_predictor.config import ONLINE_CALIBRATION_ETA as DEFAULT_ETA
 # (a stale close, a split not adjusted) must not leave the interval useless for months.
 MAX_LOG_SCALE = math.log(3.0)
 STATE_COLUMNS = ("log_scale_lower", "log_scale_upper", "n_updates")
+# The step at horizon h is eta * h ** -HORIZON_DAMPING (see the module docstring).
+HORIZON_DAMPING = 0.5
 
 
 @dataclass(frozen=True)
 class OnlineRule:
-    """The update rule's constants: the step, each tail's nominal miss rate, the clip."""
+    """The update rule's constants: the next-day step, each tail's nominal miss rate, the
+    clip, and how the step shrinks with the horizon (`eta * h ** -horizon_damping`)."""
 
     eta: float
     lower_level: float
     upper_level: float
     bound: float = MAX_LOG_SCALE
+    horizon_damping: float = HORIZON_DAMPING
 
     @classmethod
     def for_quantiles(cls, quantiles: Sequence[float], eta: float = DEFAULT_ETA) -> OnlineRule:
@@ -56,6 +73,12 @@ class OnlineRule:
     @property
     def active(self) -> bool:
         return self.eta > 0
+
+    def at(self, horizon: int) -> OnlineRule:
+        """The rule of h-day forecasts: the same levels and clip, the step damped."""
+        if horizon < 1:
+            raise ValueError(f"horizon must be at least 1, got {horizon}")
+        return replace(self, eta=self.eta * float(horizon) ** -self.horizon_damping)
 
 
 def step(log_scale: float, miss: bool, level: float, eta: float, bound: float) -> float:
@@ -110,9 +133,10 @@ def state_from_errors(errors: pd.DataFrame, rule: OnlineRule) -> pd.DataFrame:
         lower_misses = actual < group["lower"].to_numpy(dtype="float64")
         upper_misses = actual > group["upper"].to_numpy(dtype="float64")
         lower = upper = 0.0
+        mine = rule.at(int(horizon))
         for lower_miss, upper_miss in zip(lower_misses, upper_misses, strict=True):
-            lower = step(lower, lower_miss, rule.lower_level, rule.eta, rule.bound)
-            upper = step(upper, upper_miss, rule.upper_level, rule.eta, rule.bound)
+            lower = step(lower, lower_miss, mine.lower_level, mine.eta, mine.bound)
+            upper = step(upper, upper_miss, mine.upper_level, mine.eta, mine.bound)
         records.append(
             {
                 "symbol": str(symbol),
@@ -140,44 +164,68 @@ def simulate(
     if "horizon" not in frame:
         frame["horizon"] = 1
     groups = [*[c for c in run if c in frame], "symbol", "horizon"]
-    lower = frame["lower"].to_numpy(dtype="float64").copy()
-    upper = frame["upper"].to_numpy(dtype="float64").copy()
-    for index in frame.groupby(groups, sort=False).indices.values():
-        _simulate_one(frame, index, lower, upper, rule)
-    frame["lower"], frame["upper"] = lower, upper
+    columns = _Columns(
+        as_of=pd.to_datetime(frame["as_of_date"]).to_numpy(dtype="datetime64[ns]"),
+        target=pd.to_datetime(frame["target_date"]).to_numpy(dtype="datetime64[ns]"),
+        actual=frame["actual_close"].to_numpy(dtype="float64"),
+        median=frame["predicted_close"].to_numpy(dtype="float64"),
+        lower=frame["lower"].to_numpy(dtype="float64").copy(),
+        upper=frame["upper"].to_numpy(dtype="float64").copy(),
+    )
+    for key, index in frame.groupby(groups, sort=False).indices.items():
+        _simulate_one(columns, index, rule.at(int(key[-1])))
+    frame["lower"], frame["upper"] = columns.lower, columns.upper
     return frame
 
 
-def _simulate_one(
-    frame: pd.DataFrame, index: np.ndarray, lower: np.ndarray, upper: np.ndarray, rule: OnlineRule
-) -> None:
+@dataclass(frozen=True)
+class _Columns:
+    """A backtest's forecasts as arrays; `lower` and `upper` are served in place."""
+
+    as_of: np.ndarray
+    target: np.ndarray
+    actual: np.ndarray
+    median: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+def _simulate_one(columns: _Columns, index: np.ndarray, rule: OnlineRule) -> None:
     """Serve and update one (run, symbol, horizon) in place, in as-of order."""
-    rows = index[np.argsort(frame["as_of_date"].to_numpy()[index], kind="stable")]
-    as_of = pd.to_datetime(frame["as_of_date"].to_numpy()[rows]).to_numpy()
-    target = pd.to_datetime(frame["target_date"].to_numpy()[rows]).to_numpy()
-    actual = frame["actual_close"].to_numpy(dtype="float64")[rows]
-    median = frame["predicted_close"].to_numpy(dtype="float64")[rows]
+    rows = index[np.argsort(columns.as_of[index], kind="stable")]
+    as_of, target = columns.as_of[rows], columns.target[rows]
+    actual, median = columns.actual[rows], columns.median[rows]
+    raw_lower, raw_upper = columns.lower[rows], columns.upper[rows]
     # Realised errors in target order; one is absorbed once its target is before an as-of.
-    by_target = [i for i in np.argsort(target, kind="stable") if not np.isnan(actual[i])]
+    by_target = [int(i) for i in np.argsort(target, kind="stable") if not np.isnan(actual[i])]
+    # How many of them are due (target before the as-of) at each position.
+    due = np.searchsorted(target[by_target], as_of, side="left")
+    served_lower = np.zeros(rows.size)
+    served_upper = np.zeros(rows.size)
     absorbed, s_lower, s_upper = 0, 0.0, 0.0
-    for position, row in enumerate(rows):
-        while absorbed < len(by_target) and target[by_target[absorbed]] < as_of[position]:
+    for position in range(rows.size):
+        while absorbed < due[position]:
             done = by_target[absorbed]  # served already: its as-of is before its target
-            s_lower = step(
-                s_lower, actual[done] < lower[rows[done]], rule.lower_level, rule.eta, rule.bound
-            )
-            s_upper = step(
-                s_upper, actual[done] > upper[rows[done]], rule.upper_level, rule.eta, rule.bound
-            )
+            bound = _served(median[done], raw_lower[done], served_lower[done])
+            s_lower = step(s_lower, actual[done] < bound, rule.lower_level, rule.eta, rule.bound)
+            bound = _served(median[done], raw_upper[done], served_upper[done])
+            s_upper = step(s_upper, actual[done] > bound, rule.upper_level, rule.eta, rule.bound)
             absorbed += 1
-        lower[row] = scaled_bound(median[position : position + 1], lower[row : row + 1], s_lower)[0]
-        upper[row] = scaled_bound(median[position : position + 1], upper[row : row + 1], s_upper)[0]
+        served_lower[position], served_upper[position] = s_lower, s_upper
+    columns.lower[rows] = scaled_bound(median, raw_lower, served_lower)
+    columns.upper[rows] = scaled_bound(median, raw_upper, served_upper)
+
+
+def _served(median: float, bound: float, log_scale: float) -> float:
+    """scaled_bound of one forecast, in scalars (the simulation's inner loop)."""
+    factor = math.exp(log_scale)
+    return float(bound) if factor == 1.0 else float(median * (bound / median) ** factor)
 
 
 def beside_static(calibrated: pd.DataFrame, static: pd.DataFrame) -> pd.DataFrame:
     """A metrics table of calibrated forecasts with the static interval's coverage and
     pinball beside them (`coverage_static`, `pinball_static`)."""
-    keys = ["forecaster", "symbol"]
+    keys = [key for key in ("forecaster", "horizon", "symbol") if key in calibrated]
     extra = static[[*keys, "coverage", "pinball"]].rename(
         columns={"coverage": "coverage_static", "pinball": "pinball_static"}
     )

@@ -133,3 +133,18 @@ def test_metrics_table_orders_symbols_and_passes_the_quantiles_to_every_row() ->
         forecast_metrics(rows, quantiles)["pinball"]
     )
     assert table.loc["ALL", "pinball"] != pytest.approx(forecast_metrics(rows)["pinball"])
+
+
+def test_the_long_run_variance_adds_the_overlap_of_h_day_errors() -> None:
+    from market_predictor.evaluation import long_run_variance
+
+    values = np.array([1.0, 1.0, -1.0, -1.0, 1.0, 1.0, -1.0, -1.0])
+    # Lag 0 only at h=1: the plain (population) variance.
+    assert long_run_variance(values, 1) == pytest.approx(1.0)
+    # h=2 adds twice the lag-1 autocovariance, Bartlett-weighted by 1/2:
+    # lag-1 products sum to 1 - 1 + 1 - 1 + 1 - 1 + 1 = 1 over n = 8.
+    assert long_run_variance(values, 2) == pytest.approx(1.0 + 2 * 0.5 * 1 / 8)
+    # h=3 also adds the lag-2 term (products sum to -6, weight 1/3), weight of lag 1 2/3.
+    assert long_run_variance(values, 3) == pytest.approx(
+        1.0 + 2 * (2 / 3) / 8 - 2 * (1 / 3) * 6 / 8
+    )

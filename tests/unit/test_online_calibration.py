@@ -12,6 +12,7 @@ import pytest
 from market_predictor.online_calibration import (
     MAX_LOG_SCALE,
     OnlineRule,
+    beside_static,
     scale_interval,
     scaled_bound,
     simulate,
@@ -213,3 +214,47 @@ def test_simulate_resets_at_each_refit() -> None:
     served = simulate(forecasts, RULE)
     assert served.loc[19, "lower"] < forecasts.loc[19, "lower"]  # widened by misses
     assert served.loc[20, "lower"] == forecasts.loc[20, "lower"]  # a new fit: scale 1
+
+
+def test_the_static_columns_sit_beside_their_own_horizon() -> None:
+    def table(coverage: dict[int, float]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "forecaster": "m",
+                "horizon": list(coverage),
+                "symbol": "A",
+                "coverage": list(coverage.values()),
+                "pinball": [0.01 * h for h in coverage],
+            }
+        )
+
+    merged = beside_static(table({1: 0.8, 5: 0.7}), table({1: 0.6, 5: 0.5}))
+    assert len(merged) == 2
+    assert merged.set_index("horizon")["coverage_static"].to_dict() == {1: 0.6, 5: 0.5}
+
+
+def test_the_step_at_horizon_h_is_eta_over_the_square_root_of_h() -> None:
+    assert RULE.at(1) == RULE
+    assert RULE.at(4).eta == pytest.approx(0.025)
+    assert RULE.at(4).lower_level == RULE.lower_level and RULE.at(4).bound == RULE.bound
+    with pytest.raises(ValueError):
+        RULE.at(0)
+
+
+def test_an_h_day_error_moves_the_state_by_the_damped_step() -> None:
+    errors = pd.concat([_errors([80.0]), _errors([80.0]).assign(horizon=4)])
+    state = state_from_errors(errors, RULE).set_index("horizon")
+    assert state.loc[1, "log_scale_lower"] == pytest.approx(0.05 * 0.9)
+    assert state.loc[4, "log_scale_lower"] == pytest.approx(0.025 * 0.9)
+
+
+def test_simulate_serves_each_horizon_with_its_damped_step() -> None:
+    forecasts = _forecasts(30, np.full(30, 0.05), width=0.001)
+    longer = forecasts.assign(horizon=4)
+    served = simulate(pd.concat([forecasts.assign(horizon=1), longer], ignore_index=True), RULE)
+    for horizon in (1, 4):
+        mine = served[served["horizon"] == horizon].reset_index(drop=True)
+        known = mine[mine["target_date"] < mine.loc[20, "as_of_date"]]
+        state = state_from_errors(known, RULE)
+        expected = scale_interval(mine.loc[[20]].assign(lower=mine.loc[20, "lower_static"]), state)
+        assert mine.loc[20, "lower"] == pytest.approx(expected["lower"].iloc[0], rel=1e-12)

@@ -44,6 +44,39 @@ LOG_VARIANCE_MAX = math.log(np.finfo(np.float64).max) - 0.1
 HISTORY_ROWS = 126  # as GARCH: the backcast's weight is negligible after it
 
 
+def variance_bounds(returns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """arch's loose bounds on each row's conditional variance (ARCHModel.variance_bounds),
+    and one more for the variance after the last row:
+    an EWMA (0.94) of the squared returns divided and multiplied by 1e6, the lower one
+    at least the sample variance / 1e8, the upper one between 1 + and 1e7 x (1 + the
+    largest squared return). arch's recursion clips the variance it divides by to them
+    (the upper one softly)."""
+    from scipy.signal import lfilter
+
+    squared = returns**2
+    ewma = np.empty(returns.size + 1)  # one more: the bound of the forecast past the end
+    ewma[0] = backcast(returns)
+    ewma[1:] = lfilter([0.06], [1.0, -0.94], squared, zi=[0.94 * ewma[0]])[0]
+    largest = 1.0 + float(squared.max())
+    # Never 0, even for a series without a move: the recursion divides by it.
+    lower = np.maximum(ewma / 1e6, max(float(np.var(returns)) / 1e8, np.finfo(float).tiny))
+    upper = np.clip(ewma * 1e6, largest, 1e7 * largest)
+    return lower, upper
+
+
+def _bounded(log_variance: float, lower: float, upper: float) -> tuple[float, float, bool]:
+    """(variance, its log, whether a bound bit) as arch's recursion clips it: capped in
+    logs at LOG_VARIANCE_MAX, floored at `lower`, and above `upper` only logarithmically."""
+    log_variance = min(log_variance, LOG_VARIANCE_MAX)
+    variance = math.exp(log_variance)
+    if variance < lower:
+        return lower, math.log(lower), True
+    if variance > upper:
+        variance = upper + log_variance - math.log(upper)
+        return variance, math.log(variance), True
+    return variance, log_variance, False
+
+
 def mean_absolute_t(nu: float) -> float:
     """E|e| for arch's unit-variance Student t with `nu` > 2 degrees of freedom."""
     log_ratio = gammaln((nu + 1.0) / 2.0) - gammaln(nu / 2.0)
@@ -61,27 +94,44 @@ class EgarchModel(VolatilityModel):
     parameter_names: ClassVar[tuple[str, ...]] = ("omega", "alpha[1]", "gamma[1]", "beta[1]", "nu")
 
     def fit(self, series: SymbolSeries) -> dict[str, float] | None:
-        return fit_with_arch(series.returns, self.parameter_names, vol="EGARCH", p=1, o=1, q=1)
+        params = fit_with_arch(series.returns, self.parameter_names, vol="EGARCH", p=1, o=1, q=1)
+        if params is None or self._recursion(series.returns, params)[1]:
+            # A log variance that runs into arch's bounds on its own fitting series (a
+            # large shock lowering it, which lowers it further) is no volatility model.
+            return None
+        return params
 
     def one_step_variance(self, series: SymbolSeries, params: dict[str, float]) -> np.ndarray:
-        returns = series.returns
+        return self._recursion(series.returns, params)[0]
+
+    @staticmethod
+    def _recursion(returns: np.ndarray, params: dict[str, float]) -> tuple[np.ndarray, bool]:
+        """arch's EGARCH recursion: the variance after each row, clipped to arch's
+        bounds as arch clips every in-sample one (arch leaves its final forecast
+        unbounded below; here it is bounded too, by the bounds' next step), and whether
+        the bounds bound anything."""
         if returns.size == 0:
-            return np.empty(0)
+            return np.empty(0), False
         omega, alpha = params["omega"], params["alpha[1]"]
         gamma, beta = params["gamma[1]"], params["beta[1]"]
+        lower, upper = variance_bounds(returns)
         # arch's ln sigma2[0]: no shock yet, the lagged log variance backcast.
-        log_variance = omega + beta * math.log(backcast(returns))
+        variance, log_variance, bounded = _bounded(
+            omega + beta * math.log(backcast(returns)), lower[0], upper[0]
+        )
         out = np.empty(returns.size)
         # The shock depends on the variance it divides by, so this cannot be a linear
         # filter; plain floats keep the loop at about a microsecond a row.
         for i, value in enumerate(returns.tolist()):
-            shock = value / math.sqrt(math.exp(log_variance))
-            log_variance = min(
+            shock = value / math.sqrt(variance)
+            variance, log_variance, hit = _bounded(
                 omega + alpha * (abs(shock) - SQRT_2_OVER_PI) + gamma * shock + beta * log_variance,
-                LOG_VARIANCE_MAX,
+                lower[i + 1],
+                upper[i + 1],
             )
-            out[i] = log_variance
-        return np.exp(out)
+            bounded |= hit
+            out[i] = variance
+        return out, bounded
 
     def cumulative_variance(
         self, series: SymbolSeries, params: dict[str, float], horizon: int

@@ -76,23 +76,29 @@ def choose_median_source(
     network_median: np.ndarray,
     last_close: np.ndarray,
     min_t_statistic: float = 2.0,
+    horizon: int = 1,
 ) -> str:
     """Keep the network's median only if its price error beats "no change" on held-out
-    rows, significantly (a Diebold-Mariano style t-test on the absolute-error gap).
+    rows, significantly (a Diebold-Mariano t-test on the absolute-error gap, with the
+    Newey-West variance of lag h-1 at horizon h: overlapping h-day outcomes make
+    consecutive gaps correlated, and the plain t-test would take six months of 21-day
+    errors for a hundred independent ones).
 
     Day-ahead medians rarely carry signal; a learned median that adds noise would make
     the model's MAE worse than persistence's even while its calibrated interval helps, and
     a gap that is not significant on validation did not survive out of sample in our
     walk-forward benchmark. So the validation window decides, per fit, which median is served.
     """
+    from market_predictor.evaluation import long_run_variance
+
     actual = last_close * np.exp(target_returns)
     gap = np.abs(last_close * np.exp(network_median) - actual) - np.abs(last_close - actual)
     if gap.size < 2 or not np.isfinite(gap).all():
         return "persistence"
-    spread = gap.std(ddof=1)
-    if spread == 0:
+    variance = long_run_variance(gap, horizon) * gap.size / (gap.size - 1)
+    if variance <= 0:
         return "network" if gap.mean() < 0 else "persistence"
-    t_statistic = gap.mean() / (spread / np.sqrt(gap.size))
+    t_statistic = gap.mean() / np.sqrt(variance / gap.size)
     return "network" if t_statistic < -min_t_statistic else "persistence"
 
 

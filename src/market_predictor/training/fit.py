@@ -186,7 +186,8 @@ def fit_forecaster(
         medians = forecaster.quantile_returns(features, rows)[:, :, forecaster.median_index]
         closes = features["close"].to_numpy(dtype="float64")[rows]
         forecaster.median_sources = [
-            _median_source(target[rows, k], medians[:, k], closes) for k in range(len(horizons))
+            _median_source(target[rows, k], medians[:, k], closes, horizon)
+            for k, horizon in enumerate(horizons)
         ]
     forecaster.epochs_trained = trainer.current_epoch  # type: ignore[attr-defined]
     return calibrate(forecaster, prices, validation_start)  # type: ignore[return-value]
@@ -332,12 +333,14 @@ def fit_combined(
     )
 
 
-def _median_source(target: np.ndarray, median: np.ndarray, closes: np.ndarray) -> str:
+def _median_source(target: np.ndarray, median: np.ndarray, closes: np.ndarray, horizon: int) -> str:
     """One horizon's median source, chosen on the validation rows whose target is known."""
     from market_predictor.models.network_forecaster import choose_median_source
 
     known = np.isfinite(target)
-    return choose_median_source(target[known].astype("float64"), median[known], closes[known])
+    return choose_median_source(
+        target[known].astype("float64"), median[known], closes[known], horizon=horizon
+    )
 
 
 def _before(features: pd.DataFrame, validation_start: dt.date | None) -> np.ndarray:

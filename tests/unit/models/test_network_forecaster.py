@@ -107,6 +107,19 @@ def test_median_falls_back_when_the_network_is_better_only_by_chance() -> None:
     assert choose_median_source(target, lucky, close) == "persistence"
 
 
+def test_an_h_day_median_must_win_on_independent_evidence_not_on_overlapping_rows() -> None:
+    # Five 21-day stretches, each repeated on 21 overlapping rows: the network's median
+    # wins four of them. Counted as 105 independent rows that is significant; counted
+    # as the five stretches they are, it is not.
+    rng = np.random.default_rng(3)
+    stretch = rng.normal(0, 0.05, 5)
+    better = np.where(np.arange(5) == 2, 4.0, 0.5) * stretch
+    target, median = np.repeat(stretch, 21), np.repeat(better, 21)
+    close = np.full(105, 100.0)
+    assert choose_median_source(target, median, close, horizon=1) == "network"
+    assert choose_median_source(target, median, close, horizon=21) == "persistence"
+
+
 def test_a_persistence_median_forecasts_no_change_but_keeps_the_interval(
     fitted: NetworkForecaster, prices: pd.DataFrame
 ) -> None:

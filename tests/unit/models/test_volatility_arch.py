@@ -8,7 +8,7 @@ from arch import arch_model
 from arch.univariate import EGARCH, StudentsT, ZeroMean
 
 from market_predictor.features import build_features
-from market_predictor.models.egarch import EgarchModel, mean_absolute_t
+from market_predictor.models.egarch import EgarchModel, mean_absolute_t, variance_bounds
 from market_predictor.models.garch import GarchModel, GjrGarchModel
 from market_predictor.models.volatility import SymbolSeries, VolatilityModel
 from tests.fixtures.ml import garch_prices
@@ -133,3 +133,43 @@ def test_a_variance_depends_only_on_returns_up_to_its_row(
 def test_a_series_arch_cannot_fit_returns_no_parameters() -> None:
     constant = SymbolSeries(np.zeros(300), np.empty(0))
     assert GarchModel().fit(constant) is None
+
+
+def test_an_egarch_whose_shocks_lower_its_variance_stays_bounded_as_archs_and_is_refused() -> None:
+    # alpha < 0: a large move lowers the log variance, which makes the next standardised
+    # move larger still, until the variance underflows. arch clips each variance to its
+    # bounds; so does the recursion here (it divided by zero before), row for row.
+    prices = garch_prices(symbols=("GGG",), days=700, seed=4)
+    returns = build_features(prices)["log_return"].dropna().to_numpy() * 100
+    params = {"omega": 0.11, "alpha[1]": -0.3, "gamma[1]": -0.11, "beta[1]": 0.86, "nu": 4.3}
+    model = EgarchModel()
+    variance = model.one_step_variance(SymbolSeries(returns, np.empty(0)), params)
+    fixed = arch_model(returns, mean="Zero", dist="t", rescale=False, **ARCH_SPECS["egarch"])
+    result = fixed.fix(list(params.values()))
+    expected = result.forecast(horizon=1, start=0, reindex=False).variance.to_numpy()[:, 0]
+    lower, _ = variance_bounds(returns)
+    assert np.isclose(variance[:-1], lower[1:-1], rtol=1e-12).any()  # the floor binds
+    np.testing.assert_allclose(variance[:-1], expected[:-1], rtol=1e-8)
+    # arch leaves the forecast past the end unbounded below; here it keeps the floor.
+    assert variance[-1] >= lower[-1] > 0
+    # A fit that needs the bounds on its own series is no volatility model.
+    assert model._recursion(returns, params)[1]
+    fitted = {"omega": 0.02, "alpha[1]": 0.1, "gamma[1]": -0.05, "beta[1]": 0.97, "nu": 6.0}
+    assert not model._recursion(returns, fitted)[1]
+
+
+def test_an_egarch_fit_that_needs_the_bounds_on_its_own_series_counts_as_failed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from market_predictor.models import egarch
+
+    prices = garch_prices(symbols=("GGG",), days=700, seed=4)
+    series = SymbolSeries(
+        build_features(prices)["log_return"].dropna().to_numpy() * 100, np.empty(0)
+    )
+    runaway = {"omega": 0.11, "alpha[1]": -0.3, "gamma[1]": -0.11, "beta[1]": 0.86, "nu": 4.3}
+    monkeypatch.setattr(egarch, "fit_with_arch", lambda *args, **kwargs: dict(runaway))
+    assert EgarchModel().fit(series) is None
+    sound = {"omega": 0.02, "alpha[1]": 0.1, "gamma[1]": -0.05, "beta[1]": 0.97, "nu": 6.0}
+    monkeypatch.setattr(egarch, "fit_with_arch", lambda *args, **kwargs: dict(sound))
+    assert EgarchModel().fit(series) == sound
