@@ -191,15 +191,11 @@ def monitor(day: Day) -> MonitorResult:
         )
     store.ensure_writable()
     since = _lookback_start(day)
-    made = _predictions_due(day, since)
-    known = store.errors.read_rows(
-        model_name=name, start=since, end=as_of, columns=list(error_table.KEY)
-    )
-    pending = _without(made, known, list(error_table.KEY))
+    pending = _one_per_target(store.unscored(day.symbols, name, since, as_of))
     summary = MonitorResult(as_of=as_of, model_name=name)
     if not pending.empty:
         actuals = store.prices().read(
-            symbols=sorted(set(pending["symbol"])),
+            symbols=sorted(pending["symbol"].unique()),
             start=pending["target_date"].min().date(),
             end=as_of,
             columns=["symbol", "date", "close"],
@@ -240,15 +236,11 @@ def _summary_rows(day: Day, since: dt.date | None) -> tuple[pd.DataFrame, float 
     """One summary row per symbol that has a prediction made on or before the day, and
     the level each of the day's tests ran at."""
     store, as_of, name, champion = day.store, day.as_of, day.model_name, day.champion
-    predicted = store.predictions.read_rows(
-        day.symbols, name, as_of_start=since, as_of_end=as_of, columns=["symbol"]
-    )
-    monitored = sorted(set(predicted["symbol"]))
+    monitored = store.predictions.symbols_forecast(day.symbols, name, since, as_of)
     if not monitored:
         return pd.DataFrame(columns=store.summary.schema.names), None
-    every_horizon = error_table.served(
-        store.errors.read_rows(monitored, name, start=since, end=as_of)
-    )
+    # Skill and tests read each symbol and horizon's last PERFORMANCE_WINDOW errors.
+    every_horizon = store.errors.recent_served(monitored, name, since, as_of, PERFORMANCE_WINDOW)
     # The retrain tests run on next-day errors only: an h-day error shares h - 1 days
     # with its neighbours, so tests that assume independent days would fire on that
     # overlap, and the Bonferroni count stays that of one horizon.
@@ -311,10 +303,10 @@ def _longer_horizon_rows(
     """The rolling skill at each horizon beyond the next day, one row per symbol with
     errors there: what a user reads, not a retrain test (see _summary_rows)."""
     rows = []
-    for horizon in sorted(set(errors["horizon"].astype(int)) - {1}):
+    for horizon in sorted({int(h) for h in errors["horizon"].unique()} - {1}):
         at_horizon = errors[errors["horizon"] == horizon]
         skills = skill_by_symbol(at_horizon, monitored)
-        for symbol in sorted(set(at_horizon["symbol"])):
+        for symbol in sorted(at_horizon["symbol"].unique()):
             rows.append(
                 {
                     "date": day.as_of,
@@ -371,12 +363,9 @@ def _lookback_start(day: Day) -> dt.date | None:
         return None  # the calendar begins inside the lookback: read from its start
 
 
-def _predictions_due(day: Day, since: dt.date | None) -> pd.DataFrame:
-    """Predictions whose target day is in [since, as_of]; when two as-of dates aimed at
-    the same target (a weekend run), the later one is the forecast that was served."""
-    made = day.store.predictions.read_rows(
-        day.symbols, day.model_name, target_start=since, target_end=day.as_of
-    )
+def _one_per_target(made: pd.DataFrame) -> pd.DataFrame:
+    """Forecasts of one target (symbol, date, horizon, version) made as of two days (a
+    weekend run) reduced to the later one: the forecast that was served."""
     made = made.sort_values(["symbol", "target_date", "model_version", "as_of_date"])
     return made.drop_duplicates(list(error_table.KEY), keep="last").reset_index(drop=True)
 
@@ -392,13 +381,6 @@ def _awaiting_their_day(day: Day) -> int:
             columns=["symbol"],
         )
     )
-
-
-def _without(frame: pd.DataFrame, other: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    if other.empty or frame.empty:
-        return frame
-    marked = frame.merge(other[keys].drop_duplicates(), on=keys, how="left", indicator=True)
-    return marked[marked["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
 
 
 def _latest_version(errors: pd.DataFrame) -> str | None:

@@ -9,14 +9,22 @@ writes: `prices` (with `statistics`, as the `feature_group`), `quarantine`,
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from functools import cached_property
 
+import pandas as pd
+import pyarrow as pa
+
 from market_predictor.config import Settings
+from market_predictor.store import errors
 from market_predictor.store.backends import StorageBackend, backend_for
 from market_predictor.store.datasets import DatasetRegistry, TrainingDataset
-from market_predictor.store.delta import Table, WriteResult
+from market_predictor.store.delta import Table, WriteResult, frame_of
 from market_predictor.store.errors import ErrorsTable
 from market_predictor.store.feature_group import PriceFeatureGroup
+from market_predictor.store.filters import all_of, date_range, matching
+from market_predictor.store.keys import keys_in
 from market_predictor.store.predictions import PredictionsTable
 from market_predictor.store.quarantine import QuarantineTable
 from market_predictor.store.scales import ScalesTable
@@ -93,6 +101,29 @@ class FeatureStore:
             "summary": self.summary,
         }
         return {name: tables[name].probe_version() for name in READ_TABLES}
+
+    def unscored(
+        self,
+        symbols: Iterable[str] | None,
+        model_name: str,
+        start: dt.date | None,
+        end: dt.date,
+    ) -> pd.DataFrame:
+        """The stored forecasts of `model_name` whose target date is in [start, end] and
+        that have no realised error yet, every column, in no particular order. Matched in
+        Arrow: the lookback holds a row per symbol, horizon and day, and converting both
+        sides to pandas to match them cost more than the rest of a day's monitoring."""
+        wanted = [*matching(symbols, model_name), *date_range("target_date", start, end)]
+        made = self.predictions.read_arrow(all_of(wanted))
+        if made.num_rows == 0:
+            return frame_of(made)
+        keys = list(errors.KEY)
+        known = self.errors.read_arrow(all_of(wanted), columns=keys)
+        if known.num_rows:
+            # Files written by merges hold text as string_view: matching needs one type.
+            known = known.cast(pa.schema([made.schema.field(key) for key in keys]))
+            made = made.filter(pa.array(~keys_in(made, known, keys)))
+        return frame_of(made.select(self.predictions.schema.names))
 
     def compact(self, min_files: int = COMPACT_MIN_FILES) -> list[str]:
         """Compact every fragmented table the daily job appends to; names the ones done."""

@@ -28,8 +28,10 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from market_predictor.store import kept as kept_tables
 from market_predictor.store.backends import StorageBackend
 from market_predictor.store.filters import all_of
+from market_predictor.store.kept import DateSpan
 
 T = TypeVar("T")
 _COMMIT_ATTEMPTS = 8
@@ -38,6 +40,16 @@ _COMMIT_ATTEMPTS = 8
 # every 100 commits) an open late in a replayed year cost 20-65 ms against 4-9 ms just
 # after a checkpoint; every 10 commits keeps it near the latter.
 TABLE_PROPERTIES = {"delta.checkpointInterval": "10"}
+
+
+@dataclass(frozen=True)
+class Added:
+    """What `Table.read_added` read: matching rows of the files added since an earlier
+    read (of every file when `complete`), and the files the table holds now."""
+
+    rows: pd.DataFrame
+    files: frozenset[str]
+    complete: bool
 
 
 @dataclass(frozen=True)
@@ -59,12 +71,14 @@ class Table:
         cluster_by: Sequence[str] = (),
         row_group_rows: int | None = None,
         added_columns: Mapping[str, object] | None = None,
+        kept_across_days: bool = False,
     ) -> None:
         """`cluster_by`: the order rows are written in when the table is created, so that
         Parquet statistics let reads filtered on those columns skip row groups;
         `row_group_rows` caps a row group's rows (smaller groups, finer skipping);
         `added_columns`: columns the schema gained after tables were created, with the
-        value their older rows mean (see `_migrate`)."""
+        value their older rows mean (see `_migrate`); `kept_across_days`: within a
+        replay, reads keep each data file's rows for the next day (see `_scan`)."""
         self.backend = backend
         self.name = name
         self.schema = schema
@@ -72,6 +86,7 @@ class Table:
         self.cluster_by = list(cluster_by)
         self.writer_properties = WriterProperties(max_row_group_size=row_group_rows)
         self.added_columns = dict(added_columns or {})
+        self.kept_across_days = kept_across_days
 
     # -- reading -------------------------------------------------------------------------
 
@@ -79,6 +94,8 @@ class Table:
         return DeltaTable.is_deltatable(self.uri, storage_options=self.backend.storage_options())
 
     def open(self, version: int | None = None) -> DeltaTable:
+        if version is None:
+            return kept_tables.open_table(self.uri, self.backend.storage_options())
         return DeltaTable(self.uri, version=version, storage_options=self.backend.storage_options())
 
     def version(self) -> int | None:
@@ -102,9 +119,11 @@ class Table:
         filter: ds.Expression | None = None,
         columns: Sequence[str] | None = None,
         version: int | None = None,
+        span: DateSpan | None = None,
     ) -> pd.DataFrame:
-        """Rows matching `filter` (a pyarrow expression), as pandas; empty if no table."""
-        return _to_pandas(self.read_arrow(filter, columns, version))
+        """Rows matching `filter` (a pyarrow expression), as pandas; empty if no table.
+        `span`: date bounds `filter` already sets, which a replay's kept read uses."""
+        return frame_of(self.read_arrow(filter, columns, version, span))
 
     def select(
         self,
@@ -122,12 +141,59 @@ class Table:
         filter: ds.Expression | None = None,
         columns: Sequence[str] | None = None,
         version: int | None = None,
+        span: DateSpan | None = None,
     ) -> pa.Table:
         try:
             table = self.open(version)
         except TableNotFoundError:
             return self.schema.empty_table().select(list(columns or self.schema.names))
-        dataset = table.to_pyarrow_dataset()
+        if version is None and self.kept_across_days:
+            rows = kept_tables.file_rows(self.uri, table, span=span)
+            if rows is not None:
+                return self._selected(rows, filter, columns)
+        return self._scan(table.to_pyarrow_dataset(), filter, columns)
+
+    def read_added(
+        self,
+        since: frozenset[str] | None,
+        filter: ds.Expression | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> Added:
+        """The rows matching `filter` in the data files the table gained after a read
+        that saw the files `since` (every file when `since` is None).
+
+        Delta never changes a data file once written, and an append or an insert-only
+        merge only adds files: while none of `since` has gone, the rows read then plus
+        these are exactly the table's rows now. When one has gone (a compaction, an
+        update, a migration), every file is read and the answer says it is complete."""
+        try:
+            table = self.open()
+        except TableNotFoundError:
+            empty = self.schema.empty_table().select(list(columns or self.schema.names))
+            return Added(frame_of(empty), frozenset(), complete=True)
+        paths = kept_tables.data_files(table)
+        files = frozenset(paths)
+        complete = since is None or not since <= files
+        added = paths if since is None or complete else [p for p in paths if p not in since]
+        kept_rows = (
+            kept_tables.file_rows(self.uri, table, None if complete else added)
+            if self.kept_across_days
+            else None
+        )
+        if kept_rows is not None or not added:
+            rows = self._selected(kept_rows, filter, columns)
+        else:
+            dataset = table.to_pyarrow_dataset()
+            new = [f for f in dataset.get_fragments() if f.path in set(added)]
+            if len(new) < len(added):  # fragments named by a longer path: read them all
+                new, complete = list(dataset.get_fragments()), True
+            subset = ds.FileSystemDataset(new, dataset.schema, dataset.format, dataset.filesystem)
+            rows = self._scan(subset, filter, columns)
+        return Added(frame_of(rows), files, complete)
+
+    def _scan(
+        self, dataset: ds.Dataset, filter: ds.Expression | None, columns: Sequence[str] | None
+    ) -> pa.Table:
         wanted = list(columns or self.schema.names)
         # A table written before a column was added lacks it until its next write.
         selected = [c for c in wanted if c in dataset.schema.names] if columns else None
@@ -141,6 +207,18 @@ class Table:
             # Filters built with `text_field()` never get here.
             data = dataset.to_table().filter(filter)
             data = data.select(selected) if selected else data
+        return self._with_added_columns(data, wanted)
+
+    def _selected(
+        self, data: pa.Table | None, filter: ds.Expression | None, columns: Sequence[str] | None
+    ) -> pa.Table:
+        """`_scan`'s answer from rows already in memory (kept in a replay)."""
+        wanted = list(columns or self.schema.names)
+        if data is None:
+            return self.schema.empty_table().select(wanted)
+        data = data.filter(filter) if filter is not None else data
+        if columns:
+            data = data.select([c for c in wanted if c in data.schema.names])
         return self._with_added_columns(data, wanted)
 
     def _with_added_columns(self, data: pa.Table, wanted: Sequence[str]) -> pa.Table:
@@ -457,7 +535,8 @@ def _commit(metadata: dict[str, str] | None) -> CommitProperties | None:
     return CommitProperties(custom_metadata=metadata) if metadata else None
 
 
-def _to_pandas(table: pa.Table) -> pd.DataFrame:
+def frame_of(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table read from the store as pandas, dates as datetime64[ns]."""
     frame = table.to_pandas()
     for field in table.schema:
         if pa.types.is_date32(field.type) or pa.types.is_date64(field.type):
