@@ -135,10 +135,10 @@ def test_kept_price_reads_by_date_equal_fresh_ones_whatever_order_files_hold(
     store = FeatureStore(str(tmp_path / "store"))
     prices = store.prices()
     days = [D(2013, 1, day) for day in (2, 3, 4, 7, 8, 9, 10, 11)]
-    # Later days first, then earlier ones: one compacted file not in date order.
-    prices.upsert(_bars(["AAPL", "MSFT"], days[4:]))
     prices.upsert(_bars(["AAPL", "MSFT", "IBM"], days[:4]))
-    prices.table.compact(min_files=1)
+    # Another writer's file holds its rows newest first: not in date order.
+    newest_first = _bars(["AAPL", "MSFT"], days[4:]).iloc[::-1]
+    write_deltalake(prices.uri, prices.table.to_arrow(newest_first), mode="append")
     prices.upsert(_bars(["AAPL"], [D(2013, 1, 14)]))
     spans = [
         (None, None),
