@@ -209,6 +209,9 @@ class Table:
             data = data.select(selected) if selected else data
         return self._with_added_columns(data, wanted)
 
+    def _kept_rows_of(self, table: DeltaTable) -> Callable[[DateSpan], pa.Table | None]:
+        return lambda span: kept_tables.file_rows(self.uri, table, span=span)
+
     def _selected(
         self, data: pa.Table | None, filter: ds.Expression | None, columns: Sequence[str] | None
     ) -> pa.Table:
@@ -284,7 +287,8 @@ class Table:
                     return created
             self._migrate()
             table = self.open()
-            source = self._clustered(_without_unchanged(data, table, keys, changed_cols))
+            kept_rows = self._kept_rows_of(table) if self.kept_across_days else None
+            source = self._clustered(_without_unchanged(data, table, keys, changed_cols, kept_rows))
             # The target rows a source key can match lie within the source's date range;
             # saying so lets the merge skip the files outside it.
             predicate = " AND ".join(
@@ -480,7 +484,11 @@ def _lock_for(path: str) -> FileLock:
 
 
 def _without_unchanged(
-    data: pa.Table, table: DeltaTable, keys: Sequence[str], compare: Sequence[str]
+    data: pa.Table,
+    table: DeltaTable,
+    keys: Sequence[str],
+    compare: Sequence[str],
+    kept_rows: Callable[[DateSpan], pa.Table | None] | None = None,
 ) -> pa.Table:
     """`data` without the rows a stored row already holds (same keys, same values).
 
@@ -505,7 +513,12 @@ def _without_unchanged(
         lambda both, bound: both & bound,
         [(pc.field(key) >= low) & (pc.field(key) <= high) for key, low, high in bounds],
     )
-    stored = table.to_pyarrow_dataset().to_table(filter=window, columns=columns)
+    key, low, high = bounds[0]
+    whole = kept_rows(DateSpan(key, low.as_py(), high.as_py())) if kept_rows else None
+    if whole is not None:  # within a replay: the rows kept of the table's files
+        stored = whole.filter(window).select(columns)
+    else:
+        stored = table.to_pyarrow_dataset().to_table(filter=window, columns=columns)
     if stored.num_rows == 0:
         return data
     # delta-rs writes strings as string_view; a join needs both sides of one type.

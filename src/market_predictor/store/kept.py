@@ -120,12 +120,19 @@ def _day(day: dt.date) -> int:
 def _read_into(
     held: dict[tuple[str, str], _File], uri: str, table: DeltaTable, paths: list[str]
 ) -> None:
-    dataset = table.to_pyarrow_dataset()
-    fragments = {fragment.path: fragment for fragment in dataset.get_fragments()}
+    """Read `paths` of the table into `held`. The table's Arrow dataset (its schema,
+    format and filesystem) is built once per schema and kept: building it costs tens of
+    milliseconds at a few dozen files, and a replay reads a table's new file daily."""
+    datasets = kept("delta datasets")
+    schema = table.schema().to_json()
+    template = datasets.get(uri) if datasets is not None else None
+    if template is None or template[0] != schema:
+        template = (schema, table.to_pyarrow_dataset())
+        if datasets is not None:
+            datasets[uri] = template
+    dataset = template[1]
     for path in paths:
-        # A remote filesystem may name a fragment by its full path under the bucket.
-        fragment = fragments.get(path) or next(
-            f for name, f in fragments.items() if name.endswith(f"/{path}")
-        )
+        # As deltalake names a file of the dataset it builds: by its path in the log.
+        fragment = dataset.format.make_fragment(path, filesystem=dataset.filesystem)
         one = ds.FileSystemDataset([fragment], dataset.schema, dataset.format, dataset.filesystem)
         held[(uri, path)] = _File(one.to_table())
