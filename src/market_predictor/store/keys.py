@@ -25,7 +25,9 @@ def keys_in(rows: pa.Table, other: pa.Table, keys: Sequence[str]) -> np.ndarray:
     for key in keys:
         both = pa.chunked_array([*rows[key].chunks, *other[key].chunks], rows[key].type)
         values = pc.unique(both)
-        width = max(1, (len(values) - 1).bit_length())
+        width = (len(values) - 1).bit_length()
+        if width == 0:  # one value on both sides (the model's name) tells no row apart
+            continue
         if bits + width > _BITS:
             # Renumber the keys so far by their distinct combinations: fewer than rows.
             _, inverse = np.unique(np.concatenate([left, right]), return_inverse=True)
