@@ -32,6 +32,7 @@ from market_predictor.store import kept as kept_tables
 from market_predictor.store.backends import StorageBackend
 from market_predictor.store.filters import all_of
 from market_predictor.store.kept import DateSpan
+from market_predictor.store.keys import keys_in
 
 T = TypeVar("T")
 _COMMIT_ATTEMPTS = 8
@@ -209,6 +210,30 @@ class Table:
             data = data.select(selected) if selected else data
         return self._with_added_columns(data, wanted)
 
+    def _only_new_keys(
+        self, source: pa.Table, stored: pa.Table | None, keys: Sequence[str]
+    ) -> bool:
+        """Whether every source row is a key the table does not hold, so the merge would
+        only insert, and an append (about 40% cheaper) does the same. Only where this
+        process holds the table's write lock (local disk): then no other writer can add
+        one of those keys between this look and the append."""
+        if source.num_rows == 0 or stored is None or self.backend.lock_path(self.name) is None:
+            return False
+        return stored.num_rows == 0 or not keys_in(source, stored, keys).any()
+
+    def _append_under_lock(
+        self, table: DeltaTable, source: pa.Table, metadata: dict[str, str] | None
+    ) -> WriteResult:
+        write_deltalake(
+            table,
+            source,
+            mode="append",
+            storage_options=self.backend.storage_options(),
+            writer_properties=self.writer_properties,
+            commit_properties=_commit(metadata),
+        )
+        return WriteResult(version=self.open().version(), inserted=source.num_rows)
+
     def _kept_rows_of(self, table: DeltaTable) -> Callable[[DateSpan], pa.Table | None]:
         return lambda span: kept_tables.file_rows(self.uri, table, span=span)
 
@@ -288,7 +313,10 @@ class Table:
             self._migrate()
             table = self.open()
             kept_rows = self._kept_rows_of(table) if self.kept_across_days else None
-            source = self._clustered(_without_unchanged(data, table, keys, changed_cols, kept_rows))
+            stored = _stored_like(data, table, keys, changed_cols, kept_rows)
+            source = self._clustered(_without_unchanged(data, stored, keys, changed_cols))
+            if self._only_new_keys(source, stored, keys):
+                return self._append_under_lock(table, source, metadata)
             # The target rows a source key can match lie within the source's date range;
             # saying so lets the merge skip the files outside it.
             predicate = " AND ".join(
@@ -483,31 +511,29 @@ def _lock_for(path: str) -> FileLock:
     return FileLock(path, timeout=600)
 
 
-def _without_unchanged(
+def _stored_like(
     data: pa.Table,
     table: DeltaTable,
     keys: Sequence[str],
     compare: Sequence[str],
     kept_rows: Callable[[DateSpan], pa.Table | None] | None = None,
-) -> pa.Table:
-    """`data` without the rows a stored row already holds (same keys, same values).
+) -> pa.Table | None:
+    """The stored rows (keys and `compare` columns, typed as `data`) within the date
+    range of `data`'s date keys: every stored row that can share a key with it. None
+    for a table keyed by no date (it would be the whole table).
 
     A merge skips only the target files that lie wholly outside the source's date
     range, and reads every other file whole. Re-sent overlap days fall inside the big
     file that holds the history, so merging them costs a scan of the history (about
     1 s for 1.3 M rows); new days alone skip it (25 ms). A filtered Arrow scan of the
-    source's date range reads only the matching row groups instead. Dropping the
-    unchanged rows changes no outcome: rows are never deleted, and a row
-    whose value differs, or that holds a null (nulls never join), still goes to the
-    merge, which decides with IS DISTINCT FROM. Only tables keyed by a date are
-    filtered, since their writes touch a narrow range of it."""
+    source's date range reads only the matching row groups instead."""
     bounds = [
         (key, *pc.min_max(data[key]).values())
         for key in keys
         if pa.types.is_date32(data.schema.field(key).type)
     ]
     if not bounds or data.num_rows == 0:
-        return data
+        return None
     columns = list(dict.fromkeys([*keys, *compare]))
     window = functools.reduce(
         lambda both, bound: both & bound,
@@ -519,10 +545,22 @@ def _without_unchanged(
         stored = whole.filter(window).select(columns)
     else:
         stored = table.to_pyarrow_dataset().to_table(filter=window, columns=columns)
-    if stored.num_rows == 0:
+    # delta-rs writes strings as string_view; matching needs both sides of one type.
+    return stored.cast(pa.schema([data.schema.field(c) for c in columns]))
+
+
+def _without_unchanged(
+    data: pa.Table, stored: pa.Table | None, keys: Sequence[str], compare: Sequence[str]
+) -> pa.Table:
+    """`data` without the rows a stored row already holds (same keys, same values).
+
+    Dropping them changes no outcome: rows are never deleted, and a row whose value
+    differs, or that holds a null (nulls never join), still goes to the merge, which
+    decides with IS DISTINCT FROM. Only tables keyed by a date are filtered, since
+    their writes touch a narrow range of it (see `_stored_like`)."""
+    if stored is None or stored.num_rows == 0:
         return data
-    # delta-rs writes strings as string_view; a join needs both sides of one type.
-    stored = stored.cast(pa.schema([data.schema.field(c) for c in columns]))
+    columns = list(dict.fromkeys([*keys, *compare]))
     return data.join(stored, keys=columns, join_type="left anti").select(data.schema.names)
 
 
