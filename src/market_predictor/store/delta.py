@@ -48,9 +48,13 @@ class Added:
     """What `Table.read_added` read: matching rows of the files added since an earlier
     read (of every file when `complete`), and the files the table holds now."""
 
-    rows: pd.DataFrame
+    table: pa.Table
     files: frozenset[str]
     complete: bool
+
+    @functools.cached_property
+    def rows(self) -> pd.DataFrame:
+        return frame_of(self.table)
 
 
 @dataclass(frozen=True)
@@ -171,7 +175,7 @@ class Table:
             table = self.open()
         except TableNotFoundError:
             empty = self.schema.empty_table().select(list(columns or self.schema.names))
-            return Added(frame_of(empty), frozenset(), complete=True)
+            return Added(empty, frozenset(), complete=True)
         paths = kept_tables.data_files(table)
         files = frozenset(paths)
         complete = since is None or not since <= files
@@ -190,7 +194,7 @@ class Table:
                 new, complete = list(dataset.get_fragments()), True
             subset = ds.FileSystemDataset(new, dataset.schema, dataset.format, dataset.filesystem)
             rows = self._scan(subset, filter, columns)
-        return Added(frame_of(rows), files, complete)
+        return Added(rows, files, complete)
 
     def _scan(
         self, dataset: ds.Dataset, filter: ds.Expression | None, columns: Sequence[str] | None

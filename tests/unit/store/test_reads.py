@@ -233,3 +233,77 @@ def test_recent_served_errors_are_the_newest_versions_last_rows_of_each_symbol_a
         ("MSFT", 5),
     ]
     assert store.errors.recent_served(["IBM"], "m", None, D(2013, 1, 6), window=3).empty
+
+
+def _unscored_by_hand(store: FeatureStore, start: dt.date, end: dt.date) -> list[tuple]:
+    """Forecasts with a target in [start, end] and no error, from fresh reads."""
+    from deltalake import DeltaTable
+
+    made = DeltaTable(store.predictions.uri).to_pandas()
+    known = DeltaTable(store.errors.uri).to_pandas() if store.errors.exists() else None
+    keys = list(errors.KEY)
+    if known is not None:
+        marked = made.merge(known[keys], on=keys, how="left", indicator=True)
+        made = marked[marked["_merge"] == "left_only"]
+    targets = pd.to_datetime(made["target_date"])
+    made = made[(targets >= pd.Timestamp(start)) & (targets <= pd.Timestamp(end))]
+    return sorted(zip(made["symbol"], pd.to_datetime(made["as_of_date"]).dt.date, strict=True))
+
+
+def test_unscored_forecasts_kept_across_days_equal_a_fresh_match_after_every_write(
+    tmp_path,
+) -> None:
+    from market_predictor.reuse import across_days
+
+    store = FeatureStore(str(tmp_path / "store"))
+
+    def forecasts(day: dt.date, symbols: tuple[str, ...] = ("AAPL", "MSFT")) -> pd.DataFrame:
+        one = _predictions().iloc[[0] * len(symbols)]
+        return one.assign(
+            symbol=list(symbols), as_of_date=day, target_date=day + dt.timedelta(days=1)
+        )
+
+    def scored(day: dt.date, symbol: str) -> pd.DataFrame:
+        forecast = pd.Series(
+            {
+                "symbol": symbol,
+                "as_of_date": day,
+                "target_date": day + dt.timedelta(days=1),
+                "model_name": "m",
+            }
+        )
+        return pd.DataFrame([_error_of(forecast)])
+
+    days = [D(2013, 2, day) for day in range(1, 8)]
+    steps = [
+        lambda: store.predictions.write(forecasts(days[0])),
+        lambda: store.predictions.write(forecasts(days[1])),
+        lambda: store.errors.write(scored(days[0], "AAPL")),
+        lambda: store.predictions.write(forecasts(days[2])),
+        lambda: store.errors.write(scored(days[1], "MSFT")),
+        # A late close: an error of a forecast made days ago.
+        lambda: store.errors.write(scored(days[0], "MSFT")),
+        lambda: store.errors.compact(min_files=1),
+        # A forecast of a new symbol made as of an earlier day (a re-run).
+        lambda: store.predictions.write(forecasts(days[1], ("IBM",))),
+        lambda: store.predictions.compact(min_files=1),
+        lambda: store.predictions.write(forecasts(days[3])),
+        # An error stored before its forecast (another writer's order): never unscored.
+        lambda: store.errors.write(scored(days[4], "AAPL")),
+        lambda: store.predictions.write(forecasts(days[4])),
+    ]
+    with across_days():
+        for step in steps:
+            step()
+            kept = store.unscored(None, "m", days[0], days[6])
+            found = sorted(zip(kept["symbol"], kept["as_of_date"].dt.date, strict=True))
+            assert found == _unscored_by_hand(store, days[0], days[6])
+    assert found == [
+        ("AAPL", days[1]),
+        ("AAPL", days[2]),
+        ("AAPL", days[3]),
+        ("IBM", days[1]),
+        ("MSFT", days[2]),
+        ("MSFT", days[3]),
+        ("MSFT", days[4]),
+    ]
