@@ -60,7 +60,8 @@ def predict(day: Day) -> PredictionBatch:
         model_version=summary.model_version,
         run_id=summary.run_id,
     )
-    for symbol in sorted(set(usable["symbol"]) - set(rows["symbol"]) - set(summary.skipped)):
+    unforecast = set(usable["symbol"].unique()) - set(rows["symbol"].unique())
+    for symbol in sorted(unforecast - set(summary.skipped)):
         summary.skipped[symbol] = "the model could not forecast it (too little complete history)"
     if rows.empty:
         return summary

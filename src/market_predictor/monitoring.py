@@ -31,6 +31,7 @@ from market_predictor.store.summary import SKILL_COLUMNS, SymbolSkill
 from market_predictor.triggers import (
     DRIFT_INPUTS,
     DRIFT_WINDOW,
+    LONGEST_TEST_WINDOW,
     PERFORMANCE_WINDOW,
     DriftReference,
     Evidence,
@@ -225,15 +226,11 @@ def monitor(day: Day) -> MonitorResult:
         )
     store.ensure_writable()
     since = _lookback_start(day)
-    made = _predictions_due(day, since)
-    known = store.errors.read_rows(
-        model_name=name, start=since, end=as_of, columns=list(error_table.KEY)
-    )
-    pending = _without(made, known, list(error_table.KEY))
+    pending = _one_per_target(store.unscored(day.symbols, name, since, as_of))
     summary = MonitorResult(as_of=as_of, model_name=name)
     if not pending.empty:
         actuals = store.prices().read(
-            symbols=sorted(set(pending["symbol"])),
+            symbols=sorted(pending["symbol"].unique()),
             start=pending["target_date"].min().date(),
             end=as_of,
             columns=["symbol", "date", "close"],
@@ -274,19 +271,16 @@ def _summary_rows(day: Day, since: dt.date | None) -> tuple[pd.DataFrame, float 
     """One summary row per symbol that has a prediction made on or before the day, and
     the level each of the day's tests ran at."""
     store, as_of, name, champion = day.store, day.as_of, day.model_name, day.champion
-    predicted = store.predictions.read_rows(
-        day.symbols, name, as_of_start=since, as_of_end=as_of, columns=["symbol"]
-    )
-    monitored = sorted(set(predicted["symbol"]))
+    monitored = store.predictions.symbols_forecast(day.symbols, name, since, as_of)
     if not monitored:
         return pd.DataFrame(columns=store.summary.schema.names), None
-    every_horizon = error_table.served(
-        store.errors.read_rows(monitored, name, start=since, end=as_of)
-    )
+    # Skill and tests read each symbol and horizon's last errors, at most the longest
+    # window a horizon's tests use.
+    every_horizon = store.errors.recent_served(monitored, name, since, as_of, LONGEST_TEST_WINDOW)
     # Coverage, skill and bias run at every horizon with errors (beyond the next day on
     # tests that account for the overlap of h-day errors), the input tests once: all
     # count in the day's Bonferroni family.
-    horizons = len(set(every_horizon["horizon"].astype(int)) | {1})
+    horizons = len({int(h) for h in every_horizon["horizon"].unique()} | {1})
     errors = every_horizon[every_horizon["horizon"] == 1]
     reference = DriftReference.from_dict(getattr(champion, "drift_profile", None))
     inputs = _recent_inputs(day, monitored) if reference is not None else None
@@ -338,11 +332,11 @@ def _longer_horizon_rows(
     rolling skill, and the coverage, skill and bias tests on the horizon's last
     horizon_window(h) errors, at the day's level (they may ask for a retrain)."""
     rows = []
-    for horizon in sorted(set(errors["horizon"].astype(int)) - {1}):
+    for horizon in sorted({int(h) for h in errors["horizon"].unique()} - {1}):
         at_horizon = errors[errors["horizon"] == horizon]
         skills = skill_by_symbol(at_horizon, monitored)
         recent = _recent_errors(at_horizon, horizon_window(horizon))
-        for symbol in sorted(set(at_horizon["symbol"])):
+        for symbol in sorted(at_horizon["symbol"].unique()):
             tests = _tests(recent[symbol], None, symbol, None, nominal, level, horizon)
             rows.append(
                 {
@@ -400,12 +394,9 @@ def _lookback_start(day: Day) -> dt.date | None:
         return None  # the calendar begins inside the lookback: read from its start
 
 
-def _predictions_due(day: Day, since: dt.date | None) -> pd.DataFrame:
-    """Predictions whose target day is in [since, as_of]; when two as-of dates aimed at
-    the same target (a weekend run), the later one is the forecast that was served."""
-    made = day.store.predictions.read_rows(
-        day.symbols, day.model_name, target_start=since, target_end=day.as_of
-    )
+def _one_per_target(made: pd.DataFrame) -> pd.DataFrame:
+    """Forecasts of one target (symbol, date, horizon, version) made as of two days (a
+    weekend run) reduced to the later one: the forecast that was served."""
     made = made.sort_values(["symbol", "target_date", "model_version", "as_of_date"])
     return made.drop_duplicates(list(error_table.KEY), keep="last").reset_index(drop=True)
 
@@ -421,13 +412,6 @@ def _awaiting_their_day(day: Day) -> int:
             columns=["symbol"],
         )
     )
-
-
-def _without(frame: pd.DataFrame, other: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    if other.empty or frame.empty:
-        return frame
-    marked = frame.merge(other[keys].drop_duplicates(), on=keys, how="left", indicator=True)
-    return marked[marked["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
 
 
 def _latest_version(errors: pd.DataFrame) -> str | None:

@@ -289,6 +289,7 @@ class ReplayDay(Result):
     reasons: dict[str, str] = Field(default_factory=dict)
     champion_version: str | None = None
     failed_step: DailyStep | None = None
+    seconds: dict[str, float] = Field(default_factory=dict)
 
 
 class ReplayReport(Result):

@@ -13,6 +13,7 @@ from market_predictor.online_calibration import (
     MAX_LOG_SCALE,
     OnlineRule,
     beside_static,
+    continue_states,
     scale_interval,
     scaled_bound,
     simulate,
@@ -258,3 +259,70 @@ def test_simulate_serves_each_horizon_with_its_damped_step() -> None:
         state = state_from_errors(known, RULE)
         expected = scale_interval(mine.loc[[20]].assign(lower=mine.loc[20, "lower_static"]), state)
         assert mine.loc[20, "lower"] == pytest.approx(expected["lower"].iloc[0], rel=1e-12)
+
+
+def _many_errors(seed: int) -> pd.DataFrame:
+    """Errors of 3 symbols x 2 horizons over 40 days, misses often enough to hit the clip."""
+    rng = np.random.default_rng(seed)
+    days = pd.bdate_range("2021-01-01", periods=40)
+    frame = pd.MultiIndex.from_product(
+        [["A", "B", "C"], [1, 5], days], names=["symbol", "horizon", "target_date"]
+    ).to_frame(index=False)
+    frame["actual_close"] = 100 + rng.normal(0, 15, len(frame))
+    frame.loc[rng.random(len(frame)) < 0.05, "actual_close"] = np.nan
+    return frame.assign(lower=90.0, upper=110.0).sample(frac=1.0, random_state=seed)
+
+
+def _folded_one_error_at_a_time(errors: pd.DataFrame, rule: OnlineRule) -> dict:
+    states = {}
+    for (symbol, horizon), group in errors.sort_values("target_date").groupby(
+        ["symbol", "horizon"]
+    ):
+        lower = upper = 0.0
+        eta = rule.at(int(horizon)).eta
+        for row in group.itertuples():
+            if np.isnan(row.actual_close):
+                continue
+            lower = step(lower, row.actual_close < row.lower, rule.lower_level, eta, rule.bound)
+            upper = step(upper, row.actual_close > row.upper, rule.upper_level, eta, rule.bound)
+        states[(symbol, horizon)] = (lower, upper)
+    return states
+
+
+def test_the_state_of_many_groups_is_each_groups_own_fold_bit_for_bit() -> None:
+    rule = OnlineRule(eta=0.3, lower_level=0.1, upper_level=0.2, bound=0.5)
+    errors = _many_errors(seed=5)
+    state = state_from_errors(errors, rule)
+    expected = _folded_one_error_at_a_time(errors, rule)
+    assert len(state) == len(expected) == 6
+    for row in state.itertuples():
+        assert (row.log_scale_lower, row.log_scale_upper) == expected[(row.symbol, row.horizon)]
+    counts = errors.dropna(subset=["actual_close"]).groupby(["symbol", "horizon"]).size()
+    assert state.set_index(["symbol", "horizon"])["n_updates"].to_dict() == counts.to_dict()
+
+
+def test_a_state_moved_on_by_later_errors_equals_the_state_of_them_all() -> None:
+    rule = OnlineRule(eta=0.3, lower_level=0.1, upper_level=0.2, bound=0.5)
+    errors = _many_errors(seed=6)
+    # Group A/5 has no errors after the cut, C/1 none before it: both must come through.
+    errors = errors[
+        ~(
+            (errors["symbol"] == "C")
+            & (errors["horizon"] == 1)
+            & (errors["target_date"] < "2021-01-20")
+        )
+    ]
+    errors = errors[
+        ~(
+            (errors["symbol"] == "A")
+            & (errors["horizon"] == 5)
+            & (errors["target_date"] >= "2021-01-20")
+        )
+    ]
+    early = errors["target_date"] < "2021-01-20"
+    moved = continue_states(state_from_errors(errors[early], rule), errors[~early], rule)
+    pd.testing.assert_frame_equal(moved, state_from_errors(errors, rule), check_exact=True)
+    unchanged = state_from_errors(errors[early], rule)
+    pd.testing.assert_frame_equal(
+        continue_states(unchanged, errors.iloc[:0], rule), unchanged, check_exact=True
+    )

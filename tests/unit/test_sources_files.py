@@ -173,7 +173,7 @@ def test_a_directory_given_as_path_is_named_as_a_directory(tmp_path: Path) -> No
 
 
 def test_fetches_reusing_one_read_return_what_fresh_reads_return(tmp_path: Path) -> None:
-    from market_predictor.sources.files import reusing_reads
+    from market_predictor.reuse import across_days
 
     path = tmp_path / "p.parquet"
     _rows().assign(date=lambda f: pd.to_datetime(f["date"])).to_parquet(path, index=False)
@@ -185,19 +185,19 @@ def test_fetches_reusing_one_read_return_what_fresh_reads_return(tmp_path: Path)
         (["MSFT"], None, dt.date(2024, 1, 2)),
     ]
     fresh = [source.fetch(*ask) for ask in asks]
-    with reusing_reads():
+    with across_days():
         kept = [source.fetch(*ask) for ask in asks]
     for one, other in zip(fresh, kept, strict=True):
         pd.testing.assert_frame_equal(one, other, check_exact=True)
 
 
 def test_a_file_changed_while_reads_are_reused_is_read_again(tmp_path: Path) -> None:
-    from market_predictor.sources.files import reusing_reads
+    from market_predictor.reuse import across_days
 
     path = tmp_path / "p.parquet"
     _rows().to_parquet(path, index=False)
     source = get_source("parquet", path)
-    with reusing_reads():
+    with across_days():
         before = source.fetch(["AAPL"], None, None)
         _rows().assign(close=lambda f: f["close"] + 0.25).to_parquet(path, index=False)
         after = source.fetch(["AAPL"], None, None)

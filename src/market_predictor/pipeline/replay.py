@@ -18,7 +18,7 @@ from market_predictor.day import resolve_day
 from market_predictor.errors import InputError
 from market_predictor.pipeline.daily import check_options, daily_lock, run_day
 from market_predictor.results import DailyReport, ReplayDay, ReplayReport
-from market_predictor.sources.files import reusing_reads
+from market_predictor.reuse import across_days
 
 Progress = Callable[[Iterable[dt.date]], Iterable[dt.date]]
 
@@ -49,7 +49,7 @@ def replay(
     champion = first.serving
     # A file source is read once for the whole replay (each day filters that copy);
     # everything read from the store is read per day, as the daily job would.
-    with daily_lock(settings), reusing_reads():
+    with daily_lock(settings), across_days():
         for day in (progress or _no_progress)(days):
             report = run_day(
                 resolve_day(settings, as_of=day, symbols=first.symbols, champion=champion),
@@ -86,6 +86,7 @@ def replay_day(report: DailyReport, champion_version: str | int | None) -> Repla
         reasons=steps.retrain.reasons if steps.retrain else {},
         champion_version=None if champion_version is None else str(champion_version),
         failed_step=report.failed_step,
+        seconds=report.seconds,
     )
 
 

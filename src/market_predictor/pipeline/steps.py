@@ -101,7 +101,7 @@ def retrain_verdict(day: Day, monitored: MonitorResult, *, retrain: bool = True)
     or "cooldown" (its final result), or "trained" without a training yet (it trains)."""
     settings = day.settings
     last = last_retrain(day)
-    age = model_age_days(day)
+    age = _trading_days_since(day, last)
     trigger = retrain_due(day, monitored, age)
     if trigger is None:
         return RetrainResult(status="not needed", model_age_days=age)
@@ -138,7 +138,10 @@ def retrain_due(
 
 def model_age_days(day: Day) -> int | None:
     """Trading days between the newest training's data and the as-of date."""
-    last = last_retrain(day)
+    return _trading_days_since(day, last_retrain(day))
+
+
+def _trading_days_since(day: Day, last: dt.date | None) -> int | None:
     return calendar.trading_days_between(last, day.as_of, day.settings.calendar) if last else None
 
 

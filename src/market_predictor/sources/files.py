@@ -9,11 +9,12 @@ and row; rows that parse but break the price contract are quarantined downstream
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator
+import functools
+import operator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -21,6 +22,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from market_predictor.errors import InputError
+from market_predictor.reuse import kept
 from market_predictor.sources.base import (
     PRICE_COLUMNS,
     adjust_to_close,
@@ -41,36 +43,21 @@ _UTC_OFFSET = r"^(.*\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$"
 FIRST_DAY = pd.Timestamp.min.ceil("D")
 LAST_DAY = pd.Timestamp.max.floor("D")
 
-# Whole files kept in memory while `reusing_reads()` is active, keyed by path, size and
-# modification time: a replay reads the file once, not once per day, and a file that
-# changes is read again.
-_kept: dict[tuple[str, int, int], Any] | None = None  # an Arrow table or a frame
-
-
-@contextlib.contextmanager
-def reusing_reads() -> Iterator[None]:
-    """Within the block, each file is read once and every fetch filters that copy in
-    memory with the same predicate, so it returns exactly the rows a fresh read would."""
-    global _kept
-    outer = _kept
-    _kept = {} if outer is None else outer
-    try:
-        yield
-    finally:
-        _kept = outer
-
 
 def _kept_copy(path: Path, read: Callable[[], T]) -> T:
-    if _kept is None:
+    """The whole file, read once per replay (reuse.across_days): keyed by path, size and
+    modification time, so a file that changes is read again."""
+    files = kept("source files")
+    if files is None:
         return read()
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _kept:
-        for stale in [k for k in _kept if k[0] == key[0]]:
-            del _kept[stale]
-        _kept[key] = read()
-    kept: T = _kept[key]
-    return kept
+    if key not in files:
+        for stale in [k for k in files if k[0] == key[0]]:
+            del files[stale]
+        files[key] = read()
+    copy: T = files[key]
+    return copy
 
 
 class FileSource:
@@ -121,12 +108,7 @@ def _read_parquet(
     by_canonical = {canonical: name for name, canonical in names.items()}
     _check_columns(list(by_canonical), path)
     dataset = ds.dataset(path, format="parquet")
-    condition = None
-    symbol_field = dataset.schema.field(by_canonical["symbol"])
-    if pa.types.is_string(symbol_field.type) or pa.types.is_large_string(symbol_field.type):
-        # Symbols in the file may be lower case; only an exact-case match can be pushed down.
-        wanted = sorted({*symbols, *(s.lower() for s in symbols)})
-        condition = ds.field(by_canonical["symbol"]).isin(wanted)
+    conditions = []  # dates first: in memory, filtering by them first cuts most rows
     date_field = dataset.schema.field(by_canonical["date"])
     if pa.types.is_date(date_field.type) or pa.types.is_timestamp(date_field.type):
         for bound, op in ((start, "ge"), (end, "le")):
@@ -142,14 +124,20 @@ def _read_parquet(
                     ).cast(date_field.type)
                     op = "lt"
             field = ds.field(by_canonical["date"])
-            clause = {"ge": field >= value, "le": field <= value, "lt": field < value}[op]
-            condition = clause if condition is None else condition & clause
+            conditions.append({"ge": field >= value, "le": field <= value, "lt": field < value}[op])
+    symbol_field = dataset.schema.field(by_canonical["symbol"])
+    if pa.types.is_string(symbol_field.type) or pa.types.is_large_string(symbol_field.type):
+        # Symbols in the file may be lower case; only an exact-case match can be pushed down.
+        wanted = sorted({*symbols, *(s.lower() for s in symbols)})
+        conditions.append(ds.field(by_canonical["symbol"]).isin(wanted))
     columns = [by_canonical[c] for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in by_canonical]
-    if _kept is None:
+    if kept("source files") is None:
+        condition = functools.reduce(operator.and_, conditions) if conditions else None
         table = dataset.to_table(columns=columns, filter=condition)
     else:
-        whole = _kept_copy(path, lambda: dataset.to_table(columns=columns))
-        table = whole if condition is None else whole.filter(condition)
+        table = _kept_copy(path, lambda: dataset.to_table(columns=columns))
+        for condition in conditions:
+            table = table.filter(condition)
     return table.to_pandas().rename(columns=names)
 
 

@@ -28,8 +28,11 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from market_predictor.store import kept as kept_tables
 from market_predictor.store.backends import StorageBackend
 from market_predictor.store.filters import all_of
+from market_predictor.store.kept import DateSpan
+from market_predictor.store.keys import keys_in
 
 T = TypeVar("T")
 _COMMIT_ATTEMPTS = 8
@@ -38,6 +41,20 @@ _COMMIT_ATTEMPTS = 8
 # every 100 commits) an open late in a replayed year cost 20-65 ms against 4-9 ms just
 # after a checkpoint; every 10 commits keeps it near the latter.
 TABLE_PROPERTIES = {"delta.checkpointInterval": "10"}
+
+
+@dataclass(frozen=True)
+class Added:
+    """What `Table.read_added` read: matching rows of the files added since an earlier
+    read (of every file when `complete`), and the files the table holds now."""
+
+    table: pa.Table
+    files: frozenset[str]
+    complete: bool
+
+    @functools.cached_property
+    def rows(self) -> pd.DataFrame:
+        return frame_of(self.table)
 
 
 @dataclass(frozen=True)
@@ -59,12 +76,14 @@ class Table:
         cluster_by: Sequence[str] = (),
         row_group_rows: int | None = None,
         added_columns: Mapping[str, object] | None = None,
+        kept_across_days: bool = False,
     ) -> None:
         """`cluster_by`: the order rows are written in when the table is created, so that
         Parquet statistics let reads filtered on those columns skip row groups;
         `row_group_rows` caps a row group's rows (smaller groups, finer skipping);
         `added_columns`: columns the schema gained after tables were created, with the
-        value their older rows mean (see `_migrate`)."""
+        value their older rows mean (see `_migrate`); `kept_across_days`: within a
+        replay, reads keep each data file's rows for the next day (see `_scan`)."""
         self.backend = backend
         self.name = name
         self.schema = schema
@@ -72,6 +91,7 @@ class Table:
         self.cluster_by = list(cluster_by)
         self.writer_properties = WriterProperties(max_row_group_size=row_group_rows)
         self.added_columns = dict(added_columns or {})
+        self.kept_across_days = kept_across_days
 
     # -- reading -------------------------------------------------------------------------
 
@@ -79,6 +99,8 @@ class Table:
         return DeltaTable.is_deltatable(self.uri, storage_options=self.backend.storage_options())
 
     def open(self, version: int | None = None) -> DeltaTable:
+        if version is None:
+            return kept_tables.open_table(self.uri, self.backend.storage_options())
         return DeltaTable(self.uri, version=version, storage_options=self.backend.storage_options())
 
     def version(self) -> int | None:
@@ -102,9 +124,11 @@ class Table:
         filter: ds.Expression | None = None,
         columns: Sequence[str] | None = None,
         version: int | None = None,
+        span: DateSpan | None = None,
     ) -> pd.DataFrame:
-        """Rows matching `filter` (a pyarrow expression), as pandas; empty if no table."""
-        return _to_pandas(self.read_arrow(filter, columns, version))
+        """Rows matching `filter` (a pyarrow expression), as pandas; empty if no table.
+        `span`: date bounds `filter` already sets, which a replay's kept read uses."""
+        return frame_of(self.read_arrow(filter, columns, version, span))
 
     def select(
         self,
@@ -122,12 +146,59 @@ class Table:
         filter: ds.Expression | None = None,
         columns: Sequence[str] | None = None,
         version: int | None = None,
+        span: DateSpan | None = None,
     ) -> pa.Table:
         try:
             table = self.open(version)
         except TableNotFoundError:
             return self.schema.empty_table().select(list(columns or self.schema.names))
-        dataset = table.to_pyarrow_dataset()
+        if version is None and self.kept_across_days:
+            rows = kept_tables.file_rows(self.uri, table, span=span)
+            if rows is not None:
+                return self._selected(rows, filter, columns)
+        return self._scan(table.to_pyarrow_dataset(), filter, columns)
+
+    def read_added(
+        self,
+        since: frozenset[str] | None,
+        filter: ds.Expression | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> Added:
+        """The rows matching `filter` in the data files the table gained after a read
+        that saw the files `since` (every file when `since` is None).
+
+        Delta never changes a data file once written, and an append or an insert-only
+        merge only adds files: while none of `since` has gone, the rows read then plus
+        these are exactly the table's rows now. When one has gone (a compaction, an
+        update, a migration), every file is read and the answer says it is complete."""
+        try:
+            table = self.open()
+        except TableNotFoundError:
+            empty = self.schema.empty_table().select(list(columns or self.schema.names))
+            return Added(empty, frozenset(), complete=True)
+        paths = kept_tables.data_files(table)
+        files = frozenset(paths)
+        complete = since is None or not since <= files
+        added = paths if since is None or complete else [p for p in paths if p not in since]
+        kept_rows = (
+            kept_tables.file_rows(self.uri, table, None if complete else added)
+            if self.kept_across_days
+            else None
+        )
+        if kept_rows is not None or not added:
+            rows = self._selected(kept_rows, filter, columns)
+        else:
+            dataset = table.to_pyarrow_dataset()
+            new = [f for f in dataset.get_fragments() if f.path in set(added)]
+            if len(new) < len(added):  # fragments named by a longer path: read them all
+                new, complete = list(dataset.get_fragments()), True
+            subset = ds.FileSystemDataset(new, dataset.schema, dataset.format, dataset.filesystem)
+            rows = self._scan(subset, filter, columns)
+        return Added(rows, files, complete)
+
+    def _scan(
+        self, dataset: ds.Dataset, filter: ds.Expression | None, columns: Sequence[str] | None
+    ) -> pa.Table:
         wanted = list(columns or self.schema.names)
         # A table written before a column was added lacks it until its next write.
         selected = [c for c in wanted if c in dataset.schema.names] if columns else None
@@ -141,6 +212,45 @@ class Table:
             # Filters built with `text_field()` never get here.
             data = dataset.to_table().filter(filter)
             data = data.select(selected) if selected else data
+        return self._with_added_columns(data, wanted)
+
+    def _only_new_keys(
+        self, source: pa.Table, stored: pa.Table | None, keys: Sequence[str]
+    ) -> bool:
+        """Whether every source row is a key the table does not hold, so the merge would
+        only insert, and an append (about 40% cheaper) does the same. Only where this
+        process holds the table's write lock (local disk): then no other writer can add
+        one of those keys between this look and the append."""
+        if source.num_rows == 0 or stored is None or self.backend.lock_path(self.name) is None:
+            return False
+        return stored.num_rows == 0 or not keys_in(source, stored, keys).any()
+
+    def _append_under_lock(
+        self, table: DeltaTable, source: pa.Table, metadata: dict[str, str] | None
+    ) -> WriteResult:
+        write_deltalake(
+            table,
+            source,
+            mode="append",
+            storage_options=self.backend.storage_options(),
+            writer_properties=self.writer_properties,
+            commit_properties=_commit(metadata),
+        )
+        return WriteResult(version=self.open().version(), inserted=source.num_rows)
+
+    def _kept_rows_of(self, table: DeltaTable) -> Callable[[DateSpan], pa.Table | None]:
+        return lambda span: kept_tables.file_rows(self.uri, table, span=span)
+
+    def _selected(
+        self, data: pa.Table | None, filter: ds.Expression | None, columns: Sequence[str] | None
+    ) -> pa.Table:
+        """`_scan`'s answer from rows already in memory (kept in a replay)."""
+        wanted = list(columns or self.schema.names)
+        if data is None:
+            return self.schema.empty_table().select(wanted)
+        data = data.filter(filter) if filter is not None else data
+        if columns:
+            data = data.select([c for c in wanted if c in data.schema.names])
         return self._with_added_columns(data, wanted)
 
     def _with_added_columns(self, data: pa.Table, wanted: Sequence[str]) -> pa.Table:
@@ -206,7 +316,11 @@ class Table:
                     return created
             self._migrate()
             table = self.open()
-            source = self._clustered(_without_unchanged(data, table, keys, changed_cols))
+            kept_rows = self._kept_rows_of(table) if self.kept_across_days else None
+            stored = _stored_like(data, table, keys, changed_cols, kept_rows)
+            source = self._clustered(_without_unchanged(data, stored, keys, changed_cols))
+            if self._only_new_keys(source, stored, keys):
+                return self._append_under_lock(table, source, metadata)
             # The target rows a source key can match lie within the source's date range;
             # saying so lets the merge skip the files outside it.
             predicate = " AND ".join(
@@ -401,37 +515,56 @@ def _lock_for(path: str) -> FileLock:
     return FileLock(path, timeout=600)
 
 
-def _without_unchanged(
-    data: pa.Table, table: DeltaTable, keys: Sequence[str], compare: Sequence[str]
-) -> pa.Table:
-    """`data` without the rows a stored row already holds (same keys, same values).
+def _stored_like(
+    data: pa.Table,
+    table: DeltaTable,
+    keys: Sequence[str],
+    compare: Sequence[str],
+    kept_rows: Callable[[DateSpan], pa.Table | None] | None = None,
+) -> pa.Table | None:
+    """The stored rows (keys and `compare` columns, typed as `data`) within the date
+    range of `data`'s date keys: every stored row that can share a key with it. None
+    for a table keyed by no date (it would be the whole table).
 
     A merge skips only the target files that lie wholly outside the source's date
     range, and reads every other file whole. Re-sent overlap days fall inside the big
     file that holds the history, so merging them costs a scan of the history (about
     1 s for 1.3 M rows); new days alone skip it (25 ms). A filtered Arrow scan of the
-    source's date range reads only the matching row groups instead. Dropping the
-    unchanged rows changes no outcome: rows are never deleted, and a row
-    whose value differs, or that holds a null (nulls never join), still goes to the
-    merge, which decides with IS DISTINCT FROM. Only tables keyed by a date are
-    filtered, since their writes touch a narrow range of it."""
+    source's date range reads only the matching row groups instead."""
     bounds = [
         (key, *pc.min_max(data[key]).values())
         for key in keys
         if pa.types.is_date32(data.schema.field(key).type)
     ]
     if not bounds or data.num_rows == 0:
-        return data
+        return None
     columns = list(dict.fromkeys([*keys, *compare]))
     window = functools.reduce(
         lambda both, bound: both & bound,
         [(pc.field(key) >= low) & (pc.field(key) <= high) for key, low, high in bounds],
     )
-    stored = table.to_pyarrow_dataset().to_table(filter=window, columns=columns)
-    if stored.num_rows == 0:
+    key, low, high = bounds[0]
+    whole = kept_rows(DateSpan(key, low.as_py(), high.as_py())) if kept_rows else None
+    if whole is not None:  # within a replay: the rows kept of the table's files
+        stored = whole.filter(window).select(columns)
+    else:
+        stored = table.to_pyarrow_dataset().to_table(filter=window, columns=columns)
+    # delta-rs writes strings as string_view; matching needs both sides of one type.
+    return stored.cast(pa.schema([data.schema.field(c) for c in columns]))
+
+
+def _without_unchanged(
+    data: pa.Table, stored: pa.Table | None, keys: Sequence[str], compare: Sequence[str]
+) -> pa.Table:
+    """`data` without the rows a stored row already holds (same keys, same values).
+
+    Dropping them changes no outcome: rows are never deleted, and a row whose value
+    differs, or that holds a null (nulls never join), still goes to the merge, which
+    decides with IS DISTINCT FROM. Only tables keyed by a date are filtered, since
+    their writes touch a narrow range of it (see `_stored_like`)."""
+    if stored is None or stored.num_rows == 0:
         return data
-    # delta-rs writes strings as string_view; a join needs both sides of one type.
-    stored = stored.cast(pa.schema([data.schema.field(c) for c in columns]))
+    columns = list(dict.fromkeys([*keys, *compare]))
     return data.join(stored, keys=columns, join_type="left anti").select(data.schema.names)
 
 
@@ -457,7 +590,8 @@ def _commit(metadata: dict[str, str] | None) -> CommitProperties | None:
     return CommitProperties(custom_metadata=metadata) if metadata else None
 
 
-def _to_pandas(table: pa.Table) -> pd.DataFrame:
+def frame_of(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table read from the store as pandas, dates as datetime64[ns]."""
     frame = table.to_pandas()
     for field in table.schema:
         if pa.types.is_date32(field.type) or pa.types.is_date64(field.type):

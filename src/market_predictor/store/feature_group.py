@@ -122,7 +122,7 @@ class PriceFeatureGroup:
     def _update_statistics(
         self, rows: pd.DataFrame, stored: pd.DataFrame, result: WriteResult
     ) -> None:
-        symbols = sorted(set(rows["symbol"]))
+        symbols = sorted(rows["symbol"].unique())
         if not self._statistics_current(stored, result.version):
             # A statistics write was lost after its prices commit: rebuild them all.
             self.refresh_statistics(self.symbols(), result.version)
@@ -131,7 +131,7 @@ class PriceFeatureGroup:
         if (
             result.updated == 0
             and len(appended) == result.inserted
-            and statistics.mergeable(stored, sorted(set(stored["symbol"]) & set(symbols)))
+            and statistics.mergeable(stored, sorted(set(stored["symbol"].unique()) & set(symbols)))
         ):
             now = pd.Timestamp.now(tz="UTC")
             known = stored[stored["symbol"].isin(symbols)]

@@ -11,12 +11,13 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 from pydantic import Field
 
 from market_predictor.records import OptionalFloatsModel, Result
 from market_predictor.store.backends import StorageBackend
 from market_predictor.store.delta import Table, WriteResult
-from market_predictor.store.filters import after, date_range, matching
+from market_predictor.store.filters import after, all_of, date_range, matching
 from market_predictor.store.rows import SymbolField, arrow_schema, column_names
 
 # Values are rounded before they are stored so that re-running a day compares equal
@@ -99,7 +100,9 @@ def finite(forecasts: pd.DataFrame) -> np.ndarray:
 
 class PredictionsTable(Table):
     def __init__(self, backend: StorageBackend) -> None:
-        super().__init__(backend, "predictions", SCHEMA, added_columns=ADDED_COLUMNS)
+        super().__init__(
+            backend, "predictions", SCHEMA, added_columns=ADDED_COLUMNS, kept_across_days=True
+        )
 
     def write(self, frame: pd.DataFrame, metadata: dict[str, str] | None = None) -> WriteResult:
         """Upsert: re-running a day (same as-of date and model version) changes nothing."""
@@ -127,3 +130,19 @@ class PredictionsTable(Table):
         if target_after is not None:
             conditions.append(after("target_date", target_after))
         return self.select(conditions, columns, ORDER)
+
+    def symbols_forecast(
+        self,
+        symbols: Iterable[str] | None,
+        model_name: str,
+        as_of_start: dt.date | None,
+        as_of_end: dt.date,
+    ) -> list[str]:
+        """The symbols with a forecast of `model_name` made as of [as_of_start, as_of_end],
+        sorted (found in Arrow: a text column turned to pandas costs more than the rest)."""
+        conditions = [
+            *matching(symbols, model_name),
+            *date_range("as_of_date", as_of_start, as_of_end),
+        ]
+        made = self.read_arrow(all_of(conditions), ["symbol"])["symbol"]
+        return sorted(pc.unique(made).to_pylist())

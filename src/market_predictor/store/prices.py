@@ -18,6 +18,7 @@ from market_predictor.records import OptionalFloatsModel, Result
 from market_predictor.store.backends import StorageBackend
 from market_predictor.store.delta import Table
 from market_predictor.store.filters import all_of, date_range, matching
+from market_predictor.store.kept import DateSpan
 from market_predictor.store.rows import SymbolField, arrow_schema, column_names
 
 FEATURE_GROUP = "prices"
@@ -73,6 +74,7 @@ class PricesTable(Table):
             SCHEMA,
             cluster_by=("date", "symbol"),
             row_group_rows=ROW_GROUP_ROWS,
+            kept_across_days=True,
         )
 
     def read_rows(
@@ -86,6 +88,7 @@ class PricesTable(Table):
         """Rows in [start, end] (inclusive) sorted by symbol and date. `end` is the as-of
         cut: nothing after it is read, which is what keeps replays and backtests honest."""
         condition = all_of([*matching(symbols), *date_range("date", start, end)])
-        frame = self.read(filter=condition, columns=columns, version=table_version)
+        span = DateSpan("date", start, end)
+        frame = self.read(filter=condition, columns=columns, version=table_version, span=span)
         sort = [c for c in ("symbol", "date") if c in frame.columns]
         return frame.sort_values(sort, ignore_index=True) if sort else frame

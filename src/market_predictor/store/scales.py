@@ -16,7 +16,7 @@ from pydantic import Field, computed_field
 
 from market_predictor.store.backends import StorageBackend
 from market_predictor.store.delta import Table, WriteResult
-from market_predictor.store.filters import date_range, matching, text_field
+from market_predictor.store.filters import date_range, matching
 from market_predictor.store.rows import SymbolField, arrow_schema
 
 TABLE_NAME = "monitoring/interval_scales"
@@ -78,29 +78,11 @@ def rows(
 
 class ScalesTable(Table):
     def __init__(self, backend: StorageBackend) -> None:
-        super().__init__(backend, TABLE_NAME, SCHEMA)
+        super().__init__(backend, TABLE_NAME, SCHEMA, kept_across_days=True)
 
     def write(self, frame: pd.DataFrame, metadata: dict[str, str] | None = None) -> WriteResult:
         """Upsert: re-running a day's monitoring changes nothing."""
         return self.upsert(frame, keys=KEY, compare=_COMPARED, metadata=metadata)
-
-    def latest_before(
-        self,
-        day: dt.date,
-        model_name: str,
-        model_version: str,
-        symbols: Iterable[str] | None = None,
-    ) -> pd.DataFrame:
-        """Each (symbol, horizon)'s newest state of the version dated strictly before
-        `day`: what a forecast made as of `day` is served with, whether or not that day's
-        own monitoring has run yet (so re-running predict after monitor changes nothing)."""
-        conditions = [
-            *matching(symbols, model_name),
-            text_field("model_version") == model_version,
-            *date_range("date", None, day - dt.timedelta(days=1)),
-        ]
-        frame = self.select(conditions, order=("symbol", "horizon", "date"))
-        return frame.drop_duplicates(["symbol", "horizon"], keep="last").reset_index(drop=True)
 
     def read_rows(
         self,

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
 import pyarrow as pa
 from pydantic import Field, field_validator
 
-from market_predictor.records import OptionalFloatsModel, finite_or_none
+from market_predictor.records import OptionalFloatsModel
 from market_predictor.store.backends import StorageBackend
 from market_predictor.store.delta import Table, WriteResult
 from market_predictor.store.filters import date_range, matching
@@ -61,7 +62,13 @@ class Verdict(OptionalFloatsModel):
         Infinity): read back, what is not finite is unknown, as every other float here."""
         if not isinstance(value, str):
             return value
-        return [{key: finite_or_none(v) for key, v in test.items()} for test in json.loads(value)]
+        return [{key: _finite_json(v) for key, v in test.items()} for test in json.loads(value)]
+
+
+def _finite_json(value: object) -> object:
+    """finite_or_none of a value parsed from JSON (never a numpy scalar), without its
+    generic checks: monitoring validates thousands of tests a day."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 class SymbolSkill(Verdict, Skill):
