@@ -55,6 +55,10 @@ def _train(settings: Settings, config: Path, **environment: str) -> dict[str, An
     return json.loads(done.stdout)  # all of stdout is one JSON document
 
 
+def _served(result: dict[str, Any]) -> tuple[bool, str | None, bool]:
+    return result["became_champion"], result["champion_version"], result["is_baseline"]
+
+
 def _written(settings: Settings) -> dict[str, Any]:
     uri = settings.resolved_tracking_uri
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -81,7 +85,10 @@ def test_ddp_on_two_cpu_processes_matches_one_process_and_only_the_first_writes(
     alone = _train(alone_home, config)
     ddp = _train(ddp_home, config, **DDP_ON_TWO_CPUS)
 
-    assert ddp["decision"] == alone["decision"]
+    # The same gate outcome: the network promoted or not, and the same version serving.
+    # Not the rejection's wording: when the network ties persistence to a few parts in
+    # a hundred thousand, which rival it failed to beat first is a coin toss.
+    assert _served(ddp) == _served(alone)
     network, single = ddp["metrics"]["model"]["pinball"], alone["metrics"]["model"]["pinball"]
     assert abs(network / single - 1) < 0.01  # issue 21's target: within 1%
     assert ddp["epochs_trained"] >= 1
