@@ -90,14 +90,18 @@ def start_fork_server() -> float:
     return time.perf_counter() - began
 
 
-def time_fit(kind: str, prices: pd.DataFrame, workers: int) -> tuple[Timing, dict[str, Any]]:
-    forecaster = VOLATILITY_FORECASTERS[kind]()
+def time_fit(
+    kind: str, prices: pd.DataFrame, workers: int, horizons: tuple[int, ...]
+) -> tuple[Timing, dict[str, Any]]:
+    forecaster = VOLATILITY_FORECASTERS[kind](horizons=horizons)
     wall, cpu = time.perf_counter(), _cpu()
     forecaster.fit(prices, workers=workers)
     return Timing(time.perf_counter() - wall, _cpu() - cpu), forecaster.to_params()
 
 
-def measure(n_symbols: int, years: int, kinds: list[str]) -> tuple[list[Row], float]:
+def measure(
+    n_symbols: int, years: int, kinds: list[str], horizons: tuple[int, ...]
+) -> tuple[list[Row], float]:
     """Each rival's timings, and the seconds build_features takes on the universe (the
     serial part of every fit)."""
     prices = make_universe(n_symbols, years, seed=0)
@@ -106,8 +110,8 @@ def measure(n_symbols: int, years: int, kinds: list[str]) -> tuple[list[Row], fl
     features_seconds = time.perf_counter() - began
     rows = []
     for kind in kinds:
-        serial, serial_params = time_fit(kind, prices, 1)
-        parallel, parallel_params = time_fit(kind, prices, 2)
+        serial, serial_params = time_fit(kind, prices, 1, horizons)
+        parallel, parallel_params = time_fit(kind, prices, 2, horizons)
         rows.append(Row(kind, n_symbols, serial, parallel, serial_params == parallel_params))
         print(
             f"{kind:>9} {n_symbols:>5} symbols: 1 worker {serial.wall:6.2f} s, "
@@ -120,6 +124,7 @@ def measure(n_symbols: int, years: int, kinds: list[str]) -> tuple[list[Row], fl
 def render(
     rows: list[Row],
     years: int,
+    horizons: tuple[int, ...],
     cold_start: float,
     context: dict[int, tuple[str, str, float]],
     command: str,
@@ -128,7 +133,8 @@ def render(
         "## Per-symbol rival fits: 1 vs 2 worker processes",
         "",
         f"Synthetic symbols of {years} years of NYSE trading days each (bench/synthetic.py: "
-        "bootstrapped real daily bars of AAPL, IBM, MSFT, GOOG, seed 0). Each rival is fitted "
+        "bootstrapped real daily bars of AAPL, IBM, MSFT, GOOG, seed 0), horizons "
+        f"{', '.join(map(str, horizons))} (the default `MPP_HORIZONS`). Each rival is fitted "
         "with `fit(prices, workers=1)` (in process, no pool) and then `workers=2` (a "
         "forkserver process pool) in the same run; both give identical parameters (column "
         "'same'). Wall time includes building the features and pooling the parameters, "
@@ -179,19 +185,21 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--symbols", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--kinds", nargs="+", default=sorted(VOLATILITY_FORECASTERS))
+    parser.add_argument("--horizons", default="1,5,21", help="comma-separated, as MPP_HORIZONS")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args(argv)
+    horizons = tuple(int(h) for h in args.horizons.split(","))
     cold_start = start_fork_server()
     rows: list[Row] = []
     context: dict[int, tuple[str, str, float]] = {}
     for n_symbols in args.symbols:
         before = _load()
-        measured, features_seconds = measure(n_symbols, args.years, args.kinds)
+        measured, features_seconds = measure(n_symbols, args.years, args.kinds, horizons)
         rows += measured
         context[n_symbols] = (before, _load(), features_seconds)
     arguments = sys.argv[1:] if argv is None else argv
     command = " ".join([".venv/bin/python -m bench.rival_fits", *arguments])
-    report = render(rows, args.years, cold_start, context, command)
+    report = render(rows, args.years, horizons, cold_start, context, command)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report)
     print(report)

@@ -39,8 +39,10 @@ from market_predictor.models.volatility import (
 )
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-# arch caps the log variance just below the largest double's log (recursions.LNSIGMA_MAX).
+# The log variances a sane fit stays within: arch caps just below the largest double's
+# log (recursions.LNSIGMA_MAX); below the smallest normal double's log, exp vanishes.
 LOG_VARIANCE_MAX = math.log(np.finfo(np.float64).max) - 0.1
+LOG_VARIANCE_MIN = math.log(np.finfo(np.float64).tiny)
 HISTORY_ROWS = 126  # as GARCH: the backcast's weight is negligible after it
 
 
@@ -76,10 +78,15 @@ class EgarchModel(VolatilityModel):
         # filter; plain floats keep the loop at about a microsecond a row.
         for i, value in enumerate(returns.tolist()):
             shock = value / math.sqrt(math.exp(log_variance))
-            log_variance = min(
-                omega + alpha * (abs(shock) - SQRT_2_OVER_PI) + gamma * shock + beta * log_variance,
-                LOG_VARIANCE_MAX,
+            log_variance = (
+                omega + alpha * (abs(shock) - SQRT_2_OVER_PI) + gamma * shock + beta * log_variance
             )
+            if not LOG_VARIANCE_MIN <= log_variance <= LOG_VARIANCE_MAX:
+                # Degenerate parameters (arch can report convergence at an absurd alpha,
+                # or at beta = 1): the variance left the doubles, where arch would cap it;
+                # there is none from here on, and fit_symbol rejects such a fit.
+                out[i:] = np.nan
+                break
             out[i] = log_variance
         return np.exp(out)
 

@@ -10,7 +10,12 @@ from arch.univariate import EGARCH, StudentsT, ZeroMean
 from market_predictor.features import build_features
 from market_predictor.models.egarch import EgarchModel, mean_absolute_t
 from market_predictor.models.garch import GarchModel, GjrGarchModel
-from market_predictor.models.volatility import SymbolSeries, VolatilityModel
+from market_predictor.models.volatility import (
+    SymbolSeries,
+    VolatilityModel,
+    degenerate,
+    fit_symbol,
+)
 from tests.fixtures.ml import garch_prices
 
 ARCH_SPECS = {
@@ -133,3 +138,64 @@ def test_a_variance_depends_only_on_returns_up_to_its_row(
 def test_a_series_arch_cannot_fit_returns_no_parameters() -> None:
     constant = SymbolSeries(np.zeros(300), np.empty(0))
     assert GarchModel().fit(constant) is None
+
+
+# Parameters arch reported as converged on two bootstrapped 10-year series
+# (bench/synthetic, 500 symbols, seed 0): a huge alpha, which makes the variance explode
+# (arch caps it at the largest double), and a huge negative alpha with beta at its bound,
+# which makes it vanish.
+EXPLODING_EGARCH = {
+    "omega": 4.45,
+    "alpha[1]": 70273.1,
+    "gamma[1]": -25205.6,
+    "beta[1]": 0.00504,
+    "nu": 2.079,
+}
+DEGENERATE_EGARCH = {
+    "omega": 0.978,
+    "alpha[1]": -365.9,
+    "gamma[1]": -7.81,
+    "beta[1]": 1.0,
+    "nu": 2.05,
+}
+
+
+@pytest.mark.parametrize("params", [EXPLODING_EGARCH, DEGENERATE_EGARCH])
+def test_an_egarch_variance_that_leaves_the_doubles_is_nan_from_then_on_not_an_error(
+    returns: np.ndarray, params: dict[str, float]
+) -> None:
+    variance = EgarchModel().one_step_variance(SymbolSeries(returns, np.empty(0)), params)
+    assert variance.shape == returns.shape
+    gone = np.flatnonzero(np.isnan(variance))
+    assert gone.size > 0 and (gone == np.arange(gone[0], returns.size)).all()
+    assert (variance[: gone[0]] > 0).all()
+
+
+def test_a_fit_whose_variance_degenerates_on_its_own_series_counts_as_failed(
+    returns: np.ndarray,
+) -> None:
+    class Absurd(EgarchModel):
+        def fit(self, series: SymbolSeries) -> dict[str, float] | None:
+            return DEGENERATE_EGARCH
+
+    series = SymbolSeries(returns, np.empty(0))
+    assert fit_symbol(Absurd(), True, (1,), series) is None
+    fitted = fit_symbol(EgarchModel(), True, (1, 5), series)
+    assert fitted is not None and set(fitted.standardised) == {1, 5}
+
+
+@pytest.mark.parametrize(
+    ("variance", "expected"),
+    [
+        ([np.nan, np.nan, 1.0, 2.0], False),  # a warm-up before the first variance
+        ([1.0, 2.0, np.nan], True),
+        ([1.0, np.inf], True),
+        ([1.0, 0.0], True),
+        ([1.0, -1.0], True),
+        ([np.nan, np.nan], True),
+    ],
+)
+def test_a_variance_is_degenerate_once_it_leaves_the_positive_doubles(
+    variance: list[float], expected: bool
+) -> None:
+    assert degenerate(np.array(variance)) is expected
