@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from market_predictor.checks import check_range
 from market_predictor.errors import InputError, MPPError, NotFoundError
-from market_predictor.store import prices
+from market_predictor.store import filters, prices
 from market_predictor.store.backends import StorageBackend
 from market_predictor.store.delta import Table
 from market_predictor.store.feature_group import PriceFeatureGroup
-from market_predictor.store.filters import text_field
+from market_predictor.store.filters import all_of, text_field
 from market_predictor.store.rows import arrow_schema
 
 DEFAULT_VIEW = "prices_daily"
@@ -206,6 +206,31 @@ class DatasetRegistry:
                 "create a new dataset version"
             )
         return dataset, rows
+
+    def read_batches(
+        self,
+        version: int,
+        name: str = DEFAULT_VIEW,
+        *,
+        batch_rows: int,
+        before: dt.date | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """The dataset's bars (those dated before `before`) in batches of whole symbols,
+        about `batch_rows` rows each, in symbol order, each sorted by symbol and date:
+        what a training run streams so that no frame holds every row at once.
+
+        Each batch is one Arrow read of a span of symbols. The rows are not checked
+        against the content hash here (`read` or `verify` does that for the whole)."""
+        dataset = self.get(version, name)
+        table = Table(self.backend, _location(name, version), prices.SCHEMA)
+        symbols = sorted(dataset.symbols)
+        per_batch = max(1, int(batch_rows * len(symbols) / max(dataset.row_count, 1)))
+        dated = [] if before is None else [filters.before("date", before)]
+        for first in range(0, len(symbols), per_batch):
+            span = symbols[first : first + per_batch]
+            condition = all_of([filters.symbol_span(span[0], span[-1]), *dated])
+            rows = table.read(filter=condition, columns=prices.BAR_COLUMNS)
+            yield rows.sort_values(list(prices.KEY), ignore_index=True)
 
     def verify(self, version: int, name: str = DEFAULT_VIEW) -> tuple[TrainingDataset, bool]:
         """The dataset and whether its stored rows still match its row count and hash."""

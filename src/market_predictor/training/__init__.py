@@ -55,13 +55,12 @@ def train(
     windows = evaluate.held_out_windows(rows, config)
 
     client = configure_tracking(settings)
-    before_validation = evaluate.rows_before(rows, windows.validation_start)
     # Every rival gets the network's treatment: fitted before the early-stopping months,
     # interval recalibrated on them, scored on the gate's window that none of them saw.
     horizons = settings.horizons
     chosen = tuple(rival for rival in gate.RIVALS if rival.name in settings.rivals)
     rivals = fit.fit_rivals(
-        before_validation,
+        evaluate.rows_before(rows, windows.validation_start),
         config.quantiles,
         windows.stopping_start,
         rivals=chosen,
@@ -74,9 +73,10 @@ def train(
         settings, client, name, config, dataset, windows, champion, tags or {}
     ) as training:
         # The network never sees the gate's window: it fits before `stopping_start` and
-        # early-stops (and picks its median) on [stopping_start, validation_start).
+        # early-stops (and picks its median) on [stopping_start, validation_start). Its
+        # rows stream from the dataset's table in batches of symbols.
         network = fit.fit_forecaster(
-            before_validation,
+            history.dataset_batches(settings, dataset, before=windows.validation_start),
             config,
             validation_start=windows.stopping_start,
             logger=training.epoch_logger(),

@@ -14,7 +14,7 @@ import pandas as pd
 
 from market_predictor.evaluation import forecast_metrics
 from market_predictor.training.config import TrainConfig
-from market_predictor.training.fit import check_history
+from market_predictor.training.samples import check_history
 
 if TYPE_CHECKING:
     from market_predictor.models.forecaster import Forecaster

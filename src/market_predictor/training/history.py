@@ -11,7 +11,7 @@ takes a range to forecast (default: the configured symbols that are stored, the 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -183,3 +183,17 @@ def training_dataset(
         store.prices(), history.start, history.end, history.symbols, reuse=True
     )
     return store.datasets.read(dataset.version)
+
+
+def dataset_batches(
+    settings: Settings, dataset: TrainingDataset, *, before: dt.date | None = None
+) -> Iterator[pd.DataFrame]:
+    """The dataset's rows dated before `before`, read from its table in batches of whole
+    symbols (what the network's fit streams)."""
+    from market_predictor.store import FeatureStore
+    from market_predictor.training.samples import BATCH_ROWS
+
+    registry = FeatureStore.from_settings(settings).datasets
+    return registry.read_batches(
+        dataset.version, dataset.name, before=before, batch_rows=BATCH_ROWS
+    )
