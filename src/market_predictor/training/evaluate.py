@@ -33,7 +33,11 @@ def attach_outcomes(forecasts: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFra
         as_of_date=pd.to_datetime(frame["as_of_date"]).astype("datetime64[ns]"),
         horizon=frame["horizon"].astype("int64"),
     )
-    outcomes = _outcomes(prices, sorted(frame["horizon"].unique()))
+    # Outcomes of rows dated before the first forecast are never asked for; the rows
+    # from it on hold every outcome (the close h rows later) that is.
+    first = frame["as_of_date"].min()
+    later = prices.loc[pd.to_datetime(prices["date"]).to_numpy() >= first.to_datetime64()]
+    outcomes = _outcomes(later, sorted(frame["horizon"].unique()))
     frame["symbol"] = frame["symbol"].astype(outcomes["symbol"].dtype)
     keys = ["symbol", "as_of_date", "horizon"]
     if "target_date" in frame:

@@ -179,9 +179,11 @@ def training_dataset(
         return store.datasets.read(dataset_version)
     history = load_history(settings, symbols, start, end)
     held_out_windows(history.prices, config)
-    dataset = store.datasets.create(
-        store.prices(), history.start, history.end, history.symbols, reuse=True
-    )
+    selection = (history.start, history.end, history.symbols)
+    # Released before the dataset is written and read back: at thousands of symbols
+    # each copy of the rows is about a GB.
+    del history
+    dataset = store.datasets.create(store.prices(), *selection, reuse=True)
     return store.datasets.read(dataset.version)
 
 
