@@ -104,9 +104,16 @@ def _environment(home: Path, fit_workers: int) -> dict[str, str]:
     }
 
 
-def prepare(n_symbols: int, years: int) -> tuple[Path, int]:
-    """A fresh home holding the universe; its folder and the number of price rows."""
+def prepare(n_symbols: int, years: int, reuse: bool = False) -> tuple[Path, int]:
+    """A fresh home holding the universe; its folder and the number of price rows. With
+    `reuse`, a home an earlier `--prepare-only` or `--keep` run left is taken as it is
+    (copied, so that every command starts from the ingested store alone)."""
     folder = WORK / f"{n_symbols}x{years}"
+    kept = WORK / f"{n_symbols}x{years}-prepared"
+    if reuse and (kept / "rows").is_file():
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(kept, folder)
+        return folder, int((kept / "rows").read_text())
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     prepared = subprocess.run(
@@ -117,7 +124,12 @@ def prepare(n_symbols: int, years: int) -> tuple[Path, int]:
         check=True,
         cwd=ROOT,
     )
-    return folder, int(prepared.stdout.strip().splitlines()[-1])
+    rows = int(prepared.stdout.strip().splitlines()[-1])
+    (folder / "rows").write_text(str(rows))
+    if reuse:
+        shutil.rmtree(kept, ignore_errors=True)
+        shutil.copytree(folder, kept)
+    return folder, rows
 
 
 def run_command(
@@ -180,19 +192,27 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--fit-workers", type=int, default=1, help="MPP_FIT_WORKERS")
     parser.add_argument("--timeout", type=float, default=4 * 3600.0, help="seconds per run")
     parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the ingested home and start from it next time"
+    )
+    parser.add_argument("--prepare-only", action="store_true", help="ingest (with --reuse)")
     args = parser.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     epochs = [] if args.max_epochs is None else ["--max-epochs", str(args.max_epochs)]
     arguments = {"train": epochs, "backtest": [*epochs, *args.backtest_args.split()]}
     for size in (int(s) for s in args.sizes.split(",")):
-        folder, rows = prepare(size, args.years)
+        folder, rows = prepare(size, args.years, reuse=args.reuse or args.prepare_only)
+        if args.prepare_only:
+            continue
         for command in args.commands.split(","):
             run = run_command(folder, rows, size, command, arguments[command], args)
             results[f"{command}:{size}"] = asdict(run) | {"years": args.years}
             RESULTS.write_text(json.dumps(results, indent=1))
             write_report(render(results), args.output)
         shutil.rmtree(folder, ignore_errors=True)
+    if not results:
+        return ""
     report = render(results)
     write_report(report, args.output)
     print(report)

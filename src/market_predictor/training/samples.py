@@ -15,7 +15,6 @@ order, so the fitted network is the same for any batch size.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -35,18 +34,25 @@ BATCH_ROWS = 500_000
 
 
 def frame_batches(prices: pd.DataFrame, batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
-    """`prices` in batches of whole symbols, in symbol order, each cut at the first
-    symbol that starts once the batch holds `batch_rows` rows."""
-    ordered = prices.sort_values(["symbol", "date"], ignore_index=True)
-    symbols = ordered["symbol"].to_numpy()
-    starts = np.flatnonzero(symbols[1:] != symbols[:-1]) + 1
-    cuts = [0]
-    for start in starts:
-        if start - cuts[-1] >= batch_rows:
-            cuts.append(int(start))
-    cuts.append(len(ordered))
-    for first, last in itertools.pairwise(cuts):
-        yield ordered.iloc[first:last]
+    """`prices` in batches of whole symbols, in symbol order, each sorted by symbol and
+    date and cut at the first symbol that starts once it holds `batch_rows` rows. Only
+    one batch is copied at a time."""
+    rows_of = prices.groupby("symbol", sort=False).indices
+    chunk: list[np.ndarray] = []
+    size = 0
+    for symbol in sorted(rows_of):
+        if size >= batch_rows:
+            yield _sorted_rows(prices, chunk)
+            chunk, size = [], 0
+        chunk.append(rows_of[symbol])
+        size += len(rows_of[symbol])
+    if chunk:
+        yield _sorted_rows(prices, chunk)
+
+
+def _sorted_rows(prices: pd.DataFrame, positions: list[np.ndarray]) -> pd.DataFrame:
+    batch = prices.take(np.concatenate(positions))
+    return batch.sort_values(["symbol", "date"], ignore_index=True)
 
 
 def sample_masks(
