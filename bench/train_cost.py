@@ -198,7 +198,6 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--prepare-only", action="store_true", help="ingest (with --reuse)")
     args = parser.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
-    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     epochs = [] if args.max_epochs is None else ["--max-epochs", str(args.max_epochs)]
     arguments = {"train": epochs, "backtest": [*epochs, *args.backtest_args.split()]}
     for size in (int(s) for s in args.sizes.split(",")):
@@ -207,16 +206,25 @@ def main(argv: list[str] | None = None) -> str:
             continue
         for command in args.commands.split(","):
             run = run_command(folder, rows, size, command, arguments[command], args)
-            results[f"{command}:{size}"] = asdict(run) | {"years": args.years}
-            RESULTS.write_text(json.dumps(results, indent=1))
+            results = _saved(f"{command}:{size}", asdict(run) | {"years": args.years})
             write_report(render(results), args.output)
         shutil.rmtree(folder, ignore_errors=True)
+    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     if not results:
         return ""
     report = render(results)
     write_report(report, args.output)
     print(report)
     return report
+
+
+def _saved(key: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Every stored result with `result` under `key`, read again just before writing:
+    another size may be running alongside and have added its own."""
+    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    results[key] = result
+    RESULTS.write_text(json.dumps(results, indent=1))
+    return results
 
 
 def write_report(report: str, output: Path) -> None:

@@ -151,3 +151,16 @@ def test_batches_are_the_datasets_rows_before_the_cut_in_whole_symbols(
     assert [s for group in symbols for s in group] == ["AAA", "BBB", "CCC"]
     per_batch = {1: 1, 400: 2, 10_000: 3}[batch_rows]  # the dataset holds 200 rows a symbol
     assert max(len(group) for group in symbols) == per_batch
+
+
+def test_rows_come_back_in_key_order_whatever_order_they_were_in() -> None:
+    from market_predictor.store.datasets import in_key_order
+
+    dates = pd.to_datetime(["2024-01-02", "2024-01-03"])
+    ordered = pd.DataFrame(
+        {"symbol": ["A", "A", "B", "B"], "date": [*dates, *dates], "x": range(4)}
+    )
+    pd.testing.assert_frame_equal(in_key_order(ordered), ordered)
+    for shuffled in (ordered.iloc[[1, 0, 2, 3]], ordered.iloc[[2, 3, 0, 1]]):
+        pd.testing.assert_frame_equal(in_key_order(shuffled), ordered)
+    assert in_key_order(ordered.iloc[:0]).empty
