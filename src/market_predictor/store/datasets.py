@@ -205,14 +205,20 @@ class DatasetRegistry:
         raise NotFoundError(f"training dataset {name} v{version} does not exist")
 
     def read(
-        self, version: int, name: str = DEFAULT_VIEW, verify: bool = True
+        self,
+        version: int,
+        name: str = DEFAULT_VIEW,
+        verify: bool = True,
+        *,
+        bars_only: bool = False,
     ) -> tuple[TrainingDataset, pd.DataFrame]:
-        """The dataset and its rows. With `verify`, rows that no longer match the recorded
-        row count and content hash are refused (MPPError): a model must never be trained
-        on rows its lineage does not describe."""
+        """The dataset and its rows (with `bars_only`, just the key and the bar: what a
+        model reads, without the provenance columns). With `verify`, rows that no longer
+        match the recorded row count and content hash are refused (MPPError): a model
+        must never be trained on rows its lineage does not describe."""
         dataset = self.get(version, name)
         table = Table(self.backend, _location(name, version), prices.SCHEMA)
-        rows = in_key_order(table.read())
+        rows = in_key_order(table.read(columns=prices.BAR_COLUMNS if bars_only else None))
         if verify and not matches(dataset, rows):
             raise MPPError(
                 f"training dataset {name} v{version} does not match its recorded row count "

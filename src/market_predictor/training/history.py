@@ -101,7 +101,9 @@ def load_history(
 def _training_range(
     group: PriceFeatureGroup, wanted: list[str] | None, start: dt.date | None, end: dt.date | None
 ) -> History:
-    rows = group.read(wanted, start, end)
+    from market_predictor.store.prices import BAR_COLUMNS
+
+    rows = group.read(wanted, start, end, columns=BAR_COLUMNS)
     if rows.empty:
         raise InputError(f"no price rows between {start or 'the start'} and {end or 'the end'}")
     first = pd.Timestamp(rows["date"].min()).date()
@@ -121,7 +123,9 @@ def _walk_forward_range(
     # from adding a one-day fold at the end (2012-12-31 - 1M + 1M = 2012-12-30).
     start = start or (pd.Timestamp(end) - walk_forward.span + pd.Timedelta(days=1)).date()
     check_range(start, end)
-    prices = group.read(symbols=wanted, end=end)
+    from market_predictor.store.prices import BAR_COLUMNS
+
+    prices = group.read(symbols=wanted, end=end, columns=BAR_COLUMNS)
     dates = pd.to_datetime(prices["date"])
     in_range = set(prices.loc[dates >= pd.Timestamp(start), "symbol"])
     absent = [s for s in wanted if s not in in_range]
@@ -176,7 +180,7 @@ def training_dataset(
 
     store = FeatureStore.from_settings(settings)
     if dataset_version is not None:
-        return store.datasets.read(dataset_version)
+        return store.datasets.read(dataset_version, bars_only=True)
     history = load_history(settings, symbols, start, end)
     held_out_windows(history.prices, config)
     selection = (history.start, history.end, history.symbols)
@@ -184,7 +188,7 @@ def training_dataset(
     # each copy of the rows is about a GB.
     del history
     dataset = store.datasets.create(store.prices(), *selection, reuse=True)
-    return store.datasets.read(dataset.version)
+    return store.datasets.read(dataset.version, bars_only=True)
 
 
 def dataset_batches(
