@@ -162,6 +162,7 @@ def fit_baseline(
         forecaster = rival.fit(fitting, workers=workers)
     else:
         raise ValueError(f"unknown baseline {kind!r}: choose one of {', '.join(BASELINES)}")
+    del fitting  # a copy of most rows: not held while the calibration builds its features
     calibrate(forecaster, prices, held_out_start)
     return forecaster
 

@@ -196,8 +196,8 @@ def dataset_batches(
 ) -> Iterator[pd.DataFrame]:
     """The dataset's rows dated before `before`, read from its table in batches of whole
     symbols (what the network's fit streams)."""
+    from market_predictor.features import BATCH_ROWS
     from market_predictor.store import FeatureStore
-    from market_predictor.training.samples import BATCH_ROWS
 
     registry = FeatureStore.from_settings(settings).datasets
     return registry.read_batches(

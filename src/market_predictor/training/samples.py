@@ -23,31 +23,27 @@ import numpy as np
 import pandas as pd
 
 from market_predictor.errors import InputError
-from market_predictor.features import FEATURE_COLUMNS, TARGET, build_features, target_column
+from market_predictor.features import (
+    BATCH_ROWS,
+    FEATURE_COLUMNS,
+    TARGET,
+    build_features,
+    symbol_batches,
+    target_column,
+)
 from market_predictor.training.config import TrainConfig
 
 if TYPE_CHECKING:
     from sklearn.preprocessing import StandardScaler
 
-# Price rows per batch: a batch's features cost a few hundred MB, whatever the universe.
-BATCH_ROWS = 500_000
-
 
 def frame_batches(prices: pd.DataFrame, batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
-    """`prices` in batches of whole symbols, in symbol order, each sorted by symbol and
-    date and cut at the first symbol that starts once it holds `batch_rows` rows. Only
-    one batch is copied at a time."""
+    """`prices` in batches of whole symbols (`symbol_batches`), in symbol order, each
+    sorted by symbol and date. Only one batch is copied at a time."""
     rows_of = prices.groupby("symbol", sort=False).indices
-    chunk: list[np.ndarray] = []
-    size = 0
-    for symbol in sorted(rows_of):
-        if size >= batch_rows:
-            yield _sorted_rows(prices, chunk)
-            chunk, size = [], 0
-        chunk.append(rows_of[symbol])
-        size += len(rows_of[symbol])
-    if chunk:
-        yield _sorted_rows(prices, chunk)
+    symbols = sorted(rows_of)
+    for batch in symbol_batches([len(rows_of[s]) for s in symbols], batch_rows):
+        yield _sorted_rows(prices, [rows_of[symbols[i]] for i in batch])
 
 
 def _sorted_rows(prices: pd.DataFrame, positions: list[np.ndarray]) -> pd.DataFrame:
