@@ -29,6 +29,9 @@ FEATURE_COLUMNS = [
 TARGET = "target"
 # Rows a symbol needs before its first complete feature row (the 21-day volatility).
 WARMUP_ROWS = 22
+# Rows whose features are built at once: a larger frame is built in batches of whole
+# symbols (the same values), so its intermediate columns cost a few hundred MB, not GBs.
+BATCH_ROWS = 500_000
 
 _PRICE_COLUMNS = ("symbol", "date", "open", "high", "low", "close", "volume")
 
@@ -39,18 +42,52 @@ def target_column(horizon: int) -> str:
     return TARGET if horizon == 1 else f"{TARGET}_{horizon}"
 
 
-def build_features(prices: pd.DataFrame, horizons: Sequence[int] = (1,)) -> pd.DataFrame:
+def build_features(
+    prices: pd.DataFrame, horizons: Sequence[int] = (1,), batch_rows: int = BATCH_ROWS
+) -> pd.DataFrame:
     """Per-symbol causal features and the log-return target of each horizon.
 
     Returns one row per input row (sorted by symbol, date) with `symbol`, `date`,
     `close`, the FEATURE_COLUMNS and `target_column(h)` for every horizon (TARGET, the
     next day's, always). Warm-up rows carry NaN features; each symbol's last h rows
-    carry a NaN h-day target.
+    carry a NaN h-day target. More than `batch_rows` rows are built in batches of whole
+    symbols.
     """
     missing = [c for c in _PRICE_COLUMNS if c not in prices.columns]
     if missing:
         raise ValueError(f"price frame lacks columns {missing}")
     frame = prices.loc[:, list(_PRICE_COLUMNS)].sort_values(["symbol", "date"], ignore_index=True)
+    if len(frame) <= batch_rows:
+        return _features(frame, horizons)
+    symbols = frame["symbol"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, symbols[1:] != symbols[:-1]])
+    ends = np.r_[starts[1:], len(frame)]
+    batches = symbol_batches(ends - starts, batch_rows)
+    # Every feature is per symbol, so batches of whole symbols give the same values; the
+    # intermediate columns then exist for one batch at a time, not for every row.
+    parts = [
+        _features(frame.iloc[starts[batch.start] : ends[batch.stop - 1]], horizons)
+        for batch in batches
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def symbol_batches(counts: Sequence[int], batch_rows: int) -> list[range]:
+    """Consecutive symbols, given their row counts in order, grouped into batches (ranges
+    of their positions): each takes whole symbols until it holds `batch_rows` rows."""
+    batches: list[range] = []
+    first, size = 0, 0
+    for index, count in enumerate(counts):
+        if size >= batch_rows:
+            batches.append(range(first, index))
+            first, size = index, 0
+        size += int(count)
+    if len(counts) > first:
+        batches.append(range(first, len(counts)))
+    return batches
+
+
+def _features(frame: pd.DataFrame, horizons: Sequence[int]) -> pd.DataFrame:
     by_symbol = frame.groupby("symbol", sort=False)
     previous_close = by_symbol["close"].shift(1)
     log_return = np.log(frame["close"] / previous_close)

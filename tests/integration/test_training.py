@@ -145,7 +145,8 @@ def test_the_network_is_fitted_only_on_rows_before_the_gates_window(
     fits: list[tuple[pd.Timestamp, object]] = []
     real_fit = fit.fit_forecaster
 
-    def recording_fit(prices, config, **kwargs):  # type: ignore[no-untyped-def]
+    def recording_fit(batches, config, **kwargs):  # type: ignore[no-untyped-def]
+        prices = pd.concat(list(batches), ignore_index=True)
         fits.append((pd.to_datetime(prices["date"]).max(), kwargs.get("validation_start")))
         return real_fit(prices, config, **kwargs)
 

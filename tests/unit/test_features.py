@@ -65,3 +65,13 @@ def test_features_do_not_depend_on_the_price_level() -> None:
     a = build_features(prices)[FEATURE_COLUMNS]
     b = build_features(scaled)[FEATURE_COLUMNS]
     pd.testing.assert_frame_equal(a, b, atol=1e-12, rtol=0)
+
+
+def test_a_frame_built_in_batches_of_symbols_has_the_features_of_one_build() -> None:
+    from tests.fixtures.ml import synthetic_prices
+
+    prices = synthetic_prices(("CCC", "AAA", "BBB"), days=120).sample(frac=1.0, random_state=1)
+    whole = build_features(prices, (1, 5, 21))
+    for batch_rows in (1, 120, 121):  # one symbol a batch; a batch full at 120 rows; two
+        batched = build_features(prices, (1, 5, 21), batch_rows=batch_rows)
+        pd.testing.assert_frame_equal(batched, whole, check_exact=True)

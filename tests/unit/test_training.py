@@ -10,10 +10,10 @@ from market_predictor.config import Settings
 from market_predictor.errors import InputError
 from market_predictor.training.config import TrainConfig, load_train_config, save_train_config
 from market_predictor.training.evaluate import held_out_windows, validation_start_for
-from market_predictor.training.fit import check_history
 from market_predictor.training.gate import decide
 from market_predictor.training.report import outcome_message
 from market_predictor.training.run import Registered
+from market_predictor.training.samples import check_history
 from tests.fixtures.ml import synthetic_prices
 
 

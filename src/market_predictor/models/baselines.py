@@ -11,6 +11,7 @@ back to the normal quantiles.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Self
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,13 @@ MIN_FIT_ROWS = 100
 def horizon_scale(features: pd.DataFrame, rows: np.ndarray, horizon: int) -> np.ndarray:
     """The 21-day volatility at each row, scaled to an h-day return (sqrt(h))."""
     return features["volatility_21"].to_numpy(dtype="float64")[rows] * np.sqrt(horizon)
+
+
+def scaled_returns(features: pd.DataFrame, horizon: int) -> pd.Series:
+    """Each row's h-day return over sqrt(h) times its 21-day volatility (NaN where
+    either is unknown or the volatility is zero)."""
+    scale = features["volatility_21"] * np.sqrt(horizon)
+    return (features[target_column(horizon)] / scale).replace([np.inf, -np.inf], np.nan)
 
 
 class PersistenceForecaster(Forecaster):
@@ -50,17 +58,20 @@ class PersistenceForecaster(Forecaster):
     def min_history(self) -> int:
         return VOLATILITY_WINDOW + 1
 
-    def fit(self, prices: pd.DataFrame) -> PersistenceForecaster:
+    def fit(self, prices: pd.DataFrame) -> Self:
         """Calibrate each horizon's interval on history: quantiles of the h-day return
         over sqrt(h) times the 21-day volatility, centred on their median."""
         features = build_features(prices, self.horizons)
+        return self.fit_scaled([scaled_returns(features, h) for h in self.horizons])
+
+    def fit_scaled(self, scaled: Sequence[pd.Series]) -> Self:
+        """`fit` from each horizon's `scaled_returns` (NaN ones are left out), which a
+        caller may gather one batch of symbols at a time."""
         middle = median_index(self.quantiles)
-        for k, horizon in enumerate(self.horizons):
-            scale = features["volatility_21"] * np.sqrt(horizon)
-            scaled = (features[target_column(horizon)] / scale).replace([np.inf, -np.inf], np.nan)
-            scaled = scaled.dropna()
-            if len(scaled) >= MIN_FIT_ROWS:
-                self.z_scores[k] = np.quantile(scaled - scaled.median(), self.quantiles)
+        for k, returns in enumerate(scaled):
+            returns = returns.dropna()
+            if len(returns) >= MIN_FIT_ROWS:
+                self.z_scores[k] = np.quantile(returns - returns.median(), self.quantiles)
                 self.z_scores[k, middle] = 0.0
         return self
 

@@ -135,13 +135,25 @@ def fit_calibration(
     `start` on whose outcome is in `prices` (pass only rows before the window it will be
     judged on: a forecast whose target lies past them has no outcome and is not used).
     None when no forecast in that range has an outcome."""
-    from market_predictor.features import build_features, target_column
+    from market_predictor.features import build_features
 
-    horizons = forecaster.horizons
-    features = build_features(prices, horizons)
+    features = build_features(prices, forecaster.horizons)
     position = features.groupby("symbol", sort=False).cumcount().to_numpy()
     dates = pd.to_datetime(features["date"])
     eligible = (position >= forecaster.min_history - 1) & (dates >= pd.Timestamp(start)).to_numpy()
+    return calibration_on(forecaster, features, eligible, start)
+
+
+def calibration_on(
+    forecaster: Forecaster, features: pd.DataFrame, eligible: np.ndarray, start: dt.date
+) -> IntervalCalibration | None:
+    """`fit_calibration` on the `eligible` rows of `features` (build_features's output
+    at the forecaster's horizons): rows from `start` on with the forecaster's full
+    history behind them, which `features` need not hold beyond their windows."""
+    from market_predictor.features import target_column
+
+    horizons = forecaster.horizons
+    dates = pd.to_datetime(features["date"])
     known = {h: np.isfinite(features[target_column(h)].to_numpy(dtype="float64")) for h in horizons}
     rows = np.flatnonzero(eligible & np.logical_or.reduce(list(known.values())))
     if not (eligible & known[horizons[0]]).any():
@@ -149,25 +161,28 @@ def fit_calibration(
     raw = np.sort(forecaster.quantile_returns(features, rows), axis=2)
     symbols = features["symbol"].to_numpy()[rows]
     days = dates.to_numpy()[rows]
+    outcomes = {h: features[target_column(h)].to_numpy(dtype="float64")[rows] for h in horizons}
+    known_at = {h: known[h][rows] for h in horizons}
+    # Each symbol's positions among `rows`, in order (one pass, not one per symbol).
+    own_rows = pd.Series(np.arange(rows.size)).groupby(symbols, sort=False).indices
+    mine_of = {POOLED: np.arange(rows.size), **{str(s): own_rows[s] for s in pd.unique(symbols)}}
     levels, median_index = forecaster.quantiles, forecaster.median_index
     factors: dict[str, list[list[float]]] = {}
-    for symbol in [POOLED, *pd.unique(symbols)]:
-        mine = np.ones(rows.size, dtype=bool) if symbol == POOLED else symbols == symbol
+    for symbol, mine in mine_of.items():
         per_horizon = []
         for k, horizon in enumerate(horizons):
-            usable = mine & known[horizon][rows]
-            outcomes = features[target_column(horizon)].to_numpy(dtype="float64")[rows]
-            counted = np.unique(days[usable]).size if symbol == POOLED else usable.sum()
+            usable = mine[known_at[horizon][mine]]
+            # The pooled factors' rows share their days across symbols: count the days.
+            counted = np.unique(days[usable]).size if symbol == POOLED else usable.size
             per_horizon.append(
                 shrunk_factors(
-                    level_factors(outcomes[usable], raw[usable, k], levels, median_index),
+                    level_factors(outcomes[horizon][usable], raw[usable, k], levels, median_index),
                     counted / horizon,
                 )
             )
-        factors[str(symbol)] = per_horizon
-    first = known[horizons[0]][rows]
-    counts = {POOLED: int(first.sum())}
-    counts |= {str(s): int((first & (symbols == s)).sum()) for s in pd.unique(symbols)}
+        factors[symbol] = per_horizon
+    first = known_at[horizons[0]]
+    counts = {symbol: int(first[mine].sum()) for symbol, mine in mine_of.items()}
     last = dates.to_numpy()[rows[first]].max()
     return IntervalCalibration(
         quantiles=tuple(levels),

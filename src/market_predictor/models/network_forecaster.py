@@ -46,12 +46,25 @@ def build_network(
     raise ValueError(f"unknown network {model!r}: choose one of {', '.join(NETWORK_NAMES)}")
 
 
-def scaled_feature_values(features: pd.DataFrame, scaler: StandardScaler) -> np.ndarray:
-    """Scaled FEATURE_COLUMNS as float32; missing values become 0 (the training mean)."""
-    raw = features[FEATURE_COLUMNS].to_numpy(dtype="float64")
+def raw_feature_values(features: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
+    """FEATURE_COLUMNS (at `rows`, default all) as a float64 (rows x features) array,
+    gathered column by column so that only the rows asked for are copied."""
+    columns = [features[name].to_numpy(dtype="float64") for name in FEATURE_COLUMNS]
+    if rows is not None:
+        columns = [column[rows] for column in columns]
+    return np.column_stack(columns) if columns[0].size else np.empty((0, len(FEATURE_COLUMNS)))
+
+
+def scale_features(raw: np.ndarray, scaler: StandardScaler) -> np.ndarray:
+    """Scaled raw feature values as float32; missing values become 0 (the training mean)."""
     raw = np.where(np.isfinite(raw), raw, np.nan)
     scaled = (raw - scaler.mean_) / scaler.scale_
     return np.nan_to_num(scaled, nan=0.0).astype("float32")
+
+
+def scaled_feature_values(features: pd.DataFrame, scaler: StandardScaler) -> np.ndarray:
+    """Scaled FEATURE_COLUMNS of every row as float32 (see scale_features)."""
+    return scale_features(raw_feature_values(features), scaler)
 
 
 def feature_windows(values: np.ndarray, rows: np.ndarray, window: int) -> np.ndarray:
@@ -61,6 +74,13 @@ def feature_windows(values: np.ndarray, rows: np.ndarray, window: int) -> np.nda
     """
     views = sliding_window_view(values, (window, values.shape[1]))[:, 0]
     return views[np.asarray(rows) - (window - 1)]
+
+
+def window_rows(rows: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted rows the windows ending at `rows` cover, and each of `rows`' position
+    among them: a window's rows are consecutive, so they stay consecutive there."""
+    needed = np.unique((np.asarray(rows)[:, None] - np.arange(window - 1, -1, -1)).ravel())
+    return needed, np.searchsorted(needed, rows)
 
 
 def volatility_at(features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
@@ -149,14 +169,17 @@ class NetworkForecaster(Forecaster):
         return WARMUP_ROWS + self.window - 1
 
     def quantile_returns(self, features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
-        rows = np.asarray(rows)
-        values = scaled_feature_values(features, self.scaler)
+        rows = np.asarray(rows, dtype="int64")
+        # Only the rows the windows cover are scaled: a forecast of a few days of a long
+        # history (a validation window, a daily run) then costs what those days cost.
+        needed, rows_in_needed = window_rows(rows, self.window)
+        values = scale_features(raw_feature_values(features, needed), self.scaler)
         volatility = volatility_at(features, rows).astype("float64")
         adjustments = np.empty((rows.size, *self.z_scores.shape), dtype="float64")
         self.network.eval()
         with torch.no_grad():
             for start in range(0, rows.size, _PREDICT_BATCH):
-                batch = rows[start : start + _PREDICT_BATCH]
+                batch = rows_in_needed[start : start + _PREDICT_BATCH]
                 windows = torch.from_numpy(
                     np.ascontiguousarray(feature_windows(values, batch, self.window))
                 )

@@ -144,13 +144,27 @@ def standardised_returns(
     for them: (r_{t+1} + ... + r_{t+h}) / sqrt(cumulative variance at t), for every row t
     with h later returns and a defined variance."""
     check_horizon(horizon)
+    return _standardised(series, model.cumulative_variance(series, params, horizon), horizon)
+
+
+def _standardised(series: SymbolSeries, variance: np.ndarray, horizon: int) -> np.ndarray:
     n = len(series)
     if n <= horizon:
         return np.empty(0)
     later = np.lib.stride_tricks.sliding_window_view(series.returns[1:], horizon).sum(axis=1)
-    variance = model.cumulative_variance(series, params, horizon)[: n - horizon]
-    scaled = later / np.sqrt(variance)
+    scaled = later / np.sqrt(variance[: n - horizon])
     return scaled[np.isfinite(scaled)]
+
+
+def degenerate(variance: np.ndarray) -> bool:
+    """Whether a fit's variance on its own series leaves the positive doubles (overflows,
+    vanishes or turns NaN) after its warm-up: arch can report convergence at parameters
+    where it does (an absurd alpha, beta = 1)."""
+    defined = np.flatnonzero(~np.isnan(variance))
+    if defined.size == 0:
+        return True
+    rest = variance[defined[0] :]
+    return not bool(np.all(np.isfinite(rest) & (rest > 0)))
 
 
 def empirical_quantiles(scaled: np.ndarray, levels: Sequence[float]) -> np.ndarray:
@@ -189,13 +203,17 @@ class SymbolFit:
 def fit_symbol(
     model: VolatilityModel, standardise: bool, horizons: tuple[int, ...], series: SymbolSeries
 ) -> SymbolFit | None:
-    """The per-symbol task: module-level so a worker process can run it."""
+    """The per-symbol task: module-level so a worker process can run it. A fit whose
+    variance on its own series is degenerate at some horizon counts as failed, so the
+    symbol is forecast with the pooled parameters."""
     params = model.fit(series)
     if params is None:
         return None
-    scaled = (
-        {h: standardised_returns(model, series, params, h) for h in horizons} if standardise else {}
-    )
+    with np.errstate(over="ignore", invalid="ignore"):
+        variances = {h: model.cumulative_variance(series, params, h) for h in horizons}
+    if any(degenerate(variance) for variance in variances.values()):
+        return None
+    scaled = {h: _standardised(series, variances[h], h) for h in horizons} if standardise else {}
     return SymbolFit(params, scaled)
 
 

@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from market_predictor.checks import check_range
 from market_predictor.errors import InputError, MPPError, NotFoundError
-from market_predictor.store import prices
+from market_predictor.store import filters, prices
 from market_predictor.store.backends import StorageBackend
 from market_predictor.store.delta import Table
 from market_predictor.store.feature_group import PriceFeatureGroup
-from market_predictor.store.filters import matching, text_field
+from market_predictor.store.filters import all_of, matching, text_field
 from market_predictor.store.rows import arrow_schema
 
 DEFAULT_VIEW = "prices_daily"
@@ -91,10 +91,24 @@ def check_view_name(name: str) -> str:
 
 def content_hash(rows: pd.DataFrame) -> str:
     """SHA-256 over the key and value columns, in key order: equal rows, equal hash."""
-    ordered = rows[list(prices.BAR_COLUMNS)].sort_values(list(prices.KEY), ignore_index=True)
+    ordered = in_key_order(rows[list(prices.BAR_COLUMNS)])
     digest = hashlib.sha256()
     digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
     return digest.hexdigest()
+
+
+def in_key_order(rows: pd.DataFrame) -> pd.DataFrame:
+    """`rows` sorted by symbol and date. Rows already in that order (a dataset is written
+    so, and `read` returns it so) come back as they are: at thousands of symbols a sorted
+    copy is a GB that reading or hashing a dataset need not hold twice."""
+    symbols = rows["symbol"].to_numpy()
+    dates = rows["date"].to_numpy()
+    later = (symbols[1:] > symbols[:-1]) | (
+        (symbols[1:] == symbols[:-1]) & (dates[1:] > dates[:-1])
+    )
+    if bool(later.all()):
+        return rows.reset_index(drop=True)
+    return rows.sort_values(list(prices.KEY), ignore_index=True)
 
 
 def matches(dataset: TrainingDataset, rows: pd.DataFrame) -> bool:
@@ -191,14 +205,20 @@ class DatasetRegistry:
         raise NotFoundError(f"training dataset {name} v{version} does not exist")
 
     def read(
-        self, version: int, name: str = DEFAULT_VIEW, verify: bool = True
+        self,
+        version: int,
+        name: str = DEFAULT_VIEW,
+        verify: bool = True,
+        *,
+        bars_only: bool = False,
     ) -> tuple[TrainingDataset, pd.DataFrame]:
-        """The dataset and its rows. With `verify`, rows that no longer match the recorded
-        row count and content hash are refused (MPPError): a model must never be trained
-        on rows its lineage does not describe."""
+        """The dataset and its rows (with `bars_only`, just the key and the bar: what a
+        model reads, without the provenance columns). With `verify`, rows that no longer
+        match the recorded row count and content hash are refused (MPPError): a model
+        must never be trained on rows its lineage does not describe."""
         dataset = self.get(version, name)
         table = Table(self.backend, _location(name, version), prices.SCHEMA)
-        rows = table.read().sort_values(list(prices.KEY), ignore_index=True)
+        rows = in_key_order(table.read(columns=prices.BAR_COLUMNS if bars_only else None))
         if verify and not matches(dataset, rows):
             raise MPPError(
                 f"training dataset {name} v{version} does not match its recorded row count "
@@ -216,6 +236,31 @@ class DatasetRegistry:
         table = Table(self.backend, _location(name, version), prices.SCHEMA)
         rows = table.select(matching(symbols))
         return rows.sort_values(list(prices.KEY), ignore_index=True)
+
+    def read_batches(
+        self,
+        version: int,
+        name: str = DEFAULT_VIEW,
+        *,
+        batch_rows: int,
+        before: dt.date | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """The dataset's bars (those dated before `before`) in batches of whole symbols,
+        about `batch_rows` rows each, in symbol order, each sorted by symbol and date:
+        what a training run streams so that no frame holds every row at once.
+
+        Each batch is one Arrow read of a span of symbols. The rows are not checked
+        against the content hash here (`read` or `verify` does that for the whole)."""
+        dataset = self.get(version, name)
+        table = Table(self.backend, _location(name, version), prices.SCHEMA)
+        symbols = sorted(dataset.symbols)
+        per_batch = max(1, int(batch_rows * len(symbols) / max(dataset.row_count, 1)))
+        dated = [] if before is None else [filters.before("date", before)]
+        for first in range(0, len(symbols), per_batch):
+            span = symbols[first : first + per_batch]
+            condition = all_of([filters.symbol_span(span[0], span[-1]), *dated])
+            rows = table.read(filter=condition, columns=prices.BAR_COLUMNS)
+            yield rows.sort_values(list(prices.KEY), ignore_index=True)
 
     def verify(self, version: int, name: str = DEFAULT_VIEW) -> tuple[TrainingDataset, bool]:
         """The dataset and whether its stored rows still match its row count and hash."""

@@ -46,6 +46,17 @@ def after(column: str, day: dt.date) -> ds.Expression:
     return ds.field(column) > _date(day)
 
 
+def before(column: str, day: dt.date) -> ds.Expression:
+    return ds.field(column) < _date(day)
+
+
+def symbol_span(first: str, last: str) -> ds.Expression:
+    """Symbols from `first` to `last` (inclusive, in sort order). A plain field, unlike
+    `text_field`, so that files sorted by symbol are pruned by their statistics: only
+    for tables written whole (training datasets), never merged into."""
+    return (ds.field("symbol") >= first) & (ds.field("symbol") <= last)
+
+
 def matching(
     symbols: Iterable[str] | None = None, model_name: str | None = None
 ) -> list[ds.Expression]:

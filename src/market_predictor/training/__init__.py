@@ -21,7 +21,10 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 if TYPE_CHECKING:
     from market_predictor.config import Settings
+    from market_predictor.models.network_forecaster import NetworkForecaster
     from market_predictor.results import TrainResult
+    from market_predictor.store.datasets import TrainingDataset
+    from market_predictor.training.config import TrainConfig
 
 
 @overload
@@ -112,15 +115,11 @@ def train(
     # reuse it, so all of them fit on exactly its rows.
     dataset, rows = history.training_dataset(settings, config, symbols, start, end, dataset_version)
     windows = evaluate.held_out_windows(rows, config)
-    before_validation = evaluate.rows_before(rows, windows.validation_start)
     # The network never sees the gate's window: it fits before `stopping_start` and
-    # early-stops (and picks its median) on [stopping_start, validation_start).
+    # early-stops (and picks its median) on [stopping_start, validation_start). Its
+    # rows stream from the dataset's table in batches of symbols.
     fit_network = partial(
-        fit.fit_forecaster,
-        before_validation,
-        config,
-        validation_start=windows.stopping_start,
-        horizons=settings.horizons,
+        _fit_network, settings, config, dataset, windows.stopping_start, windows.validation_start
     )
     if rank != 0:
         fit_network()  # its share of every batch; rank 0 does all the rest
@@ -136,7 +135,7 @@ def train(
         made_elsewhere = rival_fits.stored_fits(settings, dataset.version, windows.stopping_start)
         tags = {**(tags or {}), "rival_fits": "stored"}
     rivals = fit.fit_rivals(
-        before_validation,
+        evaluate.rows_before(rows, windows.validation_start),
         config.quantiles,
         windows.stopping_start,
         rivals=[rival for rival in chosen if rival.name != gate.COMBINED],
@@ -190,4 +189,25 @@ def train(
         previous=None if champion is None else champion.version,
         epochs_trained=getattr(network, "epochs_trained", None),
         median_source=getattr(network, "median_source", None),
+    )
+
+
+def _fit_network(
+    settings: Settings,
+    config: TrainConfig,
+    dataset: TrainingDataset,
+    stopping_start: dt.date,
+    validation_start: dt.date,
+    logger: Any = None,
+) -> NetworkForecaster:
+    """The network fitted on the dataset's rows before `validation_start`, read in
+    batches of symbols; called afresh by each DDP process, so each reads its own."""
+    from market_predictor.training import fit, history
+
+    return fit.fit_forecaster(
+        history.dataset_batches(settings, dataset, before=validation_start),
+        config,
+        validation_start=stopping_start,
+        horizons=settings.horizons,
+        logger=logger,
     )

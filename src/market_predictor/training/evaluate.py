@@ -15,7 +15,7 @@ import pandas as pd
 from market_predictor.evaluation import forecast_metrics
 from market_predictor.interval_tests import IntervalBacktest, forecasts_backtest
 from market_predictor.training.config import TrainConfig
-from market_predictor.training.fit import check_history
+from market_predictor.training.samples import check_history
 
 if TYPE_CHECKING:
     from market_predictor.models.forecaster import Forecaster
@@ -34,7 +34,11 @@ def attach_outcomes(forecasts: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFra
         as_of_date=pd.to_datetime(frame["as_of_date"]).astype("datetime64[ns]"),
         horizon=frame["horizon"].astype("int64"),
     )
-    outcomes = _outcomes(prices, sorted(frame["horizon"].unique()))
+    # Outcomes of rows dated before the first forecast are never asked for; the rows
+    # from it on hold every outcome (the close h rows later) that is.
+    first = frame["as_of_date"].min()
+    later = prices.loc[pd.to_datetime(prices["date"]).to_numpy() >= first.to_datetime64()]
+    outcomes = _outcomes(later, sorted(frame["horizon"].unique()))
     frame["symbol"] = frame["symbol"].astype(outcomes["symbol"].dtype)
     keys = ["symbol", "as_of_date", "horizon"]
     if "target_date" in frame:

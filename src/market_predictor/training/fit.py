@@ -14,14 +14,14 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from market_predictor.errors import InputError
-from market_predictor.features import FEATURE_COLUMNS, TARGET, build_features, target_column
+from market_predictor.features import FEATURE_COLUMNS, target_column
 from market_predictor.training.config import TrainConfig
 from market_predictor.training.gate import COMBINABLE, NETWORK, OPTIONAL, PERSISTENCE, RIVALS, Rival
 from market_predictor.training.hardware import HARDWARE
@@ -33,52 +33,11 @@ if TYPE_CHECKING:
     from market_predictor.models.forecaster import Forecaster
     from market_predictor.models.network_forecaster import NetworkForecaster
     from market_predictor.models.volatility import SymbolFit
-
-
-def sample_masks(
-    features: pd.DataFrame, min_history: int, validation_start: dt.date | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Rows usable as training samples and as validation samples.
-
-    A sample needs a full window of complete features and a known target; training
-    samples are dated before `validation_start`, validation samples on or after it.
-    """
-    position = features.groupby("symbol", sort=False).cumcount().to_numpy()
-    target = features[TARGET].to_numpy(dtype="float64")
-    volatility = features["volatility_21"].to_numpy(dtype="float64")
-    usable = (position >= min_history - 1) & np.isfinite(target) & (volatility > 0)
-    if validation_start is None:
-        return usable, np.zeros_like(usable)
-    before = (pd.to_datetime(features["date"]) < pd.Timestamp(validation_start)).to_numpy()
-    return usable & before, usable & ~before
-
-
-def check_history(
-    prices: pd.DataFrame, config: TrainConfig, validation_start: dt.date | None
-) -> None:
-    """InputError unless there are training (and validation) samples for the window."""
-    features = build_features(prices)
-    train_mask, validation_mask = sample_masks(features, config.min_history, validation_start)
-    before = f" before {validation_start}" if validation_start else ""
-    if not train_mask.any():
-        counts = features.groupby("symbol")["date"].size()
-        if validation_start is not None:
-            early = pd.to_datetime(features["date"]) < pd.Timestamp(validation_start)
-            counts = features[early.to_numpy()].groupby("symbol")["date"].size()
-        longest = int(counts.max()) if len(counts) else 0
-        raise InputError(
-            f"too little history for window {config.window}: a symbol needs more than "
-            f"{config.min_history} price rows{before} (the longest has {longest}); "
-            "train on a longer range or use a smaller window"
-        )
-    if validation_start is not None and not validation_mask.any():
-        raise InputError(
-            f"no validation rows on or after {validation_start}: the training range is too short"
-        )
+    from market_predictor.training.samples import HeldOut
 
 
 def fit_forecaster(
-    prices: pd.DataFrame,
+    prices: pd.DataFrame | Iterable[pd.DataFrame],
     config: TrainConfig,
     *,
     horizons: Sequence[int] = (1,),
@@ -89,6 +48,9 @@ def fit_forecaster(
     """Fit the configured network on `prices` (any symbols, one global model), with one
     quantile head per horizon (targets: the log return to the close h rows later).
 
+    `prices` is one frame or its batches of whole symbols in symbol order (such as
+    `DatasetRegistry.read_batches`): features are built batch by batch and the windows
+    cut when the network asks for them (training/samples.py), with the same result.
     Scalers and the interval's z-scores see only rows dated before
     `validation_start`; when it is given, early stopping watches the pinball loss on
     the rows from it on, the best epoch's weights are kept, and the median source and
@@ -96,55 +58,27 @@ def fit_forecaster(
     """
     import lightning
     import torch
-    from sklearn.preprocessing import StandardScaler
-    from torch.utils.data import DataLoader, TensorDataset
 
     from market_predictor.models.base import QuantileRegressor
-    from market_predictor.models.baselines import PersistenceForecaster
-    from market_predictor.models.calibration import calibrate
-    from market_predictor.models.network_forecaster import (
-        NetworkForecaster,
-        build_network,
-        feature_windows,
-        scaled_feature_values,
-        volatility_at,
-    )
+    from market_predictor.models.network_forecaster import NetworkForecaster, build_network
+    from market_predictor.training.samples import collect_samples, frame_batches
+    from market_predictor.training.windows import window_loader
 
-    check_history(prices, config, validation_start)
+    horizons = tuple(horizons)
+    batches = frame_batches(prices) if isinstance(prices, pd.DataFrame) else prices
+    samples = collect_samples(batches, config, horizons, validation_start)
     torch.set_num_threads(max(1, min(config.num_threads, os.cpu_count() or 1)))
     _quiet_lightning()
     lightning.seed_everything(config.seed, workers=True, verbose=False)
 
-    horizons = tuple(horizons)
-    features = build_features(prices, horizons)
-    train_mask, validation_mask = sample_masks(features, config.min_history, validation_start)
-    fitting = prices
-    if validation_start is not None:
-        fitting = prices[pd.to_datetime(prices["date"]) < pd.Timestamp(validation_start)]
-    # Start exactly at the persistence forecast calibrated on the same training rows.
-    z_scores = PersistenceForecaster(config.quantiles, horizons=horizons).fit(fitting).z_scores
-    first_complete = features[FEATURE_COLUMNS].notna().all(axis=1).to_numpy()
-    scaler = StandardScaler().fit(
-        features.loc[
-            train_mask | (first_complete & _before(features, validation_start)), FEATURE_COLUMNS
-        ]
-        .replace([np.inf, -np.inf], np.nan)
-        .dropna()
-    )
-    values = scaled_feature_values(features, scaler)
-    # (rows x horizons); NaN where the close h rows later is not in `prices`.
-    target = features[[target_column(h) for h in horizons]].to_numpy(dtype="float32")
-
-    def loader(mask: np.ndarray, shuffle: bool) -> DataLoader:
-        rows = np.flatnonzero(mask)
-        tensors = TensorDataset(
-            torch.from_numpy(np.ascontiguousarray(feature_windows(values, rows, config.window))),
-            torch.from_numpy(volatility_at(features, rows)),
-            torch.from_numpy(target[rows]),
-        )
-        generator = torch.Generator().manual_seed(config.seed)
-        return DataLoader(
-            tensors, batch_size=config.batch_size, shuffle=shuffle, generator=generator
+    def loader(rows: np.ndarray, shuffle: bool) -> Any:
+        return window_loader(
+            samples,
+            rows,
+            window=config.window,
+            batch_size=config.batch_size,
+            seed=config.seed,
+            shuffle=shuffle,
         )
 
     network = build_network(
@@ -159,7 +93,7 @@ def fit_forecaster(
     module = QuantileRegressor(
         network,
         config.quantiles,
-        z_scores,
+        samples.z_scores,
         horizons=horizons,
         learning_rate=config.learning_rate,
         weight_decay=config.weight_decay,
@@ -167,8 +101,10 @@ def fit_forecaster(
         patience=config.patience,
     )
     trainer = build_trainer(config, logger=logger, callbacks=callbacks)
-    validation = loader(validation_mask, shuffle=False) if validation_mask.any() else None
-    trainer.fit(module, loader(train_mask, shuffle=True), validation)
+    validation = None
+    if samples.validation_rows.size:
+        validation = loader(samples.validation_rows, shuffle=False)
+    trainer.fit(module, loader(samples.train_rows, shuffle=True), validation)
     forecaster = NetworkForecaster(
         module.network,
         model=config.model,
@@ -177,20 +113,14 @@ def fit_forecaster(
         num_layers=config.num_layers,
         dropout=config.dropout,
         quantiles=config.quantiles,
-        z_scores=z_scores,
-        scaler=scaler,
+        z_scores=samples.z_scores,
+        scaler=samples.scaler,
         horizons=horizons,
     )
-    if validation_mask.any():
-        rows = np.flatnonzero(validation_mask)
-        medians = forecaster.quantile_returns(features, rows)[:, :, forecaster.median_index]
-        closes = features["close"].to_numpy(dtype="float64")[rows]
-        forecaster.median_sources = [
-            _median_source(target[rows, k], medians[:, k], closes, horizon)
-            for k, horizon in enumerate(horizons)
-        ]
+    if samples.held_out is not None and validation_start is not None:
+        _choose_on_held_out(forecaster, samples.held_out, validation_start)
     forecaster.epochs_trained = trainer.current_epoch  # type: ignore[attr-defined]
-    return calibrate(forecaster, prices, validation_start)  # type: ignore[return-value]
+    return forecaster
 
 
 def build_trainer(
@@ -265,6 +195,7 @@ def fit_baseline(
         forecaster = rival.fit(fitting, workers=workers, symbol_fits=symbol_fits)
     else:
         raise ValueError(f"unknown baseline {kind!r}: choose one of {', '.join(BASELINES)}")
+    del fitting  # a copy of most rows: not held while the calibration builds its features
     calibrate(forecaster, prices, held_out_start)
     return forecaster
 
@@ -333,6 +264,27 @@ def fit_combined(
     )
 
 
+def _choose_on_held_out(
+    forecaster: NetworkForecaster, held_out: HeldOut, validation_start: dt.date
+) -> None:
+    """Each horizon's median source, chosen on the validation samples, and the interval
+    recalibration, fitted on every held-out row with a full history."""
+    from market_predictor.models.calibration import calibration_on
+
+    features = held_out.features
+    rows = np.flatnonzero(held_out.validation)
+    medians = forecaster.quantile_returns(features, rows)[:, :, forecaster.median_index]
+    target = features[[target_column(h) for h in forecaster.horizons]].to_numpy(dtype="float32")
+    closes = features["close"].to_numpy(dtype="float64")[rows]
+    forecaster.median_sources = [
+        _median_source(target[rows, k], medians[:, k], closes, horizon)
+        for k, horizon in enumerate(forecaster.horizons)
+    ]
+    forecaster.calibration = calibration_on(
+        forecaster, features, held_out.eligible, validation_start
+    )
+
+
 def _median_source(target: np.ndarray, median: np.ndarray, closes: np.ndarray, horizon: int) -> str:
     """One horizon's median source, chosen on the validation rows whose target is known."""
     from market_predictor.models.network_forecaster import choose_median_source
@@ -341,12 +293,6 @@ def _median_source(target: np.ndarray, median: np.ndarray, closes: np.ndarray, h
     return choose_median_source(
         target[known].astype("float64"), median[known], closes[known], horizon=horizon
     )
-
-
-def _before(features: pd.DataFrame, validation_start: dt.date | None) -> np.ndarray:
-    if validation_start is None:
-        return np.ones(len(features), dtype=bool)
-    return (pd.to_datetime(features["date"]) < pd.Timestamp(validation_start)).to_numpy()
 
 
 def _deterministic(accelerator: str) -> bool | Literal["warn"]:

@@ -11,7 +11,7 @@ takes a range to forecast (default: the configured symbols that are stored, the 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -104,7 +104,9 @@ def load_history(
 def _training_range(
     group: PriceFeatureGroup, wanted: list[str] | None, start: dt.date | None, end: dt.date | None
 ) -> History:
-    rows = group.read(wanted, start, end)
+    from market_predictor.store.prices import BAR_COLUMNS
+
+    rows = group.read(wanted, start, end, columns=BAR_COLUMNS)
     if rows.empty:
         raise InputError(f"no price rows between {start or 'the start'} and {end or 'the end'}")
     first = pd.Timestamp(rows["date"].min()).date()
@@ -124,7 +126,9 @@ def _walk_forward_range(
     # from adding a one-day fold at the end (2012-12-31 - 1M + 1M = 2012-12-30).
     start = start or (pd.Timestamp(end) - walk_forward.span + pd.Timedelta(days=1)).date()
     check_range(start, end)
-    prices = group.read(symbols=wanted, end=end)
+    from market_predictor.store.prices import BAR_COLUMNS
+
+    prices = group.read(symbols=wanted, end=end, columns=BAR_COLUMNS)
     dates = pd.to_datetime(prices["date"])
     in_range = set(prices.loc[dates >= pd.Timestamp(start), "symbol"])
     absent = [s for s in wanted if s not in in_range]
@@ -179,10 +183,26 @@ def training_dataset(
 
     store = FeatureStore.from_settings(settings)
     if dataset_version is not None:
-        return store.datasets.read(dataset_version)
+        return store.datasets.read(dataset_version, bars_only=True)
     history = load_history(settings, symbols, start, end)
     held_out_windows(history.prices, config)
-    dataset = store.datasets.create(
-        store.prices(), history.start, history.end, history.symbols, reuse=True
+    selection = (history.start, history.end, history.symbols)
+    # Released before the dataset is written and read back: at thousands of symbols
+    # each copy of the rows is about a GB.
+    del history
+    dataset = store.datasets.create(store.prices(), *selection, reuse=True)
+    return store.datasets.read(dataset.version, bars_only=True)
+
+
+def dataset_batches(
+    settings: Settings, dataset: TrainingDataset, *, before: dt.date | None = None
+) -> Iterator[pd.DataFrame]:
+    """The dataset's rows dated before `before`, read from its table in batches of whole
+    symbols (what the network's fit streams)."""
+    from market_predictor.features import BATCH_ROWS
+    from market_predictor.store import FeatureStore
+
+    registry = FeatureStore.from_settings(settings).datasets
+    return registry.read_batches(
+        dataset.version, dataset.name, before=before, batch_rows=BATCH_ROWS
     )
-    return store.datasets.read(dataset.version)

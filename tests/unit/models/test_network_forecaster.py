@@ -134,3 +134,17 @@ def test_a_persistence_median_forecasts_no_change_but_keeps_the_interval(
     assert (with_persistence["predicted_close"] == with_persistence["last_close"]).all()
     pd.testing.assert_series_equal(with_persistence["lower"], with_network["lower"])
     pd.testing.assert_series_equal(with_persistence["upper"], with_network["upper"])
+
+
+def test_a_forecast_of_a_few_rows_equals_those_rows_of_a_forecast_of_every_row(
+    prices: pd.DataFrame, fitted: NetworkForecaster
+) -> None:
+    features = build_features(prices)
+    position = features.groupby("symbol", sort=False).cumcount().to_numpy()
+    every = np.flatnonzero(position >= fitted.min_history - 1)
+    picked = [0, 1, 57, len(every) // 2, len(every) - 1]  # neighbours, and both symbols
+    assert len(set(features["symbol"].to_numpy()[every[picked]])) == 2
+    np.testing.assert_array_equal(
+        fitted.quantile_returns(features, every[picked]),
+        fitted.quantile_returns(features, every)[picked],
+    )

@@ -129,3 +129,38 @@ def test_reading_a_dataset_whose_rows_were_changed_is_refused(store: FeatureStor
     table.replace_where(rows, "true")  # the original rows again
     _, back = store.datasets.read(dataset.version)
     assert content_hash(back) == dataset.content_hash
+
+
+@pytest.mark.parametrize("batch_rows", [1, 400, 10_000])
+def test_batches_are_the_datasets_rows_before_the_cut_in_whole_symbols(
+    settings: Settings, batch_rows: int
+) -> None:
+    from tests.fixtures.ml import store_prices, synthetic_prices
+
+    store_prices(settings, synthetic_prices(("CCC", "AAA", "BBB"), days=200))
+    store = FeatureStore.from_settings(settings)
+    dataset = store.datasets.create(store.prices(), dt.date(2015, 1, 1), dt.date(2016, 12, 31))
+    cut = dt.date(2015, 6, 1)
+    batches = list(store.datasets.read_batches(dataset.version, before=cut, batch_rows=batch_rows))
+    _, rows = store.datasets.read(dataset.version)
+    expected = rows.loc[rows["date"] < pd.Timestamp(cut), list(prices.BAR_COLUMNS)]
+    pd.testing.assert_frame_equal(
+        pd.concat(batches, ignore_index=True), expected.reset_index(drop=True)
+    )
+    symbols = [list(pd.unique(batch["symbol"])) for batch in batches]
+    assert [s for group in symbols for s in group] == ["AAA", "BBB", "CCC"]
+    per_batch = {1: 1, 400: 2, 10_000: 3}[batch_rows]  # the dataset holds 200 rows a symbol
+    assert max(len(group) for group in symbols) == per_batch
+
+
+def test_rows_come_back_in_key_order_whatever_order_they_were_in() -> None:
+    from market_predictor.store.datasets import in_key_order
+
+    dates = pd.to_datetime(["2024-01-02", "2024-01-03"])
+    ordered = pd.DataFrame(
+        {"symbol": ["A", "A", "B", "B"], "date": [*dates, *dates], "x": range(4)}
+    )
+    pd.testing.assert_frame_equal(in_key_order(ordered), ordered)
+    for shuffled in (ordered.iloc[[1, 0, 2, 3]], ordered.iloc[[2, 3, 0, 1]]):
+        pd.testing.assert_frame_equal(in_key_order(shuffled), ordered)
+    assert in_key_order(ordered.iloc[:0]).empty
