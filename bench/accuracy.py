@@ -133,9 +133,11 @@ def _walk_forward(
         network_factory,
         parse_retrain_every,
         walk_forward,
+        with_combined,
     )
     from market_predictor.config import get_settings
     from market_predictor.ingest import ingest_prices
+    from market_predictor.training.gate import COMBINED
     from market_predictor.training.history import WalkForward, load_history, merged_config
 
     _single_threaded_torch(torch)
@@ -157,7 +159,7 @@ def _walk_forward(
         **baseline_factories(
             config.quantiles,
             config.validation_months,
-            kinds=settings.rivals,
+            kinds=[kind for kind in settings.rivals if kind != COMBINED],
             horizons=settings.horizons,
             workers=settings.fit_workers,
         ),
@@ -165,6 +167,10 @@ def _walk_forward(
             config.quantiles, 0, ["persistence"], settings.horizons
         )["persistence"],
     }
+    # The combined candidate as `mpp backtest` makes it: the fold's own network and rivals.
+    factories = with_combined(
+        factories, config.model, config.quantiles, config.validation_months, settings.horizons
+    )
     if with_reference:
         factories["reference"] = lambda rows, fold: ReferenceForecaster(config.quantiles).fit(rows)
     timed = {name: _timed(name, factory, fit_seconds) for name, factory in factories.items()}

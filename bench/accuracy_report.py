@@ -58,6 +58,9 @@ def _method(run: Run, meta: dict[str, Any], command: str) -> list[str]:
         "- **garch, gjr_garch, egarch**: GARCH(1,1), GJR-GARCH(1,1) and EGARCH(1,1) with "
         "Student-t errors (`arch`), **har**: log-HAR on a range-based variance; each fitted "
         "per symbol, quantiles by filtered historical simulation of its h-day variance.",
+        "- **combined**: the quantile average (Vincentization) of the fold's network and "
+        "the rival with the lowest pinball on the fold's early-stopping months, as `mpp "
+        "train` registers it (market_predictor.models.combined).",
         "- Every forecaster above is fitted before its fold's last "
         f"{config['validation_months']} months and its interval recalibrated on them "
         "(market_predictor.models.calibration), as `mpp train` does; "

@@ -59,6 +59,11 @@ def _served(result: dict[str, Any]) -> tuple[bool, str | None, bool]:
     return result["became_champion"], result["champion_version"], result["is_baseline"]
 
 
+def _outcome(decision: str | None) -> str | None:
+    """A version's gate tag without the rejection's wording (see the test)."""
+    return "rejected" if decision and decision.startswith("rejected_vs_") else decision
+
+
 def _written(settings: Settings) -> dict[str, Any]:
     uri = settings.resolved_tracking_uri
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -66,7 +71,7 @@ def _written(settings: Settings) -> dict[str, Any]:
     return {
         "runs": len(client.search_runs(experiments)),
         "versions": sorted(
-            (v.version, v.tags.get("gate_decision"))
+            (v.version, _outcome(v.tags.get("gate_decision")))
             for v in client.search_model_versions("name='market-price-predictor'")
         ),
         "datasets": len(FeatureStore.from_settings(settings).datasets.list()),
