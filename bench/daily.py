@@ -36,8 +36,12 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.daily_horizons import render_horizons, run_horizons
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / ".work" / "daily"
@@ -192,7 +196,19 @@ def same_tables(home: Path, other: Path, until: str) -> dict[str, bool]:
         }
 
     ours, theirs = tables(home), tables(other)
-    return {name: ours[name].equals(theirs[name]) for name in ours}
+    return {name: _same_values(ours[name], theirs[name]) for name in ours}
+
+
+def _same_values(ours: pd.DataFrame, theirs: pd.DataFrame) -> bool:
+    """Equal values, whatever the dtypes: a nullable integer column reads as float from
+    a longer table (one with a null in a later row) and as int from a shorter one."""
+    import pandas as pd
+
+    try:
+        pd.testing.assert_frame_equal(ours, theirs, check_dtype=False)
+    except AssertionError:
+        return False
+    return True
 
 
 def stored_forecasts(home: Path, day: str) -> dict[str, object]:
@@ -374,6 +390,7 @@ class Replay:
     baseline: Step
     baseline_days: int
     identical: bool
+    differing: list[str]
     champion: str
 
 
@@ -430,7 +447,8 @@ def run_replay(
         prep_env,
         "compare",
     )
-    identical = bool(compared.output) and all(compared.output.values())
+    differing = [name for name, same in compared.output.items() if not same]
+    identical = bool(compared.output) and not differing
     return Replay(
         symbols=args.replay_symbols,
         days=args.replay_days,
@@ -438,6 +456,7 @@ def run_replay(
         baseline=results["baseline"][1],
         baseline_days=args.baseline_days,
         identical=identical,
+        differing=differing,
         champion=str(setup.output["champion"]),
     )
 
@@ -540,9 +559,11 @@ def render(
         )
     lines += [
         "",
-        f"The {replay.baseline_days} days both codes replayed left "
-        f"{'the same' if replay.identical else '**different**'} rows in the prices, "
-        "predictions, errors, summary and interval-scale tables.",
+        f"The {replay.baseline_days} days both codes replayed left the same rows in the "
+        "prices, predictions, errors, summary and interval-scale tables."
+        if replay.identical
+        else f"The {replay.baseline_days} days both codes replayed left **different** rows "
+        f"in: {', '.join(replay.differing) or 'every table (the comparison failed)'}.",
         "",
     ]
     return "\n".join(lines)
