@@ -13,25 +13,13 @@ from deltalake import DeltaTable
 
 from market_predictor.store import FeatureStore, predictions, summary
 from market_predictor.store.delta import Table
+from tests.fixtures.data import forecast_row
 
 D = dt.date
 
 
 def _forecast(as_of: dt.date, upper: float = 11.0) -> dict[str, object]:
-    return {
-        "symbol": "AAPL",
-        "as_of_date": as_of,
-        "target_date": as_of + dt.timedelta(days=1),
-        "model_name": "m",
-        "model_version": "1",
-        "last_close": 10.0,
-        "predicted_close": 10.0,
-        "lower": 9.0,
-        "upper": upper,
-        "predicted_return": 0.0,
-        "run_id": "r",
-        "created_at": pd.Timestamp("2013-01-05", tz="UTC"),
-    }
+    return forecast_row("AAPL", as_of, upper)
 
 
 def _old_schema(schema: pa.Schema) -> pa.Schema:

@@ -14,30 +14,13 @@ from deltalake import DeltaTable, write_deltalake
 from market_predictor.reuse import across_days
 from market_predictor.store import FeatureStore
 from market_predictor.store.filters import all_of, date_range, matching
+from tests.fixtures.data import forecast_row
 
 D = dt.date
 
 
 def _forecasts(symbol: str, day: dt.date, upper: float = 11.0) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "symbol": symbol,
-                "as_of_date": day,
-                "target_date": day + dt.timedelta(days=1),
-                "horizon": 1,
-                "model_name": "m",
-                "model_version": "1",
-                "last_close": 10.0,
-                "predicted_close": 10.0,
-                "lower": 9.0,
-                "upper": upper,
-                "predicted_return": 0.0,
-                "run_id": "r",
-                "created_at": pd.Timestamp("2013-01-05", tz="UTC"),
-            }
-        ]
-    )
+    return pd.DataFrame([{**forecast_row(symbol, day, upper), "horizon": 1}])
 
 
 def _fresh(store: FeatureStore, condition: object) -> pd.DataFrame:
