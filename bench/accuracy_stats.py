@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from market_predictor.evaluation import DEFAULT_QUANTILES
-from market_predictor.interval_tests import IntervalBacktest, interval_backtest
+from market_predictor.interval_tests import IntervalBacktest, forecasts_backtest
 
 BOOTSTRAP_DRAWS = 2000
 MIN_BLOCK = 20  # trading days: losses cluster with volatility for weeks
@@ -138,15 +138,7 @@ def every_hth(rows: pd.DataFrame, horizon: int) -> pd.DataFrame:
 
 def var_tests(rows: pd.DataFrame, horizon: int) -> IntervalBacktest:
     """Kupiec and Christoffersen tests of one symbol's interval on every h-th forecast."""
-    chosen = every_hth(rows, horizon)
-    return interval_backtest(
-        chosen["actual_close"],
-        chosen["lower"],
-        chosen["upper"],
-        lower_level=min(DEFAULT_QUANTILES),
-        upper_level=max(DEFAULT_QUANTILES),
-        groups=chosen["symbol"],
-    )
+    return forecasts_backtest(every_hth(rows, horizon), DEFAULT_QUANTILES)
 
 
 def half_year(dates: pd.Series) -> pd.Series:
