@@ -52,6 +52,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench import method_of
+
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks" / "interval_rules.md"
 QUANTILES = (0.1, 0.5, 0.9)
 HORIZONS = (1, 5, 21)
@@ -350,7 +352,7 @@ def render(results: pd.DataFrame, args: argparse.Namespace, seconds: float) -> s
     lines = [
         "## Choosing the interval's calibration rules on synthetic series",
         "",
-        (__doc__ or "").split("\n\n", 1)[1].split("Run:")[0].strip(),
+        method_of(__doc__),
         "",
         f"Command: `.venv/bin/python -m bench.interval_rules --seeds {args.seeds}` "
         f"({seconds / 60:.0f} min on {os.cpu_count()} shared cores, load average "

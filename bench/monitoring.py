@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench import method_of
 from bench.overlap_sizes import size_table
 
 SYMBOLS = ["AAPL", "MSFT", "IBM", "GOOG"]
@@ -584,7 +585,7 @@ def render(
     lines = [
         "## Monitoring: false alarms and detection delay of the retrain triggers",
         "",
-        (__doc__ or "").split("\n\n", 1)[1].split("Run:")[0].strip(),
+        method_of(__doc__),
         "",
         f"Command: `.venv/bin/python -m bench.monitoring --paths {args.paths} "
         f"--seed {args.seed} --alpha {args.alpha} --ceiling-paths {args.ceiling_paths} "

@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench import method_of
+
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "benchmarks" / "regime.md"
 TRAIN_YEARS = 4
@@ -299,7 +301,7 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, timing: dict
     lines = [
         "## Regime benchmark: the served interval through a volatility halving and tripling",
         "",
-        (__doc__ or "").split("\n\n", 1)[1].split("Run:")[0].strip(),
+        method_of(__doc__),
         "",
         f"Command: `.venv/bin/python -m bench.regime --seeds {args.seeds} --max-epochs "
         f"{args.max_epochs}`: {timing['seconds'] / 60:.0f} min on {os.cpu_count()} shared "
