@@ -179,6 +179,8 @@ class TrainResult(Result):
     interval_tests: dict[str, IntervalBacktest] = Field(default_factory=dict)
     # What the combined candidate averages (empty when it was not scored).
     combined_components: list[str] = Field(default_factory=list)
+    # Rivals the settings chose that the gate did not compare, and why.
+    left_out: dict[str, str] = Field(default_factory=dict)
     baseline_version: str | None = None
     # The registered version of a volatility rival the gate made champion, by kind.
     rival_versions: dict[str, str] = Field(default_factory=dict)

@@ -189,6 +189,7 @@ def train(
         previous=None if champion is None else champion.version,
         epochs_trained=getattr(network, "epochs_trained", None),
         median_source=getattr(network, "median_source", None),
+        left_out=report.left_out(chosen, rivals, results, config.model),
     )
 
 

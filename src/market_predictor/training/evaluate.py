@@ -74,6 +74,11 @@ def forecasts_with_outcomes(
     return attach_outcomes(forecaster.predict_range(prices, start=start), prices)
 
 
+# An optional contestant that shares fewer of the first's (the network's) forecasts than
+# this is left out: the comparison on common rows would rest on a minority of them.
+MIN_SHARED_SHARE = 0.5
+
+
 def validation_forecasts(
     forecasters: Mapping[str, Forecaster],
     rows: pd.DataFrame,
@@ -82,15 +87,33 @@ def validation_forecasts(
     optional: Collection[str] = (),
 ) -> dict[str, pd.DataFrame]:
     """Each forecaster's forecasts with outcomes from `start` on. One named in `optional`
-    that forecasts fewer rows than the first (the network) is left out, since the
-    comparison on common rows would otherwise lose rows to it."""
+    that forecasts fewer than MIN_SHARED_SHARE of the first's (the network's) is left
+    out; one that misses fewer (a symbol too young for its history) or forecasts more
+    stays, and the comparison is made on the rows every contestant covers. Leaving a
+    rival out for any difference in rows would drop every volatility model from the gate
+    of a universe holding one recent listing."""
     results: dict[str, pd.DataFrame] = {}
     for name, forecaster in forecasters.items():
         scored = forecasts_with_outcomes(forecaster, rows, start)
-        if name in optional and results and len(scored) != len(next(iter(results.values()))):
-            continue
+        if name in optional and results:
+            if shared_share(scored, next(iter(results.values()))) < MIN_SHARED_SHARE:
+                continue
         results[name] = scored
     return results
+
+
+def shared_share(forecasts: pd.DataFrame, reference: pd.DataFrame) -> float:
+    """The share of `reference`'s (symbol, as-of date, horizon) forecasts that
+    `forecasts` also makes (1 when `reference` is empty)."""
+    if reference.empty:
+        return 1.0
+    keys = [key for key in ("symbol", "as_of_date", "horizon") if key in reference]
+    if forecasts.empty or any(key not in forecasts for key in keys):
+        return 0.0
+    mine = forecasts[keys].drop_duplicates()
+    mine["symbol"] = mine["symbol"].astype(str)
+    theirs = reference[keys].assign(symbol=reference["symbol"].astype(str))
+    return len(theirs.merge(mine, on=keys, how="inner")) / len(reference)
 
 
 def common_rows(results: Mapping[str, pd.DataFrame], horizon: int = 1) -> dict[str, pd.DataFrame]:

@@ -4,7 +4,7 @@ gate's typed outcome and what was registered."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from market_predictor.interval_tests import IntervalBacktest
@@ -19,7 +19,9 @@ from market_predictor.training.gate import (
     PERSISTENCE,
     SCORED,
     GateOutcome,
+    Rival,
 )
+from market_predictor.training.evaluate import MIN_SHARED_SHARE
 from market_predictor.training.run import Registered
 
 if TYPE_CHECKING:
@@ -42,6 +44,7 @@ def train_result(
     previous: str | None,
     epochs_trained: int | None,
     median_source: str | None,
+    left_out: Mapping[str, str] | None = None,
 ) -> TrainResult:
     champion_now = registered.champion_version
     baseline = registered.baseline_version
@@ -69,7 +72,9 @@ def train_result(
             outcome, registered, network=network, previous=previous, median_source=median_source
         )
         + _horizons_sentence(outcome, horizon_metrics)
-        + _combined_sentence(components, network),
+        + _combined_sentence(components, network)
+        + _left_out_sentence(left_out or {}),
+        left_out=dict(left_out or {}),
         network=network,
         baseline_version=baseline,
         garch_version=registered.rivals.get("garch"),
@@ -176,6 +181,33 @@ def _combined_sentence(components: list[str], network: str) -> str:
         f" The combined forecast averages the quantiles of {' and '.join(names)}"
         " (the best rival on the early-stopping months)."
     )
+
+
+def left_out(
+    chosen: Sequence[Rival], fitted: Collection[str], scored: Collection[str], network: str
+) -> dict[str, str]:
+    """Why each rival the settings chose is not in the gate's comparison: it could not be
+    fitted (fit_rivals leaves out an optional rival with too little data), or it forecast
+    too few of the network's validation rows (evaluate.validation_forecasts)."""
+    display = NETWORK_DISPLAY_NAMES.get(network, network)
+    reasons: dict[str, str] = {}
+    for rival in chosen:
+        if rival.name in scored:
+            continue
+        if rival.name not in fitted:
+            reasons[rival.name] = "it could not be fitted: no symbol has enough history"
+        else:
+            reasons[rival.name] = (
+                f"it forecast fewer than {MIN_SHARED_SHARE:.0%} of the {display}'s validation rows"
+            )
+    return reasons
+
+
+def _left_out_sentence(reasons: Mapping[str, str]) -> str:
+    if not reasons:
+        return ""
+    listed = "; ".join(f"{LABELS[name]} ({why})" for name, why in reasons.items())
+    return f" Left out of the gate: {listed}."
 
 
 def _capitalised(text: str) -> str:

@@ -1,11 +1,12 @@
-"""Validation forecasts: every contestant on the same rows, and an optional rival that
-would cost the comparison rows is left out rather than shrinking it."""
+"""Validation forecasts: every contestant on the same rows; an optional rival that shares
+under half of the network's rows is left out rather than shrinking the comparison to them."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pandas as pd
+import pytest
 
 from market_predictor.models.baselines import PersistenceForecaster
 from market_predictor.models.garch import GarchForecaster
@@ -14,6 +15,7 @@ from market_predictor.training.evaluate import (
     compare_by_horizon,
     compare_on_common_rows,
     forecasts_with_outcomes,
+    shared_share,
     validation_forecasts,
 )
 from tests.fixtures.ml import garch_prices
@@ -29,7 +31,7 @@ def _prices() -> pd.DataFrame:
     return prices[~late].reset_index(drop=True)
 
 
-def test_an_optional_forecaster_covering_fewer_rows_is_left_out_and_a_required_one_kept() -> None:
+def test_an_optional_forecaster_missing_a_young_symbols_rows_is_compared_on_common_rows() -> None:
     prices = _prices()
     fitting = prices[pd.to_datetime(prices["date"]) < pd.Timestamp(START)]
     persistence = PersistenceForecaster().fit(fitting)
@@ -38,8 +40,7 @@ def test_an_optional_forecaster_covering_fewer_rows_is_left_out_and_a_required_o
     assert len(forecasts_with_outcomes(garch, prices, START)) < len(
         forecasts_with_outcomes(persistence, prices, START)
     )
-    assert list(validation_forecasts(forecasters, prices, START, optional=["garch"])) == ["model"]
-    kept = validation_forecasts(forecasters, prices, START)
+    kept = validation_forecasts(forecasters, prices, START, optional=["garch"])
     assert list(kept) == ["model", "garch"]
     metrics = compare_on_common_rows(kept, persistence.quantiles)
     assert metrics["model"]["n"] == metrics["garch"]["n"] == len(kept["garch"])
@@ -55,6 +56,59 @@ def test_an_optional_forecaster_covering_every_row_is_kept() -> None:
     kept = validation_forecasts(forecasters, prices, START, optional=["garch"])
     assert list(kept) == ["model", "garch"]
     assert len(kept["model"]) == len(kept["garch"]) > 0
+
+
+class _Fixed:
+    """A forecaster that makes the given forecasts whatever the prices."""
+
+    def __init__(self, forecasts: pd.DataFrame) -> None:
+        self.forecasts = forecasts
+
+    def predict_range(self, prices: pd.DataFrame, start: dt.date | None = None) -> pd.DataFrame:
+        return self.forecasts
+
+
+def _made_on(days: list[str], horizon: int = 1) -> _Fixed:
+    return _Fixed(pd.DataFrame([_forecast("AAA", day, horizon, 12) for day in days]))
+
+
+DAYS = [f"2024-01-{d:02d}" for d in (1, 2, 3, 4)]
+
+
+@pytest.mark.parametrize(
+    ("rival_days", "kept"),
+    [
+        (DAYS[:2], True),  # half of the network's forecasts: enough to be compared on
+        (DAYS[:1], False),  # a quarter: the comparison would lose most of the network's
+        ([], False),
+        ([*DAYS, "2024-01-05", "2024-01-08"], True),  # more than the network (a shorter history)
+    ],
+)
+def test_an_optional_forecaster_is_left_out_only_when_it_shares_under_half_the_first_ones_rows(
+    rival_days: list[str], kept: bool
+) -> None:
+    prices = _closes("AAA", [10.0 + i for i in range(12)])
+    forecasters = {"model": _made_on(DAYS), "har": _made_on(rival_days)}
+    results = validation_forecasts(
+        forecasters,  # type: ignore[arg-type]
+        prices,
+        dt.date(2024, 1, 1),
+        optional=["har"],
+    )
+    assert ("har" in results) is kept
+    # A required contestant is never left out.
+    assert "har" in validation_forecasts(forecasters, prices, dt.date(2024, 1, 1))  # type: ignore[arg-type]
+
+
+def test_the_shared_share_counts_a_forecast_only_at_its_own_horizon() -> None:
+    network = pd.DataFrame([_forecast("AAA", day, 1, 12) for day in DAYS[:2]])
+    at_five = pd.DataFrame([_forecast("AAA", day, 5, 12) for day in DAYS[:2]])
+    other_symbol = network.assign(symbol="BBB")
+    assert shared_share(network, network) == 1.0
+    assert shared_share(at_five, network) == 0.0
+    assert shared_share(other_symbol, network) == 0.0
+    assert shared_share(network.iloc[:1], network) == 0.5
+    assert shared_share(network, network.iloc[:0]) == 1.0
 
 
 def _closes(symbol: str, closes: list[float]) -> pd.DataFrame:

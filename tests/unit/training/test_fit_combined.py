@@ -63,18 +63,19 @@ def test_the_choice_is_made_on_the_early_stopping_months_only(fitted) -> None:  
     assert list(seen.components) == [NETWORK, "persistence"]
 
 
-def test_a_rival_forecasting_fewer_early_stopping_rows_than_the_network_is_not_chosen(
+def test_a_young_symbol_the_rival_cannot_forecast_yet_does_not_keep_it_from_being_chosen(
     fitted,  # type: ignore[no-untyped-def]
 ) -> None:
     prices, lead, rivals = fitted
     # A symbol listed 60 trading days before the early-stopping months end: the lead
-    # (22 rows of history) forecasts it there, GARCH (126) does not.
+    # (22 rows of history) forecasts it there, GARCH (126) does not. The choice is made
+    # on the rows both forecast, so GARCH stays the partner it is without that symbol.
     young = prices[prices["symbol"] == "GGG"].tail(60 + 200).head(60).assign(symbol="NEW")
     young = young.assign(date=pd.bdate_range(end=GATE - dt.timedelta(days=1), periods=60))
     with_young = pd.concat([prices, young], ignore_index=True)
     combined = fit_combined(lead, rivals, with_young, STOPPING, GATE, LEVELS)
-    assert "garch" not in combined.selection
-    assert list(combined.components) == [NETWORK, "persistence"]
+    assert "garch" in combined.selection
+    assert list(combined.components) == [NETWORK, "garch"]
 
 
 def test_without_early_stopping_months_the_partner_is_persistence(fitted) -> None:  # type: ignore[no-untyped-def]

@@ -121,3 +121,26 @@ def test_a_median_that_fell_back_to_the_last_close_is_said_plainly() -> None:
         " better-calibrated interval."
     )
     assert "median" not in _message(pinballs, registered, median_source=None)
+
+
+def test_a_chosen_rival_missing_from_the_comparison_is_named_with_its_reason() -> None:
+    from market_predictor.training.gate import RIVALS
+    from market_predictor.training.report import left_out
+
+    chosen = [r for r in RIVALS if r.name in ("persistence", "garch", "har", "egarch")]
+    reasons = left_out(
+        chosen,
+        fitted=["persistence", "garch", "har"],
+        scored=["model", "persistence", "garch"],
+        network="lstm",
+    )
+    assert reasons == {
+        "har": "it forecast fewer than 50% of the LSTM's validation rows",
+        "egarch": "it could not be fitted: no symbol has enough history",
+    }
+    assert (
+        left_out(
+            chosen, ["persistence", "garch", "har", "egarch"], [r.name for r in chosen], "lstm"
+        )
+        == {}
+    )
