@@ -234,3 +234,33 @@ def test_every_rival_is_calibrated_before_the_gate_window(
     assert card is not None
     assert set(card.validation) == {"model", "persistence", "drift", "garch"}
     assert card.validation["garch"].pinball == first_run.metrics["garch"].pinball
+
+
+def _recent_listings(count: int, rows: int, end: pd.Timestamp) -> pd.DataFrame:
+    """`count` symbols listed `rows` business days before `end`."""
+    listed = garch_prices(symbols=[f"NEW{i}" for i in range(count)], days=rows, seed=5)
+    shift = end - listed["date"].max()
+    return listed.assign(date=listed["date"] + shift)
+
+
+def test_recent_listings_drop_out_of_the_comparison_not_the_rivals_that_cannot_forecast_them(
+    mlflow_home: Settings,
+) -> None:
+    old = garch_prices(days=700)
+    end = pd.Timestamp(old["date"].max())
+    # One listing 60 days old: GARCH (126 rows of history) forecasts none of its days,
+    # log-HAR (23) more of them than the network (window 10) does.
+    store_prices(mlflow_home, pd.concat([old, _recent_listings(1, 60, end)], ignore_index=True))
+    settings = mlflow_home.model_copy(update={"rivals": (*mlflow_home.rivals, "har")})
+    summary = train(settings, config_overrides={**FAST_TRAINING, "max_epochs": 1})
+    assert summary.left_out == {}
+    compared = {who: m.n for who, m in summary.metrics.items() if m is not None}
+    assert set(compared) == {"model", "persistence", "drift", "garch", "har"}
+    assert len(set(compared.values())) == 1  # every contestant on the same rows
+
+    # Four more such listings: GARCH shares fewer than half of the network's forecasts.
+    store_prices(mlflow_home, _recent_listings(5, 100, end))
+    summary = train(settings, config_overrides={**FAST_TRAINING, "max_epochs": 1})
+    assert summary.metrics["garch"] is None and summary.metrics["har"] is not None
+    assert list(summary.left_out) == ["garch"]
+    assert "Left out of the gate: GARCH(1,1)-t (it forecast fewer than 50%" in summary.message

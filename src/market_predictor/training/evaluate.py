@@ -95,9 +95,13 @@ def validation_forecasts(
     results: dict[str, pd.DataFrame] = {}
     for name, forecaster in forecasters.items():
         scored = forecasts_with_outcomes(forecaster, rows, start)
-        if name in optional and results:
-            if shared_share(scored, next(iter(results.values()))) < MIN_SHARED_SHARE:
-                continue
+        first = next(iter(results.values()), None)
+        if (
+            name in optional
+            and first is not None
+            and shared_share(scored, first) < MIN_SHARED_SHARE
+        ):
+            continue
         results[name] = scored
     return results
 

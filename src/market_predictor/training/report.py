@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from market_predictor.interval_tests import IntervalBacktest
 from market_predictor.results import TrainResult
 from market_predictor.training.config import NETWORK_DISPLAY_NAMES
+from market_predictor.training.evaluate import MIN_SHARED_SHARE
 from market_predictor.training.gate import (
     BASELINE,
     CHAMPION,
@@ -21,7 +22,6 @@ from market_predictor.training.gate import (
     GateOutcome,
     Rival,
 )
-from market_predictor.training.evaluate import MIN_SHARED_SHARE
 from market_predictor.training.run import Registered
 
 if TYPE_CHECKING:
