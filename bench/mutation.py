@@ -20,12 +20,14 @@ import datetime as dt
 import fnmatch
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "benchmarks" / "mutation.md"
@@ -147,6 +149,70 @@ GROUPS = (
             f"{M}.day.x__default_as_of__mutmut_*",
             f"{M}.inference.x_read_window__mutmut_*",
             f"{M}.checks.x_check_not_future__mutmut_*",
+        ),
+    ),
+    Group(
+        "intervals and horizons",
+        ("online_calibration.py", "interval_tests.py", "models/calibration.py", "calendar.py"),
+        (
+            *(
+                f"{M}.online_calibration.{function}__mutmut_*"
+                for function in (
+                    "x_step",
+                    "x_scaled_bound",
+                    "x_scale_interval",
+                    "x_state_from_errors",
+                    "x_continue_states",
+                    "x__fold",
+                    "x_simulate",
+                    "x__simulate_one",
+                    "x__served",
+                    "xǁOnlineRuleǁat",
+                    "xǁOnlineRuleǁfor_quantiles",
+                )
+            ),
+            *(
+                f"{M}.interval_tests.{function}__mutmut_*"
+                for function in (
+                    "x_pof_statistic",
+                    "x_transition_counts",
+                    "x_independence_statistic",
+                    "x_conditional_coverage_statistic",
+                    "x_interval_score",
+                    "x_likelihood_ratio_test",
+                    "x_hit_backtest",
+                    "x_interval_backtest",
+                    "x__log_likelihood",
+                    "x__rate",
+                    "x__pof",
+                    "x__independence",
+                    "x__conditional_coverage",
+                    "x__probability",
+                    "x__as_hits",
+                    "x__as_table",
+                )
+            ),
+            *(
+                f"{M}.models.calibration.{function}__mutmut_*"
+                for function in (
+                    "x_level_factors",
+                    "x_shrunk_factors",
+                    "x_fit_calibration",
+                    "x_calibration_on",
+                    "xǁIntervalCalibrationǁfactors_for",
+                    "xǁIntervalCalibrationǁapply",
+                )
+            ),
+            # The target date of an h-day forecast and the trading-day counts behind it.
+            *(
+                f"{M}.calendar.{function}__mutmut_*"
+                for function in (
+                    "x_next_trading_day",
+                    "x_shift_trading_days",
+                    "x_trading_days",
+                    "x_trading_days_between",
+                )
+            ),
         ),
     ),
 )
@@ -407,6 +473,175 @@ EQUIVALENT: dict[str, str] = {
         )
         for n in (8, 10)
     },
+    # intervals and horizons
+    **{
+        f"{M}.online_calibration.x__fold__mutmut_{n}": (
+            "equivalent: continue_states returns before folding when no error has a close,"
+            " so some group always counts at least 1 and the max's initial is never used"
+        )
+        for n in (10, 11)
+    },
+    **{
+        f"{M}.online_calibration.x__simulate_one__mutmut_{n}": (
+            "equivalent: as-of and target dates are unique within a (run, symbol, horizon),"
+            " so every sort kind gives the same order"
+        )
+        for n in (3, 5, 14, 16)
+    },
+    **{
+        f"{M}.online_calibration.x__simulate_one__mutmut_{n}": (
+            "equivalent: numpy reads a sort kind by its first letter in either case"
+        )
+        for n in (7, 18)
+    },
+    f"{M}.online_calibration.x__simulate_one__mutmut_27": (
+        "equivalent: side='left' is searchsorted's default"
+    ),
+    **{
+        f"{M}.online_calibration.x_continue_states__mutmut_{n}": (
+            "equivalent: the codes' order only orders the groups, and the result is sorted"
+            " by symbol and horizon"
+        )
+        for n in (12, 14, 18)
+    },
+    f"{M}.online_calibration.x_continue_states__mutmut_20": (
+        "equivalent: horizons are int64 already (the predictions schema, or assign(horizon=1))"
+    ),
+    f"{M}.online_calibration.x_continue_states__mutmut_26": (
+        "equivalent: lexsort orders dates, timestamps and datetime64 alike"
+    ),
+    **{
+        f"{M}.online_calibration.x_continue_states__mutmut_{n}": (
+            "equivalent: merge without `on` joins on the shared columns, exactly symbol and horizon"
+        )
+        for n in (55, 58)
+    },
+    **{
+        f"{M}.online_calibration.x_continue_states__mutmut_{n}": (
+            "equivalent: closes, bounds and the merged log scales are float64 already"
+        )
+        for n in (73, 85, 93, 99)
+    },
+    f"{M}.online_calibration.x_continue_states__mutmut_152": (
+        "equivalent: concatenating the empty frame of unmoved states (same columns and"
+        " dtypes) changes no value; the guard only saves a copy"
+    ),
+    **{
+        f"{M}.online_calibration.x_continue_states__mutmut_{n}": (
+            "equivalent: the result is re-indexed by sort_values(ignore_index=True)"
+        )
+        for n in (154, 156, 157)
+    },
+    **{
+        f"{M}.online_calibration.x_scale_interval__mutmut_{n}": (
+            "equivalent: astype(None) makes the horizons floats, and 1.0 finds the state"
+            " of horizon 1 in the index as 1 does"
+        )
+        for n in (20, 33)
+    },
+    f"{M}.online_calibration.x_scale_interval__mutmut_28": (
+        "equivalent: the states' symbols are strings already (the scales schema)"
+    ),
+    f"{M}.online_calibration.x_scale_interval__mutmut_29": (
+        "equivalent: the states' horizons are int64 already (the scales schema)"
+    ),
+    **{
+        f"{M}.online_calibration.x_scale_interval__mutmut_{n}": (
+            "equivalent: closes, bounds and the reindexed log scales are float64 already"
+        )
+        for n in (43, 51, 59, 73, 87)
+    },
+    **{
+        f"{M}.online_calibration.x_scaled_bound__mutmut_{n}": (
+            "equivalent: both callers (scale_interval, _simulate_one) pass float64 arrays"
+        )
+        for n in (3, 5, 10, 12, 18, 20)
+    },
+    **{
+        f"{M}.online_calibration.x_simulate__mutmut_{n}": (
+            "equivalent: pd.to_datetime gives datetime64[ns] already"
+        )
+        for n in (38, 44)
+    },
+    **{
+        f"{M}.online_calibration.x_simulate__mutmut_{n}": (
+            "equivalent: a backtest's closes and bounds are float64 already"
+        )
+        for n in (50, 55, 60, 65)
+    },
+    **{
+        f"{M}.online_calibration.x_simulate__mutmut_{n}": (
+            "equivalent: each group serves its own rows in place, so the order the groups"
+            " are visited in changes nothing"
+        )
+        for n in (71, 73, 74)
+    },
+    **{
+        f"{M}.interval_tests.x__as_table__mutmut_{n}": (
+            "equivalent: without the float64 cast numbers (ints, nullable floats, whose"
+            " missing values numpy reads as NaN) compare, subtract and average the same"
+        )
+        for n in (3, 5)
+    },
+    f"{M}.interval_tests.x__rate__mutmut_4": (
+        "equivalent: with no rows the rate multiplies nothing (xlogy(0, .) = 0), so any"
+        " value gives the same likelihood"
+    ),
+    **{
+        f"{M}.interval_tests.x_interval_score__mutmut_{n}": (
+            "equivalent: an outcome on a bound adds its distance to it, 0, either way"
+        )
+        for n in (24, 34)
+    },
+    f"{M}.interval_tests.x_transition_counts__mutmut_25": (
+        "equivalent: numpy reads a sort kind by its first letter in either case"
+    ),
+    **{
+        f"{M}.models.calibration.x{cls}__mutmut_{n}": (
+            "equivalent: np.sort's default axis is the last, the levels"
+        )
+        for cls, n in (("_calibration_on", 24), ("ǁIntervalCalibrationǁapply", 10))
+    },
+    **{
+        f"{M}.models.calibration.x_calibration_on__mutmut_{n}": (
+            "equivalent: build_features' target columns are float64 already"
+        )
+        for n in (8, 35)
+    },
+    **{
+        f"{M}.models.calibration.x_calibration_on__mutmut_{n}": (
+            "equivalent: the groups' row positions are read by symbol, so their order"
+            " changes nothing"
+        )
+        for n in (42, 44, 47)
+    },
+    f"{M}.models.calibration.x_calibration_on__mutmut_59": (
+        "equivalent: a symbol has one row a day, so its distinct days are its rows"
+    ),
+    **{
+        f"{M}.models.calibration.x_fit_calibration__mutmut_{n}": (
+            "equivalent: cumcount numbers each row within its symbol whether or not the"
+            " groups are sorted"
+        )
+        for n in (8, 10, 13)
+    },
+    **{
+        f"{M}.models.calibration.x_shrunk_factors__mutmut_{n}": (
+            "equivalent: at 0 rows the formula's share is 0 / PRIOR_ROWS = 0 too, and"
+            " effective rows (counts over a horizon) are never negative"
+        )
+        for n in (3, 6)
+    },
+    **{
+        f"{M}.models.calibration.xǁIntervalCalibrationǁfactors_for__mutmut_{n}": (
+            "equivalent: the factors are floats already (level_factors, shrunk_factors"
+            " and from_dict make them floats)"
+        )
+        for n in (3, 5)
+    },
+    f"{M}.calendar.x_trading_days_between__mutmut_1": (
+        "equivalent: for the same day both branches count an empty range: 0"
+    ),
 }
 
 # Survivors that differ from the original in a way no test should pin, and why.
@@ -500,6 +735,8 @@ class Score:
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     rerun: bool = False  # run alone after the last whole run (tests added since)
+    run_on: str | None = None  # the date of its last run alone
+    load: tuple[float, float] | None = None  # load average at its start and end
     killed: list[str] = field(default_factory=list)
     survived: list[str] = field(default_factory=list)
     equivalent: list[str] = field(default_factory=list)
@@ -558,23 +795,62 @@ def diff(name: str) -> str:
     return "\n".join(line for line in lines if not line.startswith(("+++", "---")))
 
 
-def write(scores: list[Score], command: str, whole: dict[str, float] | None) -> None:
+@dataclass(frozen=True)
+class Previous:
+    """What the last report says of groups with no result here (mutants/ is local to a
+    checkout and not committed): their table rows and survivor sections by the group's
+    first word, the whole run's paragraph and date."""
+
+    rows: dict[str, str] = field(default_factory=dict)
+    sections: dict[str, str] = field(default_factory=dict)
+    whole: str | None = None
+    date: str | None = None
+
+
+def previous(report: str) -> Previous:
+    table, _, survivors = report.partition("\n## Survivors\n")
+    scores = table.partition("\n## ")[0]  # not the planted bugs' table
+    rows = {
+        line.split("|")[1].split()[0]: line
+        for line in scores.splitlines()
+        if line.startswith("| ") and not line.startswith("| group ")
+    }
+    sections = {
+        section.split()[0]: "### " + section.strip()
+        for section in ("\n" + survivors).split("\n### ")[1:]
+    }
+    whole = next((line for line in table.splitlines() if line.startswith("Whole run (")), None)
+    dated = re.search(r"^Command: `[^`]*` \((\d{4}-\d{2}-\d{2})", table, re.MULTILINE)
+    return Previous(rows, sections, whole, dated.group(1) if dated else None)
+
+
+def write(
+    scores: list[Score], command: str, whole: dict[str, Any] | None, before: Previous
+) -> None:
+    date = (whole or {}).get("date") or before.date or dt.date.today().isoformat()
     lines = [
         "# Mutation testing",
         "",
-        f"Command: `{command}` ({dt.date.today()}, mutmut 3.8.1, 2 workers on a shared 2-core",
+        f"Command: `{command}` ({date}, mutmut 3.8.1, 2 workers on a shared 2-core",
         "machine). Each group mutates the functions named in `bench/mutation.py` and runs,",
         "for each mutant, the unit tests that call the mutated function among those selected",
         "in `pyproject.toml` (`[tool.mutmut]`). The score is killed mutants over",
-        "non-equivalent ones; the target is 85% per group.",
+        "non-equivalent ones; the target is 85% per group. A group marked run alone was",
+        "run by itself (`python -m bench.mutation GROUP`) on the date shown; the rows of",
+        "groups not run since are kept from the previous report.",
         "",
         "| group | mutants | killed | equivalent | survived | no test | score "
         "| wall min | CPU min |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in scores:
+        key = s.group.name.split()[0]
+        if not s.total and key in before.rows:
+            lines.append(before.rows[key])
+            continue
         score = f"{s.score:.1%}" if s.total else "not run"
         name = f"{s.group.name} (re-run)" if s.rerun else s.group.name
+        name = f"{name} (run alone, {s.run_on})" if s.run_on and not s.rerun else name
         lines.append(
             f"| {name} | {s.total} | {len(s.killed)} | {len(s.equivalent)} | "
             f"{len(s.survived)} | {len(s.untested)} | {score} | {s.seconds / 60:.1f} | "
@@ -590,6 +866,8 @@ def write(scores: list[Score], command: str, whole: dict[str, float] | None) -> 
             " A group marked re-run was run alone after it, once tests were added; its"
             " score and minutes are from that run.",
         ]
+    elif before.whole:
+        lines += ["", before.whole]
     lines += [
         "",
         "Scope: validation mutates all of `validation.py`; the gate decision all of",
@@ -605,7 +883,15 @@ def write(scores: list[Score], command: str, whole: dict[str, float] | None) -> 
         "they are tested through the tests' boundary tests); the store the two",
         "upserts, the filter of unchanged rows before a merge, the merge's date bounds and",
         "the frame-to-table conversion; inference the as-of resolution, the",
-        "look-ahead refusal, the window read and `check_not_future`. The monitor()",
+        "look-ahead refusal, the window read and `check_not_future`. Intervals and",
+        "horizons mutate the online scale's update, fold, serving and backtest simulation",
+        "(`online_calibration.py`); the interval backtests' statistics, transition counts,",
+        "interval score, tests and input checks (`interval_tests.py`, not the metric",
+        "round trip or `forecasts_backtest`); the held-out recalibration's factors,",
+        "shrinkage, fit and application (`models/calibration.py`, not its (de)serialisation);",
+        "and the trading-day arithmetic that sets an h-day forecast's target date",
+        "(`calendar.py`: next_trading_day, shift_trading_days, trading_days,",
+        "trading_days_between). The monitor()",
         "end-to-end tests are deselected (a replay each, paid by every mutant they reach).",
         "",
         "Each table's key (`store/<table>.py`) is a constant, so it has no mutants; the keys",
@@ -625,7 +911,17 @@ def write(scores: list[Score], command: str, whole: dict[str, float] | None) -> 
     ]
     for s in scores:
         left = [*s.equivalent, *s.survived, *s.untested]
+        if not s.total and s.group.name.split()[0] in before.sections:
+            lines += ["", before.sections[s.group.name.split()[0]]]
+            continue
         lines += ["", f"### {s.group.name}", ""]
+        if s.run_on and s.load:
+            lines += [
+                f"Run alone on {s.run_on} (`python -m bench.mutation"
+                f" {s.group.name.split()[0]}`): load average {s.load[0]:.1f} at the start"
+                f" and {s.load[1]:.1f} at the end, on 2 cores shared with other jobs.",
+                "",
+            ]
         if not s.total:
             lines.append("Not run yet: `python -m bench.mutation " + s.group.name.split()[0] + "`.")
         elif not left:
@@ -638,17 +934,26 @@ def write(scores: list[Score], command: str, whole: dict[str, float] | None) -> 
     REPORT.write_text("\n".join(lines).rstrip() + "\n")
 
 
-def _timing(value: float | list[float]) -> tuple[float, float, bool]:
-    # Older durations files hold the wall time only.
+def _read(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
+def _timing(score: Score, value: float | list[float | bool | str]) -> None:
+    # Older durations files hold the wall time only, or no date and load of a run alone.
     if isinstance(value, float | int):
-        return value, 0.0, False
-    return value[0], value[1], bool(value[2]) if len(value) > 2 else False
+        score.seconds = value
+        return
+    score.seconds, score.cpu_seconds = float(value[0]), float(value[1])
+    score.rerun = len(value) > 2 and bool(value[2])
+    score.run_on = str(value[3]) if len(value) > 3 and value[3] else None
+    if len(value) > 5:
+        score.load = (float(value[4]), float(value[5]))
 
 
 USAGE = """usage: python -m bench.mutation [GROUP ...] [--report-only]
 
 Runs mutmut on the named groups (first word: validation gate evaluation monitoring
-store inference; default: all), then rewrites docs/benchmarks/mutation.md from every
+store inference intervals; default: all), then rewrites docs/benchmarks/mutation.md from every
 stored result. --report-only rewrites the report without running anything."""
 
 
@@ -667,27 +972,36 @@ def main(argv: list[str]) -> int:
     durations_file = ROOT / "mutants" / "durations.json"
     durations = json.loads(durations_file.read_text()) if durations_file.exists() else {}
     if "--report-only" not in argv:
-        load_start, started, cpu = os.getloadavg()[0], time.perf_counter(), _children_cpu()
+        load_start, started, cpu_start = os.getloadavg()[0], time.perf_counter(), _children_cpu()
         for group in GROUPS:
             if not names or group.name.split()[0] in names:
+                load = os.getloadavg()[0]
                 wall, cpu = run(group)
-                durations[group.name] = [wall, cpu, bool(names) and "whole" in durations]
+                durations[group.name] = [
+                    wall,
+                    cpu,
+                    bool(names) and "whole" in durations,
+                    dt.date.today().isoformat() if names else "",
+                    load,
+                    os.getloadavg()[0],
+                ]
                 durations_file.write_text(json.dumps(durations))
         if not names:
             durations["whole"] = {
                 "wall": time.perf_counter() - started,
-                "cpu": _children_cpu() - cpu,
+                "cpu": _children_cpu() - cpu_start,
                 "load_start": load_start,
                 "load_end": os.getloadavg()[0],
+                "date": dt.date.today().isoformat(),
             }
             durations_file.write_text(json.dumps(durations))
     scores = []
     for group in GROUPS:
         score = results(group)
-        score.seconds, score.cpu_seconds, score.rerun = _timing(durations.get(group.name, 0.0))
+        _timing(score, durations.get(group.name, 0.0))
         scores.append(score)
         print(f"{group.name}: {score.score:.1%} of {score.total} ({score.seconds / 60:.1f} min)")
-    write(scores, "make mutation", durations.get("whole"))
+    write(scores, "make mutation", durations.get("whole"), previous(_read(REPORT)))
     return 0 if all(s.score >= TARGET for s in scores if s.total) else 1
 
 

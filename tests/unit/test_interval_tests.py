@@ -409,7 +409,10 @@ def test_a_tail_result_round_trips_through_json() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"lower_level": 0.1, "upper_level": 0.8}, "central"),
+        (
+            {"lower_level": 0.1, "upper_level": 0.8},
+            r"not a central interval \(the interval score needs equal tails\)$",
+        ),
         ({"lower_level": 0.0}, "lower_level"),
         ({"upper_level": 1.0}, "upper_level"),
         ({"level": 0.0}, "level"),
@@ -424,7 +427,7 @@ def test_bad_levels_are_refused(kwargs: dict[str, float], match: str) -> None:
 @pytest.mark.parametrize(
     ("actual", "lower", "upper", "match"),
     [
-        ([10.0, math.nan], [9.0, 9.0], [11.0, 11.0], "finite"),
+        ([10.0, math.nan], [9.0, 9.0], [11.0, 11.0], r"^actual, lower and upper must be finite"),
         ([10.0, 10.0], [9.0, 9.0], [11.0], "one length"),
         ([10.0, 10.0], [9.0, 11.5], [11.0, 11.0], "lower is above upper in 1 rows"),
     ],
@@ -436,9 +439,15 @@ def test_bad_tables_are_refused(
         interval_backtest(actual, lower, upper)
 
 
-@pytest.mark.parametrize("hits", [[0, 2, 1], [[0, 1], [1, 0]]])
-def test_hits_must_be_a_sequence_of_booleans(hits: list[object]) -> None:
-    with pytest.raises(ValueError, match="hits"):
+@pytest.mark.parametrize(
+    ("hits", "match"),
+    [
+        ([0, 2, 1], r"^hits must be booleans or 0/1$"),
+        ([[0, 1], [1, 0]], r"^hits must be one-dimensional, got shape \(2, 2\)$"),
+    ],
+)
+def test_hits_must_be_a_sequence_of_booleans(hits: list[object], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
         pof_statistic(hits, 0.1)
 
 

@@ -106,7 +106,9 @@ def _errors(actuals: list[float], symbol: str = "A") -> pd.DataFrame:
 
 
 def test_the_state_counts_misses_of_each_tail_separately() -> None:
-    state = state_from_errors(_errors([80.0, 100.0, 120.0, 120.0]), RULE).iloc[0]
+    states = state_from_errors(_errors([80.0, 100.0, 120.0, 120.0]), RULE)
+    assert states["n_updates"].dtype == "int64"  # a count, as the scales table stores it
+    state = states.iloc[0]
     assert state["n_updates"] == 4
     assert state["log_scale_lower"] == pytest.approx(0.045 - 3 * 0.005)
     assert state["log_scale_upper"] == pytest.approx(2 * 0.045 - 2 * 0.005)
@@ -116,6 +118,13 @@ def test_a_close_on_the_bound_is_a_hit() -> None:
     state = state_from_errors(_errors([90.0, 110.0]), RULE).iloc[0]
     assert state["log_scale_lower"] == pytest.approx(-0.01)
     assert state["log_scale_upper"] == pytest.approx(-0.01)
+
+
+def test_errors_without_a_horizon_are_next_day_errors() -> None:
+    state = state_from_errors(_errors([80.0]).drop(columns="horizon"), RULE)
+    assert state[["symbol", "horizon"]].values.tolist() == [["A", 1]]
+    # The undamped step: a lower miss raises the scale by eta * (1 - 0.1).
+    assert state["log_scale_lower"].iloc[0] == pytest.approx(0.05 * 0.9)
 
 
 def test_the_state_takes_errors_in_target_order_whatever_the_row_order() -> None:
@@ -175,8 +184,42 @@ def test_online_scale_restores_coverage_after_the_volatility_doubles() -> None:
 def test_eta_zero_serves_the_static_interval() -> None:
     forecasts = _forecasts(50, np.full(50, 0.02), width=0.01)
     served = simulate(forecasts, OnlineRule.for_quantiles((0.1, 0.5, 0.9), 0.0))
-    pd.testing.assert_series_equal(served["lower"], forecasts["lower"])
-    assert (served["lower_static"] == forecasts["lower"]).all()
+    static = served.pop("lower_static"), served.pop("upper_static")
+    pd.testing.assert_frame_equal(served, forecasts)
+    assert (static[0] == forecasts["lower"]).all() and (static[1] == forecasts["upper"]).all()
+
+
+def test_simulating_no_forecasts_adds_only_the_static_columns() -> None:
+    forecasts = _forecasts(3, np.full(3, 0.02), width=0.01).iloc[:0]
+    served = simulate(forecasts, RULE)
+    assert served.empty
+    assert list(served.columns) == [*forecasts.columns, "lower_static", "upper_static"]
+
+
+def test_a_close_on_the_served_bound_is_a_hit_in_the_simulation_too() -> None:
+    # Median 10, bound 7.8 and 11.1: 10 * (7.8 / 10) rounds above 7.8 and 10 * (11.1 / 10)
+    # below 11.1, so an unscaled bound must be served exactly as given for a close on it
+    # to be a hit. A's first close is on its lower bound, B's on its upper.
+    dates = pd.bdate_range("2020-01-01", periods=4)
+    forecasts = pd.DataFrame(
+        {
+            "symbol": ["A"] * 3 + ["B"] * 3,
+            "as_of_date": [*dates[:3], *dates[:3]],
+            "target_date": [*dates[1:], *dates[1:]],
+            "predicted_close": 10.0,
+            "lower": 7.8,
+            "upper": 11.1,
+            "actual_close": [7.8, 10.0, 10.0, 11.1, 10.0, 10.0],
+        }
+    )
+    served = simulate(forecasts, RULE)
+    # The third forecasts (as of day 2) follow the first's error alone: a hit of each
+    # tail lowers both log scales by eta * 0.1.
+    hit = math.exp(-0.05 * 0.1)
+    for third in (2, 5):
+        assert served.loc[third, "lower"] == pytest.approx(10 * 0.78**hit, rel=1e-12)
+        assert served.loc[third, "upper"] == pytest.approx(10 * 1.11**hit, rel=1e-12)
+    assert (served["lower_static"] == 7.8).all() and (served["upper_static"] == 11.1).all()
 
 
 def test_simulate_never_uses_an_error_before_its_target_date_has_passed() -> None:
@@ -238,7 +281,7 @@ def test_the_step_at_horizon_h_is_eta_over_the_square_root_of_h() -> None:
     assert RULE.at(1) == RULE
     assert RULE.at(4).eta == pytest.approx(0.025)
     assert RULE.at(4).lower_level == RULE.lower_level and RULE.at(4).bound == RULE.bound
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^horizon must be at least 1, got 0$"):
         RULE.at(0)
 
 
