@@ -46,7 +46,27 @@ class Group:
 
 GROUPS = (
     Group("validation", ("validation.py",), (f"{M}.validation.*",)),
-    Group("gate decision", ("training/gate.py",), (f"{M}.training.gate.*",)),
+    Group(
+        "gate decision",
+        ("training/gate.py", "training/evaluate.py"),
+        (
+            f"{M}.training.gate.*",
+            # Who is compared, on which rows: what the gate's verdict is computed from.
+            *(
+                f"{M}.training.evaluate.{function}__mutmut_*"
+                for function in (
+                    "x_attach_outcomes",
+                    "x__outcomes",
+                    "x_validation_forecasts",
+                    "x_shared_share",
+                    "x_common_rows",
+                    "x_compare_by_horizon",
+                    "x__at_horizon",
+                    "x_rows_before",
+                )
+            ),
+        ),
+    ),
     Group("evaluation", ("evaluation.py",), (f"{M}.evaluation.*",)),
     Group(
         "monitoring policy",
