@@ -276,6 +276,55 @@ EQUIVALENT: dict[str, str] = {
         "equivalent: pd.NA without a dtype gives an object series, as dtype='object'"
     ),
     "market_predictor.validation.x_validate_prices__mutmut_10": ("equivalent: as mutant 7"),
+    # Who the gate compares, on which rows (training/evaluate.py).
+    **{
+        f"{M}.training.evaluate.x__outcomes__mutmut_{n}": (
+            "equivalent: a grouped shift returns each row's value in the frame's own order"
+            " whether or not the symbols are sorted"
+        )
+        for n in (15, 17, 20)
+    },
+    **{
+        f"{M}.training.evaluate.x__outcomes__mutmut_{n}": (
+            "equivalent: numpy 2 infers int64 from a Python int on every platform"
+        )
+        for n in (40, 43)
+    },
+    f"{M}.training.evaluate.x__outcomes__mutmut_62": (
+        "equivalent: symbol, as-of date and horizon are never missing, and the target date"
+        " is missing exactly where the close is (both shifted from the same stored row)"
+    ),
+    **{
+        f"{M}.training.evaluate.x__outcomes__mutmut_{n}": (
+            "equivalent: the outcomes are only merged on columns, which drops their index"
+        )
+        for n in (64, 66, 67)
+    },
+    **{
+        f"{M}.training.evaluate.x_attach_outcomes__mutmut_{n}": (
+            "equivalent: the outcomes' other columns are target_date, dropped from the"
+            " forecasts just before, and actual_close, which no forecast frame holds"
+            " (FORECAST_COLUMNS, the predictions table): the shared columns are the keys"
+        )
+        for n in (53, 69, 73)
+    },
+    f"{M}.training.evaluate.x_attach_outcomes__mutmut_74": (
+        "equivalent: how='inner' is merge's default"
+    ),
+    **{
+        f"{M}.training.evaluate.x_common_rows__mutmut_{n}": (
+            "equivalent: the key frames hold only symbol and as_of_date, so the columns"
+            " both sides share are exactly the keys"
+        )
+        for n in (18, 20, 27, 29)
+    },
+    **{
+        f"{M}.training.evaluate.x_shared_share__mutmut_{n}": (
+            "equivalent: symbols are strings (validation.py), and pandas matches an object,"
+            " categorical or Arrow string column with a str one by value"
+        )
+        for n in (16, 17)
+    },
     "market_predictor.evaluation.x_metrics_table__mutmut_11": (
         "equivalent: groupby sorts its keys by default"
     ),
@@ -891,7 +940,10 @@ def write(
     lines += [
         "",
         "Scope: validation mutates all of `validation.py`; the gate decision all of",
-        "`training/gate.py` (who is compared, the verdict, the winner, what becomes champion);",
+        "`training/gate.py` (who is compared, the verdict, the winner, what becomes champion)",
+        "and, in `training/evaluate.py`, the joining of forecasts with their outcomes, which",
+        "contestants are scored, the rows and horizons they are compared on and the rows",
+        "fitted before the gate's window;",
         "evaluation all of `evaluation.py`; the monitoring policy the realised-error,",
         "served-error, rolling-skill and per-symbol test functions of `monitoring.py`",
         "(not monitor()'s reading and writing) and the coverage, skill, bias, drift, scale, level",

@@ -413,3 +413,43 @@ def test_when_the_champion_stays_its_horizons_are_reported() -> None:
     assert outcome.new_champion is None
     assert outcome.horizons_won == (1,)
     assert horizons_won(by_horizon, None, outcome.pinballs) == ()
+
+
+def test_a_champion_missing_a_middle_horizon_is_credited_at_the_later_ones() -> None:
+    # A champion trained for 1 and 21 days; the network also forecasts 5 days. The champion
+    # keeps the lower relative score ((0.8 + 1.0 + 0.7) / 3 against (0.9 + 0.95 + 0.75) / 3),
+    # so it stays, and wins both horizons it forecasts.
+    by_horizon = _by_horizon(
+        h1={NETWORK: 0.9, "persistence": 1.0, CHAMPION: 0.8},
+        h5={NETWORK: 1.9, "persistence": 2.0},
+        h21={NETWORK: 3.0, "persistence": 4.0, CHAMPION: 2.8},
+    )
+    outcome = decide_by_horizon(by_horizon)
+    assert (outcome.beaten_by, outcome.new_champion) == (CHAMPION, None)
+    assert outcome.horizons_won == (1, 21)
+
+
+def test_the_decision_by_horizon_with_promotion_off_makes_nothing_champion() -> None:
+    by_horizon = _by_horizon(
+        h1={NETWORK: 0.9, "persistence": 1.0}, h5={NETWORK: 1.9, "persistence": 2.0}
+    )
+    outcome = decide_by_horizon(by_horizon, promote=False)
+    assert (outcome.decision, outcome.promote, outcome.new_champion) == ("promoted", False, None)
+    # Nothing changes, and there is no champion to win anywhere.
+    assert outcome.horizons_won == ()
+    assert decide_by_horizon(by_horizon).new_champion == NETWORK
+
+
+def test_the_decision_by_horizon_knows_only_the_rivals_it_is_given() -> None:
+    by_horizon = _by_horizon(
+        h1={NETWORK: 0.9, "persistence": 1.0, "garch": 0.8},
+        h5={NETWORK: 1.9, "persistence": 2.0, "garch": 1.7},
+    )
+    # Among today's rivals GARCH gates and beats the network...
+    assert decide_by_horizon(by_horizon).beaten_by == "garch"
+    # ...but a gate told of persistence alone does not compare with it.
+    alone = (Rival("persistence", "persistence", gates=True),)
+    outcome = decide_by_horizon(by_horizon, rivals=alone)
+    assert outcome.decision == "promoted"
+    assert list(outcome.pinballs) == [NETWORK, "persistence"]
+    assert outcome.horizons_won == (1, 5)
