@@ -352,8 +352,6 @@ EQUIVALENT: dict[str, str] = {
             "market_predictor.evaluation.x_forecast_metrics__mutmut_4",
             "market_predictor.evaluation.x_forecast_metrics__mutmut_66",
             "market_predictor.evaluation.x_mase__mutmut_8",
-            "market_predictor.monitoring.x_rolling_skill__mutmut_15",
-            "market_predictor.monitoring.x_rolling_skill__mutmut_54",
         ),
         "equivalent: float('NAN') is NaN, as float('nan')",
     ),
@@ -367,45 +365,40 @@ EQUIVALENT: dict[str, str] = {
     "market_predictor.evaluation.x_forecast_metrics__mutmut_60": (
         "equivalent: with no called direction the mean of the empty selection is NaN too"
     ),
-    **{
-        f"market_predictor.monitoring.x_realised_errors__mutmut_{n}": (
-            "equivalent: the stored forecasts' and prices' columns are float64 (the"
-            " PREDICTIONS and PRICES schemas), so the cast changes nothing"
-        )
-        for n in (31, 37, 43, 95, 102)
-    },
-    "market_predictor.monitoring.x_realised_errors__mutmut_135": (
+    # The realised-error rows and the served forecast per day (store/errors.py).
+    f"{M}.store.errors.x_realised_errors__mutmut_150": (
         "equivalent: 'utc' and 'UTC' name the same zone"
     ),
-    "market_predictor.monitoring.x_realised_errors__mutmut_19": (
-        "equivalent: merge with no keys joins on the shared columns, which are exactly"
-        " symbol and target_date (the actuals are renamed to them and actual_close)"
-    ),
-    "market_predictor.monitoring.x_realised_errors__mutmut_22": ("equivalent: as mutant 19"),
-    "market_predictor.monitoring.x_realised_errors__mutmut_23": (
+    **{
+        f"{M}.store.errors.x_realised_errors__mutmut_{n}": (
+            "equivalent: merge with no keys joins on the shared columns, which are exactly"
+            " symbol and target_date (the actuals are renamed to them and actual_close,"
+            " which no predictions frame holds)"
+        )
+        for n in (19, 22)
+    },
+    f"{M}.store.errors.x_realised_errors__mutmut_23": (
         "equivalent: an inner join is merge's default"
     ),
-    "market_predictor.monitoring.x_realised_errors__mutmut_65": (
+    f"{M}.store.errors.x_realised_errors__mutmut_72": (
         "equivalent: None written into a boolean series is NA, as pd.NA"
     ),
     **{
-        f"market_predictor.monitoring.x_rolling_skill__mutmut_{n}": (
-            "equivalent: astype(None) turns the booleans into 0.0/1.0: the same mean"
+        f"{M}.store.errors.x_served__mutmut_{n}": (
+            "equivalent: the model version is a key column, never missing, so no version"
+            " gets factorize's NA sentinel"
         )
-        for n in (43, 51)
+        for n in (11, 13, 16)
     },
-    "market_predictor.monitoring.x_rolling_skill__mutmut_49": (
-        "equivalent: the mean of an empty series is NaN too"
-    ),
-    "market_predictor.monitoring.x_served_errors__mutmut_6": (
+    f"{M}.store.errors.x_served__mutmut_21": (
         "equivalent: model versions are MLflow's integer versions, so coercion never"
         " has a non-number to turn into NaN"
     ),
     **{
         f"market_predictor.triggers.coverage.x_coverage_test__mutmut_{n}": (
-            "equivalent: the hits are booleans already (symbol_tests casts them)"
+            "equivalent: the hits are booleans already (symbol_tests and _recent_errors cast them)"
         )
-        for n in (3, 5)
+        for n in (4, 6)
     },
     "market_predictor.triggers.scale.x_window_log_means__mutmut_7": (
         "equivalent: a constant added to every cumulative sum cancels in the window differences"
@@ -453,67 +446,42 @@ EQUIVALENT: dict[str, str] = {
     },
     **{
         f"market_predictor.triggers.bias.x_bias_test__mutmut_{n}": (
-            "equivalent: scaled errors are floats; without the float64 cast the same"
-            " array, mean and spread"
+            "equivalent: the scaled errors are float64 already (scaled_errors returns"
+            " them so), so the cast changes nothing"
         )
-        for n in (3, 5)
+        for n in (4, 6)
     },
     **{
         f"market_predictor.triggers.skill.x_skill_test__mutmut_{n}": (
-            "equivalent: absolute errors are numeric; without the float64 cast the gap"
-            " and every statistic are the same"
+            "equivalent: the absolute errors are float64 columns of the errors table"
+            " already, so the cast changes nothing"
         )
-        for n in (4, 6, 10, 12)
+        for n in (5, 7, 11, 13)
     },
-    **{
-        f"market_predictor.monitoring.x_skill_by_symbol__mutmut_{n}": (
-            "equivalent: pandas ignores `kind` when sorting on several columns"
-        )
-        for n in (3, 5, 10, 11)
-    },
-    **{
-        f"market_predictor.monitoring.x_skill_by_symbol__mutmut_{n}": (
-            "equivalent: groupby().tail() keeps the frame's row order whether or not"
-            " the groups are sorted"
-        )
-        for n in (15, 17, 20)
-    },
-    **{
-        f"market_predictor.monitoring.x_skill_by_symbol__mutmut_{n}": (
-            "equivalent: the dtype of an empty bounds array is never read (no loop)"
-        )
-        for n in (38, 40, 46, 48)
-    },
-    **{
-        f"market_predictor.monitoring.x_skill_by_symbol__mutmut_{n}": (
-            "equivalent: the stored errors are float64 and the booleans sum the same as"
-            " 0.0/1.0, so the cast changes no figure"
-        )
-        for n in (50, 56, 62, 69)
-    },
-    **{
-        f"market_predictor.monitoring.x_skill_by_symbol__mutmut_{n}": (
-            "equivalent: starts and ends are built the same length, so zip's strictness"
-            " never matters"
-        )
-        for n in (77, 80, 81)
-    },
-    **dict.fromkeys(
-        (
-            "market_predictor.monitoring.x_skill_by_symbol__mutmut_108",
-            "market_predictor.monitoring.x_skill_by_symbol__mutmut_121",
-            "market_predictor.monitoring.x_skill_by_symbol__mutmut_129",
-            "market_predictor.monitoring.x__nanmean__mutmut_19",
-        ),
-        "equivalent: float('NAN') is NaN, as float('nan')",
+    f"{M}.triggers.skill.x__overlapping_skill_test__mutmut_18": (
+        "equivalent: `sure` is read only for a constant gap, whose statistic is 0 or"
+        " an infinity, never in (0, 1]"
     ),
-    "market_predictor.monitoring.x_skill_by_symbol__mutmut_116": (
-        "equivalent: with no called direction numpy's 0 / 0 is NaN too"
+    f"{M}.triggers.overlap.x_overlap_t__mutmut_1": (
+        "equivalent: for a whole bound m, n // h < m exactly when n / h < m"
+    ),
+    f"{M}.monitoring.x_skill_by_symbol__mutmut_7": (
+        "equivalent: the errors' hits are booleans already (realised_errors writes one"
+        " for every row), so the cast changes no count"
+    ),
+    **{
+        f"{M}.monitoring.x_skill_by_symbol__mutmut_{n}": (
+            "equivalent: astype(None) turns the booleans into 0.0/1.0: the same counts"
+        )
+        for n in (10, 15)
+    },
+    "market_predictor.monitoring.x__nanmean__mutmut_19": (
+        "equivalent: float('NAN') is NaN, as float('nan')"
     ),
     "market_predictor.monitoring.x__nanmean__mutmut_7": (
         "equivalent: with no value present numpy's 0.0 / 0 is NaN too"
     ),
-    "market_predictor.monitoring.x_symbol_tests__mutmut_31": (
+    "market_predictor.monitoring.x_symbol_tests__mutmut_35": (
         "equivalent: coverage_test casts the hits to booleans; 0.0/1.0 cast the same"
     ),
     **{
@@ -719,11 +687,6 @@ SURVIVING: dict[str, str] = {
     "market_predictor.inference.x_check_no_look_ahead__mutmut_5": (
         "message wording only: the test checks the facts the refusal names (version,"
         " both dates, the reason), not its exact text"
-    ),
-    "market_predictor.triggers.bias.x_bias_test__mutmut_77": (
-        "a t statistic exactly equal to the t quantile (an irrational number in general)"
-        " cannot be built from floats; the strictness at the bound is pinned for the"
-        " coverage, skill, drift and scale tests, whose thresholds can be hit exactly"
     ),
 }
 
@@ -944,9 +907,10 @@ def write(
         "and, in `training/evaluate.py`, the joining of forecasts with their outcomes, which",
         "contestants are scored, the rows and horizons they are compared on and the rows",
         "fitted before the gate's window;",
-        "evaluation all of `evaluation.py`; the monitoring policy the realised-error,",
-        "served-error, rolling-skill and per-symbol test functions of `monitoring.py`",
-        "(not monitor()'s reading and writing) and the coverage, skill, bias, drift, scale, level",
+        "evaluation all of `evaluation.py`; the monitoring policy the realised-error rows",
+        "and the served forecast per day (`store/errors.py`), the rolling-skill and",
+        "per-symbol test functions of `monitoring.py` (not monitor()'s reading and",
+        "writing) and the coverage, skill, bias, drift, scale, overlap, level",
         "and reporting functions of the `triggers/` package with the drift and scale nulls,",
         "the reading and building of the drift reference, each trigger's count and run and",
         "the family's Bonferroni count, and the",

@@ -148,3 +148,18 @@ def test_the_long_run_variance_adds_the_overlap_of_h_day_errors() -> None:
     assert long_run_variance(values, 3) == pytest.approx(
         1.0 + 2 * (2 / 3) / 8 - 2 * (1 / 3) * 6 / 8
     )
+
+
+def test_the_long_run_variance_defaults_to_the_plain_variance_about_the_mean() -> None:
+    from market_predictor.evaluation import long_run_variance
+
+    # Mean 3, deviations -2, 0, -1, 3: squares sum to 14 over n = 4.
+    assert long_run_variance(np.array([1.0, 3.0, 2.0, 6.0])) == 3.5
+
+
+def test_the_long_run_variance_of_single_precision_values_is_summed_in_double() -> None:
+    from market_predictor.evaluation import long_run_variance
+
+    # 4097 ** 2 = 16785409 needs 25 bits: single precision would round it to 16785408.
+    values = np.array([4097.0, -4097.0], dtype="float32")
+    assert long_run_variance(values) == 16785409.0

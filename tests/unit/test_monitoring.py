@@ -114,6 +114,57 @@ def test_predictions_without_an_actual_yet_produce_no_error_row() -> None:
     assert list(errors["target_date"]) == [pd.Timestamp("2013-01-03")]
 
 
+def test_error_rows_keep_each_forecasts_horizon_and_read_none_as_next_day() -> None:
+    predictions = _predictions(
+        [
+            ("AAA", "2013-01-03", 100.0, 101.0, 99.0, 103.0),
+            ("AAA", "2013-01-04", 100.0, 101.0, 99.0, 103.0),
+        ]
+    )
+    prices = _prices([("AAA", "2013-01-03", 100.5), ("AAA", "2013-01-04", 100.5)])
+    errors = realised_errors(predictions.assign(horizon=[1, 5]), prices)
+    assert list(errors["horizon"]) == [1, 5]
+    # Predictions stored before multi-horizon forecasts have no horizon: next-day ones.
+    assert list(realised_errors(predictions, prices)["horizon"]) == [1, 1]
+
+
+def test_error_rows_take_the_tables_types_whatever_numeric_types_the_inputs_hold() -> None:
+    predictions = pd.DataFrame(
+        {
+            "symbol": ["AAA"],
+            "target_date": [pd.Timestamp("2013-01-03")],
+            "as_of_date": [pd.Timestamp("2013-01-02")],
+            "horizon": np.array([2], dtype="int32"),
+            "model_name": ["m"],
+            "model_version": ["1"],
+            "last_close": [100],
+            "predicted_close": [102],
+            "lower": [98],
+            "upper": [104],
+        }
+    )
+    errors = realised_errors(
+        predictions, _prices([("AAA", "2013-01-03", 101)]).astype({"close": int})
+    )
+    floats = ["actual_close", "predicted_close", "lower", "upper", "last_close", "abs_error"]
+    assert {column: str(errors[column].dtype) for column in floats} == dict.fromkeys(
+        floats, "float64"
+    )
+    assert str(errors["horizon"].dtype) == "int64" and errors["horizon"].iloc[0] == 2
+    assert errors["abs_error"].iloc[0] == 1.0 and bool(errors["inside_interval"].iloc[0])
+
+
+def test_served_errors_keep_every_horizons_forecast_of_the_same_target_day() -> None:
+    errors = pd.concat(
+        [
+            _errors([1.0], [1.0], [True]).assign(horizon=1, model_version="2"),
+            _errors([3.0], [1.0], [True]).assign(horizon=5, model_version="1"),
+        ]
+    )
+    served = served_errors(errors)
+    assert list(zip(served["horizon"], served["abs_error"], strict=True)) == [(1, 1.0), (5, 3.0)]
+
+
 def test_served_errors_keep_the_newest_model_version_per_day() -> None:
     errors = pd.concat(
         [_errors([1.0], [1.0], [True]), _errors([5.0], [1.0], [True]).assign(model_version="10")]
@@ -146,6 +197,11 @@ def test_rolling_skill_of_nothing_is_nan_not_an_error() -> None:
 def test_rolling_skill_of_one_realised_error_is_that_error() -> None:
     skill = rolling_skill(_errors([2.0], [4.0], [False]))
     assert (skill["n"], skill["mae"], skill["mase"], skill["coverage"]) == (1, 2.0, 0.5, 0.0)
+
+
+def test_rolling_skill_averages_the_errors_it_has_and_skips_a_missing_one() -> None:
+    skill = rolling_skill(_errors([1.0, np.nan, 3.0], [2.0, np.nan, 2.0], [True] * 3))
+    assert (skill["n"], skill["mae"], skill["persistence_mae"]) == (3, 2.0, 2.0)
 
 
 def _inside(n: int, misses: int) -> list[bool]:

@@ -88,3 +88,21 @@ def test_a_missing_error_beyond_the_next_day_leaves_its_place_empty() -> None:
     assert result is not None and result.window == 5
     assert result.statistic == pytest.approx(expected.statistic)
     assert bias_test(errors[6:], LEVEL, horizon=5) is None  # 25 days: 4 left
+
+
+def test_two_day_bias_already_tests_only_every_other_error() -> None:
+    errors = np.array([0.9, 0.1, -0.4, 0.3, 0.2, -0.6, 1.1, 0.5, -0.3, 0.8])
+    result = bias_test(errors, LEVEL, horizon=2)
+    expected = stats.ttest_1samp(errors[1::2], 0.0)  # the newest and every 2nd before it
+    assert result is not None and result.test == "bias:h2" and result.window == 5
+    assert result.statistic == pytest.approx(expected.statistic)
+    assert result.threshold.endswith(" (1 in every 2 errors)")
+
+
+def test_a_mean_error_of_exactly_zero_is_no_bias_even_at_level_one() -> None:
+    # At level 1 the t quantile is 0: every bias fires but none at all (its p-value is 1).
+    balanced = bias_test([0.5, -0.5] * 10, 1.0)
+    assert balanced is not None and balanced.statistic == 0.0 and balanced.p_value == 1.0
+    assert not balanced.fired
+    leaning = bias_test([0.5, -0.5] * 9 + [0.5, -0.4], 1.0)
+    assert leaning is not None and leaning.statistic > 0 and leaning.fired

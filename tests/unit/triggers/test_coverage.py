@@ -88,3 +88,12 @@ def test_the_coverage_trigger_tests_the_hits_of_the_evidences_horizon() -> None:
     evidence = Evidence({"inside_interval": hits}, None, 0.8, horizon=5)
     [own] = CoverageTrigger().run(evidence, None, "AAA", LEVEL)
     assert own == coverage_test(hits, 0.8, LEVEL, horizon=5)
+
+
+def test_two_day_coverage_already_counts_only_every_other_hit() -> None:
+    # 10 two-day errors: the 5 non-overlapping ones (the newest and every 2nd before it)
+    # all miss, the 5 between them all hit.
+    result = coverage_test([True, False] * 5, 0.8, LEVEL, horizon=2)
+    assert result is not None and result.test == "coverage:h2"
+    assert (result.window, result.statistic) == (5, 0.0)
+    assert result.threshold.endswith(" (1 in every 2 errors)")

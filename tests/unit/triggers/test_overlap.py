@@ -56,7 +56,7 @@ def test_the_overlap_t_is_the_mean_over_its_long_run_standard_error() -> None:
         for j in range(1, cosines + 1)
     ]
     long_run = sum(p * p for p in projections) / cosines
-    assert tested.dof == cosines and not tested.constant
+    assert tested.dof == cosines and tested.constant is False
     assert tested.statistic == pytest.approx(values.mean() / math.sqrt(long_run / n))
 
 

@@ -127,3 +127,14 @@ def test_beyond_the_next_day_the_same_gap_every_day_is_a_sure_sign() -> None:
     assert worse is not None and worse.fired and worse.p_value == 0.0
     assert same is not None and same.statistic == 0.0 and not same.fired and same.p_value == 1.0
     assert better is not None and not better.fired and better.p_value == 1.0
+
+
+def test_two_day_skill_already_uses_the_long_run_variance_of_overlapping_gaps() -> None:
+    # 10 two-day gaps: too few for the next-day test, 5 non-overlapping ones for this one.
+    model = [1.0, 3.0, 2.0, 4.0, 2.0, 5.0, 1.0, 3.0, 4.0, 2.0]
+    result = skill_test(model, [2.0] * 10, LEVEL, horizon=2)
+    tested = overlap_t(np.asarray(model) - 2.0, 2)
+    assert result is not None and tested is not None
+    assert result.test == "skill:h2" and result.window == 10
+    assert (result.statistic, tested.dof) == (tested.statistic, 2)  # 10 // 4 cosines
+    assert result.threshold.endswith("(t, 2 df)")
