@@ -21,7 +21,7 @@ import pandas as pd
 from market_predictor.checks import check_range
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
-from market_predictor.evaluation import DEFAULT_QUANTILES, metrics_table
+from market_predictor.evaluation import DEFAULT_QUANTILES, forecast_metrics, metrics_table
 from market_predictor.interval_tests import IntervalBacktest, forecasts_backtest
 from market_predictor.models.forecaster import Forecaster
 from market_predictor.online_calibration import OnlineRule, beside_static, simulate
@@ -373,12 +373,34 @@ def backtest(
 
 
 def _score(forecasts: pd.DataFrame, names: list[str], quantiles: Sequence[float]) -> pd.DataFrame:
+    """Each forecaster's metrics per symbol (on its own forecasts) and ALL: pooled over
+    the forecasts every forecaster makes at that horizon, so that a symbol too young
+    for one forecaster's history does not weigh in the others' pooled figures alone."""
+    shared = {int(horizon): _shared_keys(rows) for horizon, rows in forecasts.groupby("horizon")}
     tables = []
     for name in names:
         mine = forecasts[forecasts["forecaster"] == name]
         for horizon, rows in mine.groupby("horizon", sort=True):
             table = metrics_table(rows, by="symbol", quantiles=quantiles)
+            pooled = rows.merge(shared[int(horizon)], on=list(_KEYS))
+            table = pd.concat(
+                [
+                    table[table["symbol"] != "ALL"],
+                    pd.DataFrame([{"symbol": "ALL", **forecast_metrics(pooled, quantiles)}]),
+                ],
+                ignore_index=True,
+            )
             table.insert(0, "forecaster", name)
             table.insert(1, "horizon", int(horizon))
             tables.append(table)
     return pd.concat(tables, ignore_index=True)
+
+
+_KEYS = ("symbol", "as_of_date")
+
+
+def _shared_keys(rows: pd.DataFrame) -> pd.DataFrame:
+    """The (symbol, as-of date) pairs every forecaster in `rows` forecasts."""
+    counts = rows.groupby(list(_KEYS))["forecaster"].nunique()
+    everyone = rows["forecaster"].nunique()
+    return counts[counts == everyone].index.to_frame(index=False)

@@ -171,6 +171,31 @@ def test_table_has_every_forecaster_per_symbol_and_overall(prices: pd.DataFrame)
     assert drift["mase"] == pytest.approx(1.0, abs=0.05)
 
 
+def test_all_pools_only_the_days_every_forecaster_forecasts(prices: pd.DataFrame) -> None:
+    # NEW is listed 60 trading days before the end: persistence (22 rows of history)
+    # forecasts most of its days, GARCH (126) none of them.
+    ibm = prices[(prices["symbol"] == "IBM") & (prices["date"] <= pd.Timestamp(END))]
+    young = ibm.tail(60).assign(symbol="NEW")
+    result = walk_forward(
+        pd.concat([prices, young], ignore_index=True),
+        start=START,
+        end=END,
+        retrain_every=RetrainEvery(3, "M"),
+        factories=baseline_factories(kinds=("persistence", "garch")),
+    )
+    persistence, garch = result.metrics("persistence"), result.metrics("garch")
+    assert result.metrics("persistence", "NEW")["n"] > 0
+    with pytest.raises(KeyError):
+        result.metrics("garch", "NEW")
+    assert (
+        persistence["n"]
+        == garch["n"]
+        == sum(result.metrics("garch", symbol)["n"] for symbol in ("AAPL", "IBM"))
+    )
+    own_rows = result.forecasts[result.forecasts["forecaster"] == "persistence"]
+    assert persistence["n"] < len(own_rows.dropna(subset=["actual_close"]))
+
+
 def test_summary_is_strict_json_with_nested_metrics(prices: pd.DataFrame) -> None:
     result = walk_forward(
         prices,

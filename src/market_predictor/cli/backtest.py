@@ -109,7 +109,8 @@ def _render(summary: BacktestReport) -> None:
         caption=(
             "MASE < 1 beats persistence; Dir. = directional accuracy; "
             "Cover = share of closes inside the 10%-90% interval, with the online scale; "
-            "Cover0, Pinball0: the same without it."
+            "Cover0, Pinball0: the same without it. ALL pools the days every forecaster "
+            "forecasts."
         ),
         box=box.SIMPLE_HEAD,
         pad_edge=False,
