@@ -31,7 +31,7 @@ def predict(day: Day) -> PredictionBatch:
     champion = day.serving
     symbols = day.wanted
     as_of = day.as_of
-    window = read_window(day, champion.min_history)
+    window = read_window(day, champion.read_rows)
     skipped = unusable_symbols(day, window, champion.min_history)
     if len(skipped) == len(symbols) and all(r.startswith("no prices") for r in skipped.values()):
         raise InputError(f"as-of date {as_of} is before any stored prices of {', '.join(symbols)}")
@@ -92,16 +92,30 @@ def target_dates(day: Day, horizons: Sequence[int]) -> dict[int, dt.date]:
     return {h: calendar.shift_trading_days(day.as_of, h, calendar_name) for h in horizons}
 
 
-def read_window(day: Day, min_history: int) -> pd.DataFrame:
-    """Each symbol's most recent rows up to and including the as-of date, enough for
-    the model."""
-    lookback = min_history + day.settings.stale_after_days + WINDOW_MARGIN
+def read_window(day: Day, rows: int) -> pd.DataFrame:
+    """Each symbol's most recent rows up to and including the as-of date: `rows` of
+    them (the champion's read_rows), or all it has. A symbol whose recent trading days
+    hold fewer (a halt, a gap in its data, a recent listing) is read back to its
+    first row, so its forecast is still the one its full history gives."""
+    lookback = rows + day.settings.stale_after_days + WINDOW_MARGIN
     try:
         start = calendar.shift_trading_days(day.as_of, -lookback, day.settings.calendar)
     except InputError:
-        start = None  # the window reaches back before the calendar: read everything
+        return _read(day, day.wanted, None)  # the window reaches back before the calendar
+    window = _read(day, day.wanted, start)
+    counts = window.groupby("symbol").size()
+    short = sorted(str(s) for s in counts.index[counts < rows])
+    if not short:
+        return window
+    rest = window[~window["symbol"].isin(short)]
+    return pd.concat([rest, _read(day, short, None)], ignore_index=True).sort_values(
+        ["symbol", "date"], ignore_index=True
+    )
+
+
+def _read(day: Day, symbols: Sequence[str], start: dt.date | None) -> pd.DataFrame:
     return day.store.prices().read(
-        symbols=day.wanted, start=start, end=day.as_of, columns=list(BAR_COLUMNS)
+        symbols=list(symbols), start=start, end=day.as_of, columns=list(BAR_COLUMNS)
     )
 
 

@@ -36,6 +36,8 @@ class ChampionModel:
     run_id: str
     is_baseline: bool
     min_history: int
+    # Rows the daily job reads of a symbol (Forecaster.read_rows).
+    read_rows: int
     drift_profile: dict[str, Any]
     trained_until: dt.date
     forecaster: Forecaster
@@ -74,16 +76,18 @@ def champion_version(client: MlflowClient, name: str) -> ModelVersion | None:
 
 def load_version(client: MlflowClient, name: str, version: str) -> ChampionModel:
     """Load a registered version's forecaster from its pyfunc artifact."""
-    from market_predictor.models.pyfunc import load_registered
+    from market_predictor.models.pyfunc import history_rows, load_registered
 
     model_version = client.get_model_version(name, version)
     forecaster, spec = load_registered(f"models:/{name}/{version}")
+    min_history, read_rows = history_rows(spec)
     return ChampionModel(
         name=name,
         version=str(model_version.version),
         run_id=model_version.run_id or "",
         is_baseline=bool(spec["is_baseline"]),
-        min_history=int(spec["min_history"]),
+        min_history=min_history,
+        read_rows=read_rows,
         drift_profile=spec["drift_profile"],
         trained_until=dt.date.fromisoformat(spec["trained_until"]),
         forecaster=forecaster,

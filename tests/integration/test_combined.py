@@ -77,7 +77,9 @@ def test_the_combined_candidate_becomes_champion_when_it_beats_every_contestant(
     assert isinstance(combined, CombinedForecaster)
     assert isinstance(combined.components["model"], NetworkForecaster)
     assert isinstance(combined.components["garch"], GarchForecaster)
-    assert combined.min_history == combined.components["garch"].min_history
+    # A row is forecast once the network can; the daily job reads GARCH's 126 rows.
+    assert combined.min_history == combined.components["model"].min_history
+    assert combined.read_rows == combined.components["garch"].read_rows == 126
     assert combined.selected_on and combined.selected_on[1] < summary.validation_start.isoformat()
 
     run = MlflowClient(settings.resolved_tracking_uri).get_run(summary.run_id)

@@ -172,28 +172,27 @@ def test_table_has_every_forecaster_per_symbol_and_overall(prices: pd.DataFrame)
 
 
 def test_all_pools_only_the_days_every_forecaster_forecasts(prices: pd.DataFrame) -> None:
-    # NEW is listed 60 trading days before the end: persistence (22 rows of history)
-    # forecasts most of its days, GARCH (126) none of them.
+    # NEW is listed 24 trading days before the end: persistence (22 rows of history)
+    # forecasts its last three days, log-HAR (23) its last two; the last has no outcome.
     ibm = prices[(prices["symbol"] == "IBM") & (prices["date"] <= pd.Timestamp(END))]
-    young = ibm.tail(60).assign(symbol="NEW")
+    young = ibm.tail(24).assign(symbol="NEW")
     result = walk_forward(
         pd.concat([prices, young], ignore_index=True),
         start=START,
         end=END,
         retrain_every=RetrainEvery(3, "M"),
-        factories=baseline_factories(kinds=("persistence", "garch")),
+        factories=baseline_factories(kinds=("persistence", "har")),
     )
-    persistence, garch = result.metrics("persistence"), result.metrics("garch")
-    assert result.metrics("persistence", "NEW")["n"] > 0
-    with pytest.raises(KeyError):
-        result.metrics("garch", "NEW")
+    persistence, har = result.metrics("persistence"), result.metrics("har")
+    assert result.metrics("persistence", "NEW")["n"] == 2
+    assert result.metrics("har", "NEW")["n"] == 1
     assert (
         persistence["n"]
-        == garch["n"]
-        == sum(result.metrics("garch", symbol)["n"] for symbol in ("AAPL", "IBM"))
+        == har["n"]
+        == sum(result.metrics("har", symbol)["n"] for symbol in ("AAPL", "IBM", "NEW"))
     )
     own_rows = result.forecasts[result.forecasts["forecaster"] == "persistence"]
-    assert persistence["n"] < len(own_rows.dropna(subset=["actual_close"]))
+    assert persistence["n"] == len(own_rows.dropna(subset=["actual_close"])) - 1
 
 
 def test_summary_is_strict_json_with_nested_metrics(prices: pd.DataFrame) -> None:

@@ -46,6 +46,7 @@ def _champion(trained_until: dt.date) -> ChampionModel:
         run_id="r",
         is_baseline=True,
         min_history=2,
+        read_rows=2,
         drift_profile={},
         trained_until=trained_until,
         forecaster=PersistenceForecaster(),
@@ -126,7 +127,7 @@ def test_the_window_ends_on_the_as_of_day_and_holds_enough_history(
 ) -> None:
     tuned = settings.model_copy(update={"stale_after_days": 20})
     as_of = dt.date(2012, 5, 15)
-    window = read_window(_day(tuned, ["AAPL", "MSFT"], as_of), min_history=30)
+    window = read_window(_day(tuned, ["AAPL", "MSFT"], as_of), rows=30)
     assert set(window["symbol"]) == {"AAPL", "MSFT"}
     assert window["date"].max() == pd.Timestamp(as_of)
     per_symbol = window.groupby("symbol").size()
@@ -142,7 +143,7 @@ def test_the_window_ends_on_the_as_of_day_and_holds_enough_history(
 def test_the_window_reads_only_the_symbols_asked_for(
     store: FeatureStore, settings: Settings
 ) -> None:
-    window = read_window(_day(settings, ["MSFT"], MSFT_LAST), min_history=5)
+    window = read_window(_day(settings, ["MSFT"], MSFT_LAST), rows=5)
     assert set(window["symbol"]) == {"MSFT"}
     assert window["date"].max() == pd.Timestamp(MSFT_LAST)
 
@@ -153,6 +154,6 @@ def test_a_window_reaching_before_the_calendar_reads_from_the_first_row(
     first = calendar.trading_days(dt.date(2012, 1, 1), dt.date(2012, 1, 31), settings.calendar)[0]
     with pytest.raises(InputError):
         calendar.shift_trading_days(first, -100_000, settings.calendar)
-    window = read_window(_day(settings, ["AAPL"], AAPL_LAST), min_history=100_000)
+    window = read_window(_day(settings, ["AAPL"], AAPL_LAST), rows=100_000)
     assert window["date"].min() == pd.Timestamp(first)
     assert window["date"].max() == pd.Timestamp(AAPL_LAST)

@@ -21,8 +21,8 @@ compared on fewer rows); a tie goes to the first in the gate's rival order.
 Each component contributes what it would serve itself (`Forecaster.served_quantiles`:
 sorted, its own calibration applied); the average of sorted quantiles is sorted, and
 the combination adds no calibration of its own. A row is forecast when every component
-can forecast it (`min_history` is the largest), so the daily job reads enough history
-for the slowest component.
+can forecast it (`min_history` is the largest), and the daily job reads as much
+history as the component that needs most (`read_rows`).
 """
 
 from __future__ import annotations
@@ -85,6 +85,10 @@ class CombinedForecaster(Forecaster):
     @property
     def min_history(self) -> int:
         return max(component.min_history for component in self.components.values())
+
+    @property
+    def read_rows(self) -> int:
+        return max(component.read_rows for component in self.components.values())
 
     def quantile_returns(self, features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
         served = [c.served_quantiles(features, rows) for c in self.components.values()]

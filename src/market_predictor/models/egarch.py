@@ -28,6 +28,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import gammaln
 
+from market_predictor.features import WARMUP_ROWS
 from market_predictor.models.volatility import (
     QuantileMethod,
     SymbolSeries,
@@ -41,7 +42,7 @@ from market_predictor.models.volatility import (
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 # arch caps the log variance just below the largest double's log (recursions.LNSIGMA_MAX).
 LOG_VARIANCE_MAX = math.log(np.finfo(np.float64).max) - 0.1
-HISTORY_ROWS = 126  # as GARCH: the backcast's weight is negligible after it
+SETTLE_ROWS = 126  # as GARCH: the backcast's weight is negligible after it
 
 
 def variance_bounds(returns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +90,8 @@ class EgarchModel(VolatilityModel):
     kind: ClassVar[str] = "egarch"
     label: ClassVar[str] = "EGARCH"
     default_quantile_method: ClassVar[QuantileMethod] = "fhs"
-    history_rows: ClassVar[int] = HISTORY_ROWS
+    history_rows: ClassVar[int] = WARMUP_ROWS
+    settle_rows: ClassVar[int] = SETTLE_ROWS
     has_student_t: ClassVar[bool] = True
     parameter_names: ClassVar[tuple[str, ...]] = ("omega", "alpha[1]", "gamma[1]", "beta[1]", "nu")
 

@@ -55,6 +55,12 @@ class Forecaster(ABC):
     def min_history(self) -> int:
         """Price rows a symbol needs before it can be forecast."""
 
+    @property
+    def read_rows(self) -> int:
+        """Price rows the daily job reads of a symbol so that its forecast is the one
+        its full history gives (`predict_range`'s); at least min_history."""
+        return self.min_history
+
     def quantile_returns(self, features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
         """Log-return quantiles (len(rows) x len(horizons) x len(quantiles)) for the
         feature rows at the positional indices `rows` of `features` (build_features's

@@ -8,8 +8,11 @@ errors; a symbol not seen at fitting uses the median of the fitted symbols' para
 Forecasting re-runs arch's variance recursion with the fitted parameters over the returns
 it is given, started from arch's own backcast, so on the fitting series the one-step
 forecast equals `arch`'s `forecast(horizon=1)` (a test proves it), and any as-of date in
-a backtest uses only returns up to that date. The recursion is linear in sigma2, so it
-runs as one first-order filter (the loop's exact operations, in C).
+a backtest uses only returns up to that date: in a symbol's first SETTLE_ROWS rows,
+whose backcast would reach past them, the forecast re-runs the recursion from the
+backcast of its own returns (models/volatility.py `settle_rows`). The recursion is
+linear in sigma2, so it runs as one first-order filter (the loop's exact operations,
+in C).
 
 GARCH keeps its Student-t quantiles (the model's own error distribution); GJR-GARCH uses
 filtered historical simulation (see models/volatility.py).
@@ -22,6 +25,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.signal import lfilter
 
+from market_predictor.features import WARMUP_ROWS
 from market_predictor.models.volatility import (
     QuantileMethod,
     SymbolSeries,
@@ -32,16 +36,18 @@ from market_predictor.models.volatility import (
     fit_with_arch,
 )
 
-# Rows the recursion runs over before a forecast: 0.9^126 < 2e-6, so the backcast's
-# weight on the forecast is negligible by then.
-HISTORY_ROWS = 126
+# Rows after which the start no longer matters: 0.9^126 < 2e-6, so the backcast's
+# weight on a forecast is negligible by then. A forecast before it (a symbol listed
+# from WARMUP_ROWS on) starts from the backcast of its own returns only.
+SETTLE_ROWS = 126
 
 
 class GjrGarchModel(VolatilityModel):
     kind: ClassVar[str] = "gjr_garch"
     label: ClassVar[str] = "GJR-GARCH"
     default_quantile_method: ClassVar[QuantileMethod] = "fhs"
-    history_rows: ClassVar[int] = HISTORY_ROWS
+    history_rows: ClassVar[int] = WARMUP_ROWS
+    settle_rows: ClassVar[int] = SETTLE_ROWS
     has_student_t: ClassVar[bool] = True
     parameter_names: ClassVar[tuple[str, ...]] = ("omega", "alpha[1]", "gamma[1]", "beta[1]", "nu")
     asymmetric_order: ClassVar[int] = 1  # arch's `o`

@@ -121,6 +121,7 @@ def save_forecaster(
         "params": params,
         "is_baseline": forecaster.is_baseline,
         "min_history": forecaster.min_history,
+        "read_rows": forecaster.read_rows,
         "trained_until": trained_until.isoformat(),
         "drift_profile": drift_profile,
         "calibration": None if forecaster.calibration is None else forecaster.calibration.to_dict(),
@@ -165,6 +166,13 @@ def load_forecaster(directory: Path) -> tuple[Forecaster, dict[str, Any]]:
     if spec.get("calibration"):
         forecaster.calibration = IntervalCalibration.from_dict(spec["calibration"])
     return forecaster, spec
+
+
+def history_rows(spec: dict[str, Any]) -> tuple[int, int]:
+    """A saved forecaster's (min_history, read_rows); one saved before read_rows had
+    the daily job read min_history rows."""
+    min_history = int(spec["min_history"])
+    return min_history, int(spec.get("read_rows", min_history))
 
 
 def price_rows(model_input: pd.DataFrame) -> pd.DataFrame:

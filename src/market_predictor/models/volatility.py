@@ -76,6 +76,12 @@ class VolatilityModel(ABC):
     default_quantile_method: ClassVar[QuantileMethod]
     # Price rows a symbol needs before it is forecast.
     history_rows: ClassVar[int]
+    # Leading rows of a series whose variance the model's start (arch's backcast, its
+    # bounds) takes partly from later rows. A forecast at one of them recomputes the
+    # variance from its own and earlier rows only; a forecast after them no longer
+    # depends on where the series starts, so a window of this many rows gives the
+    # forecast the full history gives.
+    settle_rows: ClassVar[int] = 0
     uses_variance_proxy: ClassVar[bool] = False
     # Student-t quantiles need a fitted nu.
     has_student_t: ClassVar[bool] = False
@@ -271,6 +277,10 @@ class VolatilityForecaster(Forecaster):
     def min_history(self) -> int:
         return self.model.history_rows
 
+    @property
+    def read_rows(self) -> int:
+        return max(self.model.history_rows, self.model.settle_rows)
+
     def symbol_fits(self, prices: pd.DataFrame, workers: int = 1) -> dict[str, SymbolFit | None]:
         """The per-symbol part of `fit`: each symbol with enough returns fitted alone (on
         `workers` processes), None where its fit failed. Symbols are independent, so
@@ -371,11 +381,36 @@ class VolatilityForecaster(Forecaster):
             # rows (before min_history, never forecast) take the first one.
             variance = pd.Series(variance).ffill().bfill().to_numpy()
             local = np.searchsorted(positions, rows[wanted])
-            sigma = np.sqrt(variance[local]) / SCALE
+            chosen = variance[local]
+            self._settle(chosen, np.cumsum(usable)[local] - 1, series, symbol, horizon)
+            sigma = np.sqrt(chosen) / SCALE
             scaled = self.standardised_quantiles(str(symbol), horizon)
             out[wanted] = sigma[:, None] * scaled[None, :]
         out[:, self.median_index] = 0.0
         return out
+
+    def _settle(
+        self,
+        variance: np.ndarray,
+        last_return: np.ndarray,
+        series: SymbolSeries,
+        symbol: str,
+        horizon: int,
+    ) -> None:
+        """Overwrite the variance of each forecast made before the model's settle_rows
+        (on fewer than settle_rows - 1 returns: a series' first row has none) with the
+        one its own returns give (`last_return`: the index in `series` of its last
+        usable return): the series' start would otherwise use later returns. At most
+        O(settle_rows^2) per symbol, and only for rows that are forecast."""
+        params = self.parameters_for(symbol)
+        returns = last_return + 1
+        for at in np.flatnonzero((returns > 0) & (returns < self.model.settle_rows - 1)):
+            end = int(returns[at])
+            prefix = SymbolSeries(
+                series.returns[:end],
+                series.variance_proxy[:end] if series.variance_proxy.size else np.empty(0),
+            )
+            variance[at] = self.model.cumulative_variance(prefix, params, horizon)[-1]
 
     def to_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {

@@ -14,6 +14,7 @@ from market_predictor.models.baselines import PersistenceForecaster
 from market_predictor.models.calibration import POOLED, IntervalCalibration
 from market_predictor.models.combined import CombinedForecaster, best_partner
 from market_predictor.models.garch import GarchForecaster
+from market_predictor.models.har import HarForecaster
 from tests.fixtures.ml import synthetic_prices
 
 LEVELS = (0.1, 0.5, 0.9)
@@ -63,11 +64,17 @@ def test_the_combination_is_the_average_of_each_components_served_quantiles() ->
 
 def test_a_combination_forecasts_only_rows_every_component_can() -> None:
     prices = synthetic_prices(days=200)
+    har = HarForecaster(LEVELS).fit(prices)
     garch = GarchForecaster(LEVELS).fit(prices)
-    combined = CombinedForecaster({"garch": garch, "persistence": PersistenceForecaster(LEVELS)})
-    assert combined.min_history == garch.min_history > PersistenceForecaster().min_history
+    persistence = PersistenceForecaster(LEVELS)
+    combined = CombinedForecaster({"har": har, "persistence": persistence})
+    assert combined.min_history == har.min_history > persistence.min_history
     first = combined.predict_range(prices).groupby("symbol")["as_of_date"].min()
-    assert (first == garch.predict_range(prices).groupby("symbol")["as_of_date"].min()).all()
+    assert (first == har.predict_range(prices).groupby("symbol")["as_of_date"].min()).all()
+    # The daily job reads what the component needing most history needs.
+    with_garch = CombinedForecaster({"garch": garch, "har": har})
+    assert with_garch.read_rows == garch.read_rows > har.read_rows
+    assert with_garch.min_history == har.min_history > garch.min_history
 
 
 def test_components_of_different_levels_or_horizons_cannot_be_combined() -> None:

@@ -18,9 +18,10 @@ from market_predictor.features import build_features
 from market_predictor.models.egarch import EgarchForecaster
 from market_predictor.models.garch import GarchForecaster, GarchModel, GjrGarchForecaster
 from market_predictor.models.har import HarForecaster
-from market_predictor.models.pyfunc import load_forecaster, save_forecaster
+from market_predictor.models.pyfunc import history_rows, load_forecaster, save_forecaster
 from market_predictor.models.rivals import VOLATILITY_FORECASTERS
 from market_predictor.models.volatility import (
+    BACKCAST_ROWS,
     MIN_FHS_ROWS,
     MIN_FIT_RETURNS,
     POOLED,
@@ -33,6 +34,7 @@ from tests.fixtures.ml import garch_prices
 
 LEVELS = (0.1, 0.5, 0.9)
 KINDS = sorted(VOLATILITY_FORECASTERS)
+GARCH_FAMILY = ["egarch", "garch", "gjr_garch"]
 
 
 @pytest.fixture(scope="module")
@@ -204,9 +206,11 @@ def test_a_garch_model_saved_before_the_family_still_loads(tmp_path, prices, fit
     (directory / "forecaster.json").write_text(
         json.dumps({**spec, "trained_until": "2017-01-01", "drift_profile": {}})
     )
-    loaded, _ = load_forecaster(directory)
+    loaded, loaded_spec = load_forecaster(directory)
     assert isinstance(loaded, GarchForecaster)
     assert loaded.quantile_method == "student_t"
+    # Saved before read_rows: the daily job keeps reading (and needing) its 126 rows.
+    assert history_rows(loaded_spec) == (126, 126)
     pd.testing.assert_frame_equal(loaded.predict(prices), garch.predict(prices))
 
 
@@ -276,3 +280,64 @@ def test_a_horizon_it_was_not_fitted_for_is_refused(prices) -> None:
     features = build_features(prices)
     with pytest.raises(ValueError, match="fitted for horizons"):
         forecaster.horizon_quantiles(features, np.array([len(features) - 1]), 5)
+
+
+@pytest.mark.parametrize("kind", GARCH_FAMILY)
+def test_the_garch_family_forecasts_a_symbol_from_22_rows_on(
+    tmp_path, prices, fitted, kind
+) -> None:
+    forecaster = fitted[kind]
+    ggg = prices[prices["symbol"] == "GGG"]
+    assert forecaster.predict(ggg.head(21)).empty
+    forecast = forecaster.predict(ggg.head(22)).iloc[0]
+    assert forecast["as_of_date"] == ggg["date"].iloc[21]
+    assert forecast["lower"] < forecast["last_close"] < forecast["upper"]
+    first = forecaster.predict_range(prices).groupby("symbol")["as_of_date"].min()
+    assert first.tolist() == [prices["date"].iloc[21]] * 2
+    # A mature symbol's daily window still spans the rows after which the start is moot.
+    save_forecaster(forecaster, tmp_path, trained_until=dt.date(2017, 1, 1), drift_profile={})
+    assert history_rows(load_forecaster(tmp_path)[1]) == (22, 126)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("row", [21, 40, BACKCAST_ROWS - 2, BACKCAST_ROWS - 1, 124, 125])
+def test_a_forecast_in_a_symbols_first_months_is_the_one_its_rows_so_far_give(
+    prices, fitted, kind, row
+) -> None:
+    """No look-ahead at row t: the forecast predict_range makes there is the one
+    `predict` makes on rows 0..t (the daily job's), whatever the rows after t are."""
+    forecaster = fitted[kind]
+    ggg = prices[prices["symbol"] == "GGG"].reset_index(drop=True)
+    as_of = ggg["date"].iloc[row]
+    so_far = forecaster.predict(ggg.head(row + 1))
+    changed = ggg.copy()
+    later = changed.index > row
+    changed.loc[later, ["open", "high", "low", "close"]] *= np.linspace(0.5, 2.0, later.sum())[
+        :, None
+    ]
+    for history in (ggg, changed):
+        backtest = forecaster.predict_range(history, start=as_of, end=as_of)
+        pd.testing.assert_frame_equal(backtest, so_far, check_exact=True)
+
+
+@pytest.mark.parametrize("kind", GARCH_FAMILY)
+def test_forecasts_with_126_rows_behind_them_are_the_full_series_recursions(
+    prices, fitted, kind
+) -> None:
+    """From 126 rows on, the variance is the one arch's recursion gives over the whole
+    series from its backcast, to the bit; before the backcast's 75 rows it is not."""
+    forecaster = fitted[kind]
+    features = build_features(prices[prices["symbol"] == "HHH"])
+    series = forecaster._series_by_symbol(features)["HHH"]
+    params = forecaster.parameters_for("HHH")
+    full = forecaster.model.cumulative_variance(series, params, 1)
+    scaled = forecaster.standardised_quantiles("HHH", 1)
+    rows = np.arange(125, len(features))  # row p's last return is the series' p - 1
+    expected = np.sqrt(full[rows - 1])[:, None] / 100 * scaled[None, :]
+    np.testing.assert_array_equal(forecaster.horizon_quantiles(features, rows, 1), expected)
+    early = np.array([30])
+    assert not np.allclose(
+        forecaster.horizon_quantiles(features, early, 1),
+        np.sqrt(full[early - 1])[:, None] / 100 * scaled[None, :],
+        rtol=1e-6,
+    )

@@ -63,13 +63,13 @@ def test_the_choice_is_made_on_the_early_stopping_months_only(fitted) -> None:  
     assert list(seen.components) == [NETWORK, "persistence"]
 
 
-def test_a_young_symbol_the_rival_cannot_forecast_yet_does_not_keep_it_from_being_chosen(
+def test_a_young_symbol_in_the_early_stopping_months_does_not_change_the_partner(
     fitted,  # type: ignore[no-untyped-def]
 ) -> None:
     prices, lead, rivals = fitted
     # A symbol listed 60 trading days before the early-stopping months end: the lead
-    # (22 rows of history) forecasts it there, GARCH (126) does not. The choice is made
-    # on the rows both forecast, so GARCH stays the partner it is without that symbol.
+    # and GARCH (22 rows of history each) forecast it from its 22nd row. The choice is
+    # made on the rows both forecast, so GARCH stays the partner it is without it.
     young = prices[prices["symbol"] == "GGG"].tail(60 + 200).head(60).assign(symbol="NEW")
     young = young.assign(date=pd.bdate_range(end=GATE - dt.timedelta(days=1), periods=60))
     with_young = pd.concat([prices, young], ignore_index=True)
