@@ -21,7 +21,7 @@ import pandas as pd
 from market_predictor.checks import check_range
 from market_predictor.config import Settings
 from market_predictor.errors import InputError
-from market_predictor.evaluation import DEFAULT_QUANTILES, forecast_metrics, metrics_table
+from market_predictor.evaluation import DEFAULT_QUANTILES, metrics_table
 from market_predictor.interval_tests import IntervalBacktest, forecasts_backtest
 from market_predictor.models.forecaster import Forecaster
 from market_predictor.online_calibration import OnlineRule, beside_static, simulate
@@ -381,15 +381,8 @@ def _score(forecasts: pd.DataFrame, names: list[str], quantiles: Sequence[float]
     for name in names:
         mine = forecasts[forecasts["forecaster"] == name]
         for horizon, rows in mine.groupby("horizon", sort=True):
-            table = metrics_table(rows, by="symbol", quantiles=quantiles)
             pooled = rows.merge(shared[int(horizon)], on=list(_KEYS))
-            table = pd.concat(
-                [
-                    table[table["symbol"] != "ALL"],
-                    pd.DataFrame([{"symbol": "ALL", **forecast_metrics(pooled, quantiles)}]),
-                ],
-                ignore_index=True,
-            )
+            table = metrics_table(rows, by="symbol", quantiles=quantiles, pooled=pooled)
             table.insert(0, "forecaster", name)
             table.insert(1, "horizon", int(horizon))
             tables.append(table)

@@ -94,14 +94,18 @@ def forecast_metrics(
 
 
 def metrics_table(
-    rows: pd.DataFrame, by: str = "symbol", quantiles: Sequence[float] = DEFAULT_QUANTILES
+    rows: pd.DataFrame,
+    by: str = "symbol",
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
+    pooled: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Metrics per group and an `ALL` row over every group."""
+    """Metrics per group and an `ALL` row over `pooled` (by default every row)."""
     records = [
         {by: key, **forecast_metrics(group, quantiles)}
         for key, group in rows.groupby(by, sort=True)
     ]
-    records.append({by: "ALL", **forecast_metrics(rows, quantiles)})
+    everyone = rows if pooled is None else pooled
+    records.append({by: "ALL", **forecast_metrics(everyone, quantiles)})
     return pd.DataFrame.from_records(records)
 
 

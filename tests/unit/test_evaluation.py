@@ -65,6 +65,14 @@ def test_metrics_table_has_one_row_per_symbol_and_an_overall_row() -> None:
     assert table.set_index("symbol").loc["ALL", "n"] == 4
 
 
+def test_the_overall_row_pools_only_the_rows_it_is_given() -> None:
+    a = _rows([100, 100], [101, 99], [100, 100])
+    b = _rows([50, 50], [52, 50], [51, 50]).assign(symbol="B")
+    table = metrics_table(pd.concat([a, b], ignore_index=True), pooled=b).set_index("symbol")
+    assert table.loc["A", "n"] == table.loc["B", "n"] == table.loc["ALL", "n"] == 2
+    assert table.loc["ALL", "mae"] == table.loc["B", "mae"]
+
+
 def _one_forecast(actual: float) -> pd.DataFrame:
     """Last close 100, interval [98, 102], median 101."""
     return pd.DataFrame(
